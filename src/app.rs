@@ -1,0 +1,161 @@
+//! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
+//! admin token, binds both listeners and runs the supervised background tasks (settlement follower)
+//! under one shutdown signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{AdminTokenSource, LightningBackend, Settings, StoreSettings};
+use crate::gateway::Gateway;
+use crate::lightning::LightningNode;
+use crate::lightning::fake::FakeNode;
+use crate::metrics::Metrics;
+use crate::secret::Secret;
+use crate::store::Store;
+use crate::store::embedded::EmbeddedStore;
+use crate::{http, ledger};
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the store")]
+    Store(#[source] crate::store::StoreError),
+    #[error("cannot start the lightning backend")]
+    Lightning(#[source] crate::lightning::LightningError),
+    #[error("cannot read or create the admin token file {path}")]
+    AdminToken {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} is not available in this build yet")]
+    Unsupported(&'static str),
+}
+
+/// How long open requests may take to finish once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A running gateway.
+pub struct Running {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets open requests and the settlement in progress finish, and waits for
+    /// every task.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Waits until every task ends (after a shutdown signal from elsewhere).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// A handle that triggers shutdown.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds the configured listeners and starts.
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let public = bind(settings.listen).await?;
+    let admin = bind(settings.admin_listen).await?;
+    start_with_listeners(settings, public, admin).await
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Starts on listeners bound by the caller (tests bind port 0 first).
+pub async fn start_with_listeners(
+    settings: Settings,
+    public: TcpListener,
+    admin: TcpListener,
+) -> Result<Running, StartError> {
+    let public_addr = public.local_addr().map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+    let admin_addr = admin.local_addr().map_err(|source| StartError::Bind { addr: settings.admin_listen, source })?;
+
+    let store: Arc<dyn Store> = match &settings.store {
+        StoreSettings::Embedded { path } => Arc::new(EmbeddedStore::open(path).map_err(StartError::Store)?),
+        StoreSettings::Redis { .. } | StoreSettings::RedisCluster { .. } => {
+            return Err(StartError::Unsupported("store.kind = \"redis\""));
+        }
+    };
+    let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) = match &settings.lightning.backend {
+        LightningBackend::Fake { network } => {
+            let fake = Arc::new(FakeNode::open(&settings.data_dir, *network).map_err(StartError::Lightning)?);
+            (fake.clone(), Some(fake))
+        }
+        LightningBackend::Lnd { .. } => return Err(StartError::Unsupported("lightning.kind = \"lnd\"")),
+    };
+    let admin_token = load_admin_token(&settings.admin_token)?;
+
+    let metrics = Metrics::default();
+    let gateway = Arc::new(Gateway { settings, store, node, fake, metrics, admin_token });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let gw = gateway.clone();
+    tasks.spawn(http::serve(
+        public,
+        move |req, peer| http::public::handle(gw.clone(), req, peer),
+        shutdown_rx.clone(),
+        SHUTDOWN_GRACE,
+    ));
+    let gw = gateway.clone();
+    tasks.spawn(http::serve(
+        admin,
+        move |req, peer| http::admin::handle(gw.clone(), req, peer),
+        shutdown_rx.clone(),
+        SHUTDOWN_GRACE,
+    ));
+    tasks.spawn(ledger::follow_settlements(
+        gateway.store.clone(),
+        gateway.node.clone(),
+        gateway.metrics.clone(),
+        shutdown_rx,
+    ));
+    tracing::info!(public = %public_addr, admin = %admin_addr, "lnaddr gateway started");
+    Ok(Running { public_addr, admin_addr, gateway, shutdown, tasks })
+}
+
+/// The admin token: given in the settings, or read from its file, created with 32 random bytes
+/// (hex, mode 0600) on first start.
+pub fn load_admin_token(source: &AdminTokenSource) -> Result<Secret, StartError> {
+    match source {
+        AdminTokenSource::Value(secret) => Ok(secret.clone()),
+        AdminTokenSource::File(path) => {
+            let err = |source| StartError::AdminToken { path: path.clone(), source };
+            match std::fs::read_to_string(path) {
+                Ok(text) if !text.trim().is_empty() => Ok(Secret::new(text.trim().to_string())),
+                Ok(_) => Err(err(std::io::Error::other("the file is empty"))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let token = hex::encode(rand::random::<[u8; 32]>());
+                    crate::fsutil::write_private(path, &token).map_err(err)?;
+                    tracing::info!(path = %path.display(), "created a new admin token file");
+                    Ok(Secret::new(token))
+                }
+                Err(e) => Err(err(e)),
+            }
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! Configuration: a TOML file, overridden key by key by `LNADDR_<SECTION>__<KEY>` environment
+//! variables, over defaults that work with no file at all. The raw serde tree rejects unknown keys by
+//! name; [`Settings::from_raw`] validates it once into typed settings, reporting every problem at once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::secret::Secret;
+use crate::types::{DomainName, Msat};
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML (file plus environment overrides) does not fit the schema; names the key.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// Values parsed but do not make sense together; every problem found is listed.
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// Environment variable prefix; `LNADDR_STORE__KIND` sets `store.kind`.
+pub const ENV_PREFIX: &str = "LNADDR_";
+/// Variables with the prefix that are not config keys.
+const ENV_NOT_KEYS: &[&str] = &["LNADDR_CONFIG"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub admin_token: Option<String>,
+    pub admin_token_file: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub lightning: RawLightning,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub zaps: RawZaps,
+    #[serde(default)]
+    pub domains: Vec<RawDomain>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub kind: Option<StoreKind>,
+    pub url: Option<String>,
+    pub urls: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Embedded,
+    Redis,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLightning {
+    pub kind: Option<LightningKind>,
+    /// Seconds an issued invoice stays payable.
+    pub invoice_expiry_secs: Option<u64>,
+    pub fake: Option<RawFake>,
+    pub lnd: Option<RawLnd>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LightningKind {
+    #[default]
+    Fake,
+    Lnd,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFake {
+    /// `bitcoin`, `testnet`, `signet` or `regtest`: the network the fake node's invoices name.
+    pub network: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLnd {
+    pub endpoint: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub macaroon: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub enabled: Option<bool>,
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZaps {
+    pub allow_private_relays: Option<bool>,
+    pub max_relays: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDomain {
+    pub name: String,
+    pub public_url: Option<String>,
+    pub min_sendable_msat: Option<u64>,
+    pub max_sendable_msat: Option<u64>,
+    pub comment_allowed: Option<u32>,
+    pub nostr_secret_key: Option<String>,
+    #[serde(default)]
+    pub relays: Vec<String>,
+}
+
+/// Validated settings the gateway runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub admin_token: AdminTokenSource,
+    pub log_format: LogFormat,
+    pub store: StoreSettings,
+    pub lightning: LightningSettings,
+    pub limits: LimitSettings,
+    pub zaps: ZapSettings,
+    pub domains: Vec<DomainSettings>,
+}
+
+/// Where the admin bearer token comes from.
+#[derive(Debug, Clone)]
+pub enum AdminTokenSource {
+    /// Given in the config or `LNADDR_ADMIN_TOKEN`.
+    Value(Secret),
+    /// Read from this file; created (mode 0600) with a random token on first start when missing.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub enum StoreSettings {
+    Embedded { path: PathBuf },
+    Redis { url: String },
+    RedisCluster { urls: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct LightningSettings {
+    pub invoice_expiry_secs: u64,
+    pub backend: LightningBackend,
+}
+
+#[derive(Debug, Clone)]
+pub enum LightningBackend {
+    Fake { network: bitcoin::Network },
+    Lnd { endpoint: String, tls_cert: PathBuf, macaroon: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    pub enabled: bool,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZapSettings {
+    pub allow_private_relays: bool,
+    pub max_relays: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    pub name: DomainName,
+    /// Base of every callback URL handed to wallets, without a trailing slash.
+    pub public_url: String,
+    pub min_sendable: Msat,
+    pub max_sendable: Msat,
+    pub comment_allowed: u32,
+    pub nostr_secret_key: Option<Secret>,
+    pub relays: Vec<String>,
+}
+
+impl Settings {
+    /// Reads the file (if any), applies `LNADDR_*` overrides from `env`, and validates.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Parse(e.to_string()))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let raw: RawConfig =
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        Settings::from_raw(raw)
+    }
+
+    pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
+        let mut problems = Vec::new();
+        let listen = raw.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let admin_listen = raw.admin_listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8081)));
+        if listen == admin_listen {
+            problems.push("listen and admin_listen must differ: the admin API is never public".into());
+        }
+        let data_dir = expand_home(&raw.data_dir.unwrap_or_else(|| PathBuf::from("data")));
+        let admin_token = match (raw.admin_token, raw.admin_token_file) {
+            (Some(_), Some(_)) => {
+                problems.push("set admin_token or admin_token_file, not both".into());
+                AdminTokenSource::File(data_dir.join("admin.token"))
+            }
+            (Some(token), None) if token.trim().len() < 16 => {
+                problems.push("admin_token must be at least 16 characters".into());
+                AdminTokenSource::Value(Secret::new(token))
+            }
+            (Some(token), None) => AdminTokenSource::Value(Secret::new(token.trim().to_string())),
+            (None, Some(file)) => AdminTokenSource::File(expand_home(&file)),
+            (None, None) => AdminTokenSource::File(data_dir.join("admin.token")),
+        };
+
+        let store = match raw.store.kind.unwrap_or_default() {
+            StoreKind::Embedded => {
+                if raw.store.url.is_some() || raw.store.urls.is_some() {
+                    problems.push("store.url/store.urls are for store.kind = \"redis\"".into());
+                }
+                StoreSettings::Embedded { path: data_dir.join("lnaddr.redb") }
+            }
+            StoreKind::Redis => match (raw.store.url, raw.store.urls) {
+                (Some(url), None) => StoreSettings::Redis { url },
+                (None, Some(urls)) if !urls.is_empty() => StoreSettings::RedisCluster { urls },
+                (None, None) => StoreSettings::Redis { url: "redis://127.0.0.1:6379/0".into() },
+                _ => {
+                    problems.push("store: give either url (one server) or urls (a cluster)".into());
+                    StoreSettings::Redis { url: String::new() }
+                }
+            },
+        };
+
+        let lightning = lightning_settings(raw.lightning, &mut problems);
+        let domains = domain_settings(raw.domains, listen, &mut problems);
+
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        Ok(Settings {
+            listen,
+            admin_listen,
+            data_dir,
+            admin_token,
+            log_format: raw.log_format.unwrap_or_default(),
+            store,
+            lightning,
+            limits: LimitSettings {
+                enabled: raw.limits.enabled.unwrap_or(true),
+                trusted_proxies: raw.limits.trusted_proxies.unwrap_or_default(),
+            },
+            zaps: ZapSettings {
+                allow_private_relays: raw.zaps.allow_private_relays.unwrap_or(false),
+                max_relays: raw.zaps.max_relays.unwrap_or(10),
+            },
+            domains,
+        })
+    }
+}
+
+fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> LightningSettings {
+    let invoice_expiry_secs = raw.invoice_expiry_secs.unwrap_or(3600);
+    if !(60..=7 * 86_400).contains(&invoice_expiry_secs) {
+        problems.push("lightning.invoice_expiry_secs must be between 60 and 604800".into());
+    }
+    let backend = match raw.kind.unwrap_or_default() {
+        LightningKind::Fake => {
+            let name = raw.fake.and_then(|f| f.network).unwrap_or_else(|| "regtest".into());
+            let network = match name.as_str() {
+                "bitcoin" | "mainnet" => bitcoin::Network::Bitcoin,
+                "testnet" => bitcoin::Network::Testnet,
+                "signet" => bitcoin::Network::Signet,
+                "regtest" => bitcoin::Network::Regtest,
+                other => {
+                    problems.push(format!("lightning.fake.network: unknown network {other:?}"));
+                    bitcoin::Network::Regtest
+                }
+            };
+            LightningBackend::Fake { network }
+        }
+        LightningKind::Lnd => {
+            let lnd = raw.lnd.unwrap_or_default();
+            let home_lnd = |rest: &str| expand_home(Path::new(&format!("~/.lnd/{rest}")));
+            LightningBackend::Lnd {
+                endpoint: lnd.endpoint.unwrap_or_else(|| "https://127.0.0.1:10009".into()),
+                tls_cert: lnd.tls_cert.map(|p| expand_home(&p)).unwrap_or_else(|| home_lnd("tls.cert")),
+                macaroon: lnd.macaroon.map(|p| expand_home(&p)).unwrap_or_else(|| {
+                    home_lnd("data/chain/bitcoin/mainnet/invoice+offchain.macaroon")
+                }),
+            }
+        }
+    };
+    LightningSettings { invoice_expiry_secs, backend }
+}
+
+fn domain_settings(
+    raw: Vec<RawDomain>,
+    listen: SocketAddr,
+    problems: &mut Vec<String>,
+) -> Vec<DomainSettings> {
+    let raw = if raw.is_empty() {
+        let name = format!("localhost:{}", listen.port());
+        vec![RawDomain { public_url: Some(format!("http://{name}")), name, ..RawDomain::default() }]
+    } else {
+        raw
+    };
+    let mut out: Vec<DomainSettings> = Vec::new();
+    for d in raw {
+        let Ok(name) = DomainName::parse(&d.name) else {
+            problems.push(format!("domains: {:?} is not a domain name", d.name));
+            continue;
+        };
+        if out.iter().any(|o| o.name == name) {
+            problems.push(format!("domains: {name} is configured twice"));
+        }
+        let public_url = d.public_url.unwrap_or_else(|| format!("https://{name}"));
+        let public_url = match Url::parse(&public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
+                u.as_str().trim_end_matches('/').to_string()
+            }
+            _ => {
+                problems.push(format!("domains.{name}.public_url: {public_url:?} is not an http(s) URL"));
+                continue;
+            }
+        };
+        let min = d.min_sendable_msat.unwrap_or(1_000);
+        let max = d.max_sendable_msat.unwrap_or(100_000_000_000);
+        if min == 0 || min > max {
+            problems.push(format!("domains.{name}: need 1 <= min_sendable_msat <= max_sendable_msat"));
+        }
+        // LUD-12 wallets send the comment in the callback URL; keep it to what a URL can carry.
+        let comment_allowed = d.comment_allowed.unwrap_or(255);
+        if comment_allowed > 2000 {
+            problems.push(format!("domains.{name}.comment_allowed must be at most 2000"));
+        }
+        for relay in &d.relays {
+            if !Url::parse(relay).is_ok_and(|u| matches!(u.scheme(), "ws" | "wss")) {
+                problems.push(format!("domains.{name}.relays: {relay:?} is not a ws:// or wss:// URL"));
+            }
+        }
+        out.push(DomainSettings {
+            name,
+            public_url,
+            min_sendable: Msat(min),
+            max_sendable: Msat(max),
+            comment_allowed,
+            nostr_secret_key: d.nostr_secret_key.map(Secret::new),
+            relays: d.relays,
+        });
+    }
+    out
+}
+
+/// Applies `LNADDR_A__B=value` as `a.b = value`. A value is read as a TOML value when it is one
+/// (`true`, `42`, `["a","b"]`), otherwise as a string.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (key, value) in env {
+        let Some(path) = key.strip_prefix(ENV_PREFIX) else { continue };
+        if ENV_NOT_KEYS.contains(&key.as_str()) || path.is_empty() {
+            continue;
+        }
+        let segments: Vec<String> = path.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        let parsed = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .filter(|v| !v.is_str() || value.trim_start().starts_with(['"', '\'']))
+            .unwrap_or_else(|| toml::Value::String(value.clone()));
+        let mut cursor = &mut *table;
+        for (i, seg) in segments.iter().enumerate() {
+            if i + 1 == segments.len() {
+                cursor.insert(seg.clone(), parsed.clone());
+                break;
+            }
+            let entry = cursor
+                .entry(seg.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cursor = entry.as_table_mut().ok_or_else(|| {
+                ConfigError::Parse(format!("{key}: {seg} is not a table"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `~/x` → `$HOME/x`.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn no_config_at_all_works() {
+        let s = Settings::load(None, env(&[])).expect("defaults are valid");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.domains.len(), 1);
+        assert_eq!(s.domains[0].name.as_str(), "localhost:8080");
+        assert_eq!(s.domains[0].public_url, "http://localhost:8080");
+        assert!(matches!(s.store, StoreSettings::Embedded { .. }));
+        assert!(matches!(s.lightning.backend, LightningBackend::Fake { .. }));
+    }
+
+    #[test]
+    fn env_overrides_nested_keys() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("LNADDR_LISTEN", "127.0.0.1:9000"),
+                ("LNADDR_STORE__KIND", "redis"),
+                ("LNADDR_STORE__URL", "redis://127.0.0.1:7000/0"),
+                ("LNADDR_LIMITS__ENABLED", "false"),
+                ("LNADDR_ADMIN_TOKEN", "0123456789abcdef0123"),
+                ("LNADDR_CONFIG", "ignored.toml"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.domains[0].name.as_str(), "localhost:9000");
+        assert!(matches!(s.store, StoreSettings::Redis { ref url } if url == "redis://127.0.0.1:7000/0"));
+        assert!(!s.limits.enabled);
+        assert!(matches!(s.admin_token, AdminTokenSource::Value(ref t) if t.expose() == "0123456789abcdef0123"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Settings::load(None, env(&[("LNADDR_STORE__KINDD", "redis")])).expect_err("unknown");
+        assert!(err.to_string().contains("kindd"), "{err}");
+        let path = std::env::temp_dir().join(format!("lnaddr-cfg-{}.toml", std::process::id()));
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlisten_typo = 1\n").expect("write");
+        let err = Settings::load(Some(&path), env(&[])).expect_err("unknown");
+        assert!(err.to_string().contains("listen_typo"), "{err}");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let raw: RawConfig = toml::from_str(
+            r#"
+            admin_listen = "127.0.0.1:8080"
+            [[domains]]
+            name = "bad domain"
+            [[domains]]
+            name = "ok.example"
+            public_url = "ftp://x"
+            "#,
+        )
+        .expect("schema-valid");
+        let Err(ConfigError::Invalid(problems)) = Settings::from_raw(raw) else {
+            panic!("expected invalid")
+        };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn example_configs_parse() {
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).expect("config/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Settings::load(Some(&path), env(&[])).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The gateway's domain logic, between HTTP and the backends: which domain a request is for, which
+//! account a name resolves to, issuing invoices bound to an account (LUD-06/16/18), verifying them
+//! (LUD-21 verify), and the account operations of the admin API. No HTTP types here.
+
+use std::sync::Arc;
+
+use crate::config::{DomainSettings, Settings};
+use crate::lightning::fake::{FakeNode, FakePayError};
+use crate::lightning::{InvoiceRequest, InvoiceState, LightningError, LightningNode};
+use crate::lnurl::pay;
+use crate::metrics::Metrics;
+use crate::secret::Secret;
+use crate::store::{Account, InvoiceRecord, NewAccount, Store, StoreError, Transaction};
+use crate::types::{LightningAddress, Msat, NostrPubkey, PaymentHash, TaggedName, unix_now};
+
+/// What a gateway operation can fail with. `http::error` turns each into a status and an LNURL
+/// error body.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No configured domain matches the request's Host.
+    #[error("unknown domain")]
+    UnknownDomain,
+    /// No account has that name on that domain (or the name is not a valid one).
+    #[error("unknown user")]
+    UnknownUser,
+    /// No invoice with that hash was issued to that account.
+    #[error("unknown invoice")]
+    UnknownInvoice,
+    /// The client sent something the protocol does not allow; the reason says what.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The name is already taken on that domain.
+    #[error("the name is already taken")]
+    NameTaken,
+    /// The account still holds money.
+    #[error("the account's balance is not zero")]
+    BalanceNotZero,
+    /// A fake payment was refused.
+    #[error(transparent)]
+    FakePay(#[from] FakePayError),
+    /// The operation needs the fake node but another node is configured.
+    #[error("the fake node is not in use")]
+    NotFake,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lightning(#[from] LightningError),
+}
+
+impl Error {
+    fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::NameTaken => Error::NameTaken,
+            StoreError::NotFound => Error::UnknownUser,
+            StoreError::BalanceNotZero => Error::BalanceNotZero,
+            other => Error::Store(other),
+        }
+    }
+}
+
+/// Everything a request handler needs, shared by all connections.
+pub struct Gateway {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub node: Arc<dyn LightningNode>,
+    /// Set when the fake node is the configured node, for `POST /api/v1/fake/pay`.
+    pub fake: Option<Arc<FakeNode>>,
+    pub metrics: Metrics,
+    pub admin_token: Secret,
+}
+
+/// The callback parameters of LUD-06 (amount), LUD-12 (comment) and LUD-18 (payerdata).
+#[derive(Debug, Default)]
+pub struct CallbackParams {
+    pub amount: Option<String>,
+    pub comment: Option<String>,
+    pub payer_data: Option<String>,
+    pub nostr: Option<String>,
+}
+
+/// An invoice issued by the callback.
+#[derive(Debug)]
+pub struct IssuedInvoice {
+    pub bolt11: String,
+    pub payment_hash: PaymentHash,
+    pub address: String,
+}
+
+/// LUD-21 verify answer.
+#[derive(Debug)]
+pub struct Verification {
+    pub settled: bool,
+    pub preimage: Option<String>,
+    pub bolt11: String,
+}
+
+impl Gateway {
+    /// The domain a request is for, by Host header. With one domain configured, it answers any
+    /// Host; otherwise the Host must match a domain name (with its port when the name has one).
+    pub fn domain_for_host(&self, host: Option<&str>) -> Result<&DomainSettings, Error> {
+        let domains = &self.settings.domains;
+        if let [only] = domains.as_slice() {
+            return Ok(only);
+        }
+        let host = host.map(|h| h.trim().to_ascii_lowercase()).ok_or(Error::UnknownDomain)?;
+        domains
+            .iter()
+            .find(|d| d.name.as_str() == host)
+            .or_else(|| {
+                let bare = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+                domains.iter().find(|d| d.name.as_str() == bare)
+            })
+            .ok_or(Error::UnknownDomain)
+    }
+
+    /// The configured domain of an address, for the admin API.
+    pub fn domain_named(&self, name: &str) -> Result<&DomainSettings, Error> {
+        self.settings
+            .domains
+            .iter()
+            .find(|d| d.name.as_str() == name)
+            .ok_or_else(|| Error::BadRequest(format!("domain {name} is not served by this gateway")))
+    }
+
+    /// Resolves `name` or `name+tag` on `domain` to its account.
+    pub async fn resolve(&self, domain: &DomainSettings, name: &str) -> Result<(Account, TaggedName), Error> {
+        let tagged = TaggedName::parse(name).map_err(|_| Error::UnknownUser)?;
+        let account = self
+            .store
+            .account_by_name(&domain.name, &tagged.username)
+            .await?
+            .ok_or(Error::UnknownUser)?;
+        Ok((account, tagged))
+    }
+
+    /// The LNURL-pay metadata for `name` as the payer wrote it (tag included).
+    pub fn metadata(domain: &DomainSettings, tagged: &TaggedName) -> String {
+        pay::metadata(&format!("{tagged}@{}", domain.name))
+    }
+
+    /// LUD-06 callback: checks the parameters, asks the node for an invoice of exactly `amount`
+    /// whose description hash commits to the metadata (and payerdata), and records it for the
+    /// account. Bad input changes nothing.
+    pub async fn issue_invoice(
+        &self,
+        domain: &DomainSettings,
+        name: &str,
+        params: CallbackParams,
+    ) -> Result<IssuedInvoice, Error> {
+        let (account, tagged) = self.resolve(domain, name).await?;
+        let raw_amount = params.amount.ok_or_else(|| Error::BadRequest("missing amount".into()))?;
+        let amount = pay::parse_amount(&raw_amount)
+            .ok_or_else(|| Error::BadRequest("amount must be a whole number of millisatoshis".into()))?;
+        if amount < domain.min_sendable.0 || amount > domain.max_sendable.0 {
+            return Err(Error::BadRequest(format!(
+                "amount must be between {} and {} millisatoshis",
+                domain.min_sendable.0, domain.max_sendable.0
+            )));
+        }
+        if params.nostr.is_some() {
+            return Err(Error::BadRequest("zaps are not accepted for this address".into()));
+        }
+        if let Some(pd) = params.payer_data.as_deref() {
+            pay::check_payer_data(pd).map_err(|e| Error::BadRequest(e.to_string()))?;
+        }
+        let comment = params.comment.as_deref().and_then(|c| pay::cut_comment(c, domain.comment_allowed));
+        let metadata = Self::metadata(domain, &tagged);
+        let description_hash = pay::description_hash(&metadata, params.payer_data.as_deref());
+        let created = self
+            .node
+            .create_invoice(InvoiceRequest {
+                amount: Msat(amount),
+                description_hash,
+                expiry_secs: self.settings.lightning.invoice_expiry_secs,
+            })
+            .await?;
+        self.store
+            .add_invoice(InvoiceRecord {
+                payment_hash: created.payment_hash,
+                account_id: account.id.clone(),
+                amount_msat: Msat(amount),
+                bolt11: created.bolt11.clone(),
+                comment,
+                tag: tagged.tag.clone(),
+                payer_data: params.payer_data,
+                zap_request: None,
+                created_at: unix_now(),
+                expires_at: created.expires_at,
+                settled: None,
+            })
+            .await?;
+        self.metrics.invoices_created.inc();
+        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount, "invoice issued");
+        Ok(IssuedInvoice { bolt11: created.bolt11, payment_hash: created.payment_hash, address: account.address() })
+    }
+
+    /// LUD-21 verify: the state of an invoice issued to `name`, never of another account's (the
+    /// node is shared, and a preimage is proof of payment).
+    pub async fn verify(&self, domain: &DomainSettings, name: &str, hash: &str) -> Result<Verification, Error> {
+        let (account, _) = self.resolve(domain, name).await?;
+        let hash: PaymentHash = hash.parse().map_err(|_| Error::UnknownInvoice)?;
+        let invoice = self.store.invoice(&hash).await?.filter(|i| i.account_id == account.id).ok_or(Error::UnknownInvoice)?;
+        if let Some(settled) = &invoice.settled {
+            return Ok(Verification { settled: true, preimage: Some(settled.preimage.clone()), bolt11: invoice.bolt11 });
+        }
+        // Settled on the node but not yet credited: the node is the authority.
+        let node_view = self.node.lookup_invoice(&hash).await?;
+        let (settled, preimage) = match node_view {
+            Some(n) if n.state == InvoiceState::Settled => (true, n.preimage.map(hex::encode)),
+            _ => (false, None),
+        };
+        Ok(Verification { settled, preimage, bolt11: invoice.bolt11 })
+    }
+
+    /// Creates an account for `address` on one of the configured domains.
+    pub async fn create_account(&self, address: &str, nostr_pubkey: Option<&str>) -> Result<Account, Error> {
+        let address: LightningAddress = address.parse().map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
+        self.domain_named(address.domain.as_str())?;
+        let nostr_pubkey = nostr_pubkey
+            .map(NostrPubkey::parse)
+            .transpose()
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        let account = self.store.create_account(NewAccount { address, nostr_pubkey }).await.map_err(Error::from_store)?;
+        tracing::info!(account = %account.id, address = %account.address(), "account created");
+        Ok(account)
+    }
+
+    /// The account at `address` (tags are not part of an account's address).
+    pub async fn account(&self, address: &str) -> Result<Account, Error> {
+        let address: LightningAddress = address.parse().map_err(|_| Error::UnknownUser)?;
+        self.store.account_by_name(&address.domain, &address.username).await?.ok_or(Error::UnknownUser)
+    }
+
+    pub async fn set_nostr_pubkey(&self, address: &str, pubkey: Option<&str>) -> Result<Account, Error> {
+        let account = self.account(address).await?;
+        let pubkey = pubkey.map(NostrPubkey::parse).transpose().map_err(|e| Error::BadRequest(e.to_string()))?;
+        self.store.set_nostr_pubkey(&account.id, pubkey).await.map_err(Error::from_store)
+    }
+
+    pub async fn delete_account(&self, address: &str) -> Result<(), Error> {
+        let account = self.account(address).await?;
+        self.store.delete_account(&account.id).await.map_err(Error::from_store)?;
+        tracing::info!(account = %account.id, "account removed");
+        Ok(())
+    }
+
+    pub async fn transactions(&self, address: &str, limit: usize) -> Result<Vec<Transaction>, Error> {
+        let account = self.account(address).await?;
+        Ok(self.store.transactions(&account.id, limit).await?)
+    }
+
+    /// The account's LNURL (LUD-01) of its LUD-16 lookup URL.
+    pub fn account_lnurl(&self, account: &Account) -> Option<String> {
+        let domain = self.domain_named(&account.domain).ok()?;
+        crate::lnurl::encode(&format!("{}/.well-known/lnurlp/{}", domain.public_url, account.username)).ok()
+    }
+
+    /// Fake node only: settles one of its invoices as if the network paid it.
+    pub async fn fake_pay(&self, bolt11: &str) -> Result<PaymentHash, Error> {
+        let fake = self.fake.as_ref().ok_or(Error::NotFake)?;
+        let settlement = fake.pay(bolt11).await?;
+        Ok(settlement.payment_hash)
+    }
+
+    /// Readiness: the store answers and the node is reachable and synced.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.store.ping().await.map_err(|_| "store unavailable".to_string())?;
+        match self.node.status().await {
+            Ok(s) if s.synced => Ok(()),
+            Ok(_) => Err("lightning node not synced".into()),
+            Err(_) => Err("lightning node unavailable".into()),
+        }
+    }
+}

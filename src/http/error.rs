@@ -1,0 +1,78 @@
+//! The one place where errors become HTTP answers: a status and the LNURL error body
+//! `{"status":"ERROR","reason":...}`. Public reasons are short and leak nothing; the full error is
+//! logged here, once.
+//!
+//! LUD-06 tells wallets to read the body, not the status, and some show nothing on a 4xx, so on
+//! the public LNURL surface a protocol error (bad amount, bad zap...) is HTTP 200 with the ERROR body;
+//! unknown users, domains and invoices are 404; our own faults and unreachable backends are 503/500.
+
+use hyper::{Response, StatusCode};
+
+use super::{Body, json};
+use crate::gateway::Error;
+use crate::lightning::LightningError;
+use crate::lightning::fake::FakePayError;
+use crate::lnurl::ErrorBody;
+use crate::store::StoreError;
+
+/// Which listener answers: the public one (wallets) or the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Public,
+    Admin,
+}
+
+/// An error answer with `reason`.
+pub fn error_response(status: StatusCode, reason: &str) -> Response<Body> {
+    json(status, &ErrorBody::new(reason))
+}
+
+/// Maps every gateway error to its answer.
+pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
+    let bad_request = match surface {
+        Surface::Public => StatusCode::OK,
+        Surface::Admin => StatusCode::BAD_REQUEST,
+    };
+    let (status, reason): (StatusCode, String) = match err {
+        Error::UnknownDomain => (StatusCode::NOT_FOUND, "unknown domain".into()),
+        Error::UnknownUser => (StatusCode::NOT_FOUND, "unknown user".into()),
+        Error::UnknownInvoice => (StatusCode::NOT_FOUND, "unknown invoice".into()),
+        Error::BadRequest(reason) => (bad_request, reason.clone()),
+        Error::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
+        Error::BalanceNotZero => (StatusCode::CONFLICT, "the account's balance is not zero".into()),
+        Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
+        Error::FakePay(e) => match e {
+            FakePayError::Invalid => (bad_request, e.to_string()),
+            FakePayError::NotOurs => (StatusCode::NOT_FOUND, e.to_string()),
+            FakePayError::AlreadyPaid | FakePayError::Expired => (StatusCode::CONFLICT, e.to_string()),
+            FakePayError::Node(inner) => lightning_status(inner),
+        },
+        Error::Store(e) => match e {
+            StoreError::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
+            StoreError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
+            StoreError::BalanceNotZero => (StatusCode::CONFLICT, "the account's balance is not zero".into()),
+            StoreError::DuplicateInvoice | StoreError::Corrupt(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+            }
+            StoreError::Backend(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable, try again later".into()),
+        },
+        Error::Lightning(e) => lightning_status(e),
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %err, source = ?std::error::Error::source(err), "request failed");
+    } else {
+        tracing::debug!(error = %err, "request refused");
+    }
+    error_response(status, &reason)
+}
+
+fn lightning_status(e: &LightningError) -> (StatusCode, String) {
+    match e {
+        LightningError::Unavailable(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "lightning node unavailable, try again later".into())
+        }
+        LightningError::Rejected(_) | LightningError::Protocol(_) => {
+            (StatusCode::BAD_GATEWAY, "the lightning node could not create the invoice".into())
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! LNURL-pay endpoints: the Lightning Address lookup (LUD-16/LUD-06), the callback that issues the
+//! invoice (LUD-06, LUD-09, LUD-12, LUD-18), and the verify URL.
+
+use hyper::{Response, StatusCode};
+
+use super::error::{Surface, into_response};
+use super::{Body, json, query_param};
+use crate::gateway::{CallbackParams, Gateway};
+use crate::lnurl::pay::{PayCallback, PayRequest, PayerDataSpec, SuccessAction, Verify};
+
+/// `GET /.well-known/lnurlp/{username}`
+pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Response<Body> {
+    let result = async {
+        let domain = gw.domain_for_host(host)?;
+        let (_account, tagged) = gw.resolve(domain, name).await?;
+        let metadata = Gateway::metadata(domain, &tagged);
+        let body = PayRequest {
+            tag: "payRequest",
+            callback: format!("{}/lnurlp/{tagged}/callback", domain.public_url),
+            min_sendable: domain.min_sendable.0,
+            max_sendable: domain.max_sendable.0,
+            metadata: &metadata,
+            comment_allowed: domain.comment_allowed,
+            allows_nostr: None,
+            nostr_pubkey: None,
+            payer_data: PayerDataSpec::OPTIONAL,
+        };
+        Ok(json(StatusCode::OK, &body))
+    }
+    .await;
+    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+}
+
+/// `GET /lnurlp/{username}/callback?amount=MSAT[&comment=][&payerdata=][&nostr=]`
+pub async fn callback(gw: &Gateway, host: Option<&str>, name: &str, query: Option<&str>) -> Response<Body> {
+    let result = async {
+        let domain = gw.domain_for_host(host)?;
+        let params = CallbackParams {
+            amount: query_param(query, "amount"),
+            comment: query_param(query, "comment"),
+            payer_data: query_param(query, "payerdata"),
+            nostr: query_param(query, "nostr"),
+        };
+        let issued = gw.issue_invoice(domain, name, params).await?;
+        let body = PayCallback {
+            pr: &issued.bolt11,
+            routes: [],
+            verify: format!("{}/lnurlp/{name}/verify/{}", domain.public_url, issued.payment_hash),
+            success_action: SuccessAction::message(&format!("Payment received by {}. Thank you!", issued.address)),
+            disposable: false,
+        };
+        Ok(json(StatusCode::OK, &body))
+    }
+    .await;
+    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+}
+
+/// `GET /lnurlp/{username}/verify/{payment_hash}`
+pub async fn verify(gw: &Gateway, host: Option<&str>, name: &str, hash: &str) -> Response<Body> {
+    let result = async {
+        let domain = gw.domain_for_host(host)?;
+        let v = gw.verify(domain, name, hash).await?;
+        Ok(json(StatusCode::OK, &Verify { status: "OK", settled: v.settled, preimage: v.preimage, pr: &v.bolt11 }))
+    }
+    .await;
+    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+}

@@ -1,0 +1,38 @@
+//! NIP-05: `GET /.well-known/nostr.json?name=NAME` maps a name on the domain to its nostr public key
+//! (lower-case hex, never npub; no redirects). `_` is the domain's root name, an account like any
+//! other.
+
+use std::collections::BTreeMap;
+
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+use super::error::{Surface, error_response, into_response};
+use super::{Body, json, query_param};
+use crate::gateway::{Error, Gateway};
+
+#[derive(Serialize)]
+struct Nip05<'a> {
+    names: BTreeMap<&'a str, &'a str>,
+    relays: BTreeMap<&'a str, &'a [String]>,
+}
+
+pub async fn names(gw: &Gateway, host: Option<&str>, query: Option<&str>) -> Response<Body> {
+    let Some(name) = query_param(query, "name") else {
+        return error_response(StatusCode::BAD_REQUEST, "missing name parameter");
+    };
+    let result = async {
+        let domain = gw.domain_for_host(host)?;
+        let (account, _) = gw.resolve(domain, &name).await?;
+        let pubkey = account.nostr_pubkey.ok_or(Error::UnknownUser)?;
+        let mut body = Nip05 { names: BTreeMap::new(), relays: BTreeMap::new() };
+        let name = account.username.as_str();
+        body.names.insert(name, pubkey.as_hex());
+        if !domain.relays.is_empty() {
+            body.relays.insert(pubkey.as_hex(), &domain.relays);
+        }
+        Ok(json(StatusCode::OK, &body))
+    }
+    .await;
+    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+}

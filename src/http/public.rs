@@ -1,0 +1,97 @@
+//! The public listener's router: wallets and browsers. Every answer carries
+//! `Access-Control-Allow-Origin: *`, and `OPTIONS` preflights are answered, so web wallets can call
+//! us. The admin API is not routed here at all.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::error::error_response;
+use super::{Body, health, lnurlp, nip05, segments};
+use crate::gateway::Gateway;
+
+/// What a public request asks for, with its route template for metrics.
+enum Route {
+    PayRequest(String),
+    PayCallback(String),
+    Verify(String, String),
+    Nip05,
+    Healthz,
+    Readyz,
+    NotFound,
+}
+
+impl Route {
+    fn parse(path: &str) -> Route {
+        let Some(segs) = segments(path) else { return Route::NotFound };
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match segs.as_slice() {
+            [".well-known", "lnurlp", user] => Route::PayRequest(user.to_string()),
+            [".well-known", "nostr.json"] => Route::Nip05,
+            ["lnurlp", user, "callback"] => Route::PayCallback(user.to_string()),
+            ["lnurlp", user, "verify", hash] => Route::Verify(user.to_string(), hash.to_string()),
+            ["healthz"] => Route::Healthz,
+            ["readyz"] => Route::Readyz,
+            _ => Route::NotFound,
+        }
+    }
+
+    fn template(&self) -> &'static str {
+        match self {
+            Route::PayRequest(_) => "/.well-known/lnurlp/{username}",
+            Route::PayCallback(_) => "/lnurlp/{username}/callback",
+            Route::Verify(..) => "/lnurlp/{username}/verify/{payment_hash}",
+            Route::Nip05 => "/.well-known/nostr.json",
+            Route::Healthz => "/healthz",
+            Route::Readyz => "/readyz",
+            Route::NotFound => "other",
+        }
+    }
+}
+
+/// Handles one public request.
+pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+    let started = Instant::now();
+    let route = Route::parse(req.uri().path());
+    let template = route.template();
+    let mut resp = if req.method() == Method::OPTIONS {
+        preflight()
+    } else if req.method() != Method::GET && req.method() != Method::HEAD {
+        error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+    } else {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        let query = req.uri().query();
+        match route {
+            Route::PayRequest(user) => lnurlp::pay_request(&gw, host, &user).await,
+            Route::PayCallback(user) => lnurlp::callback(&gw, host, &user, query).await,
+            Route::Verify(user, hash) => lnurlp::verify(&gw, host, &user, &hash).await,
+            Route::Nip05 => nip05::names(&gw, host, query).await,
+            Route::Healthz => health::healthz(),
+            Route::Readyz => health::readyz(&gw).await,
+            Route::NotFound => error_response(StatusCode::NOT_FOUND, "not found"),
+        }
+    };
+    let headers = resp.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    gw.metrics.observe_request(template, resp.status().as_u16(), started.elapsed().as_secs_f64());
+    resp
+}
+
+fn preflight() -> Response<Body> {
+    let mut resp = Response::new(Body::default());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let h = resp.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    resp
+}

@@ -1,0 +1,133 @@
+//! Money rules for incoming payments: the settlement follower. It subscribes to the node's settled
+//! invoices from the saved settle cursor and credits each payment hash exactly once
+//! ([`Store::credit_settlement`] is idempotent), then moves the cursor. A crash between the two
+//! replays the settlement on restart, which credits nothing twice; nothing settled while the gateway
+//! was down is missed, because the node replays everything after the cursor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use crate::lightning::LightningNode;
+use crate::metrics::Metrics;
+use crate::store::{CreditOutcome, Settlement, Store, StoreError};
+
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Capped exponential backoff.
+#[derive(Debug)]
+pub struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(BACKOFF_START)
+    }
+}
+
+impl Backoff {
+    pub fn next_delay(&mut self) -> Duration {
+        let now = self.0;
+        self.0 = (self.0 * 2).min(BACKOFF_MAX);
+        now
+    }
+
+    pub fn reset(&mut self) {
+        self.0 = BACKOFF_START;
+    }
+}
+
+/// Credits one settlement and advances the cursor past it.
+pub async fn apply_settlement(
+    store: &dyn Store,
+    node_id: &str,
+    settlement: &Settlement,
+    metrics: &Metrics,
+) -> Result<CreditOutcome, StoreError> {
+    let outcome = store.credit_settlement(settlement).await?;
+    match &outcome {
+        CreditOutcome::Credited { account_id, balance } => {
+            metrics.invoices_settled.inc();
+            tracing::info!(account = %account_id, payment_hash = %settlement.payment_hash,
+                amount_msat = settlement.amount_paid_msat.0, balance_msat = balance.0, "payment credited");
+        }
+        CreditOutcome::AlreadyCredited => {
+            tracing::debug!(payment_hash = %settlement.payment_hash, "settlement replayed, already credited");
+        }
+        CreditOutcome::UnknownInvoice => {
+            tracing::debug!(payment_hash = %settlement.payment_hash, "settlement of an invoice not issued here");
+        }
+        CreditOutcome::AccountGone => {
+            tracing::warn!(payment_hash = %settlement.payment_hash, "payment for a removed account; not credited");
+        }
+    }
+    store.advance_settle_cursor(node_id, settlement.settle_index).await?;
+    Ok(outcome)
+}
+
+/// Follows the node's settlements until `shutdown` turns true. A settlement being applied when the
+/// signal comes is finished first.
+pub async fn follow_settlements(
+    store: Arc<dyn Store>,
+    node: Arc<dyn LightningNode>,
+    metrics: Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let node_id = node.node_id();
+    let mut backoff = Backoff::default();
+    while !*shutdown.borrow() {
+        let subscribed = match store.settle_cursor(&node_id).await {
+            Ok(cursor) => node.subscribe_settlements(cursor).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match subscribed {
+            Ok(mut stream) => loop {
+                let item = tokio::select! {
+                    item = stream.next() => item,
+                    _ = shutdown.changed() => return,
+                };
+                match item {
+                    Some(Ok(settlement)) => {
+                        if let Err(e) = apply_settlement(store.as_ref(), &node_id, &settlement, &metrics).await {
+                            tracing::warn!(error = %e, payment_hash = %settlement.payment_hash, "could not credit; resubscribing");
+                            break;
+                        }
+                        backoff.reset();
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "settlement stream failed; resubscribing");
+                        break;
+                    }
+                    None => {
+                        tracing::info!("settlement stream ended; resubscribing");
+                        break;
+                    }
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot subscribe to settlements"),
+        }
+        let wait = backoff.next_delay();
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets() {
+        let mut b = Backoff::default();
+        let seq: Vec<_> = (0..12).map(|_| b.next_delay()).collect();
+        assert_eq!(seq[0], BACKOFF_START);
+        assert_eq!(seq[1], BACKOFF_START * 2);
+        assert_eq!(*seq.last().expect("non-empty"), BACKOFF_MAX);
+        b.reset();
+        assert_eq!(b.next_delay(), BACKOFF_START);
+    }
+}

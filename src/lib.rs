@@ -1,0 +1,28 @@
+//! lnaddr: a federated Lightning Address gateway. Many users on many domains, one shared Lightning
+//! node, custodial accounts credited exactly once per payment.
+//!
+//! Codemap (dependencies point down the list; adapters never import `http`):
+//! - [`app`]: starts and stops a gateway: backends from settings, listeners, background tasks.
+//! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers.
+//! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
+//! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
+//! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
+//! - [`store`]: the `Store` trait and records; [`store::embedded`] (redb).
+//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices).
+//! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
+//! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
+//! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
+
+pub mod app;
+pub mod client;
+pub mod config;
+pub mod fsutil;
+pub mod gateway;
+pub mod http;
+pub mod ledger;
+pub mod lightning;
+pub mod lnurl;
+pub mod metrics;
+pub mod secret;
+pub mod store;
+pub mod types;

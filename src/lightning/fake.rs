@@ -1,0 +1,302 @@
+//! The fake node (like LNbits' FakeWallet and CDK's fake wallet): signs real BOLT 11 invoices with its
+//! own key (kept in `data_dir/fake-node.key`), remembers them in `data_dir/fake-node.redb`, and settles
+//! one when [`FakeNode::pay`] is called, with LND's semantics: a settle index that grows by one per
+//! settlement, and a settlement stream that replays from any index.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bitcoin::hashes::{Hash, sha256};
+use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+use lightning_invoice::{Bolt11Invoice, Currency, InvoiceBuilder, PaymentSecret};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use tokio::sync::{broadcast, mpsc};
+
+use super::*;
+use crate::types::unix_now;
+
+const INVOICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invoices");
+const SETTLED: TableDefinition<u64, &[u8]> = TableDefinition::new("settled");
+const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+/// Why a fake payment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FakePayError {
+    #[error("not a valid BOLT 11 invoice")]
+    Invalid,
+    #[error("not an invoice of this node")]
+    NotOurs,
+    #[error("invoice already paid")]
+    AlreadyPaid,
+    #[error("invoice expired")]
+    Expired,
+    #[error(transparent)]
+    Node(#[from] LightningError),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FakeInvoice {
+    bolt11: String,
+    preimage: String,
+    amount_msat: u64,
+    add_index: u64,
+    settle_index: u64,
+    amount_paid_msat: u64,
+    expires_at: u64,
+    settled_at: u64,
+}
+
+/// The in-process fake Lightning node.
+pub struct FakeNode {
+    db: Arc<Database>,
+    key: SecretKey,
+    pubkey: PublicKey,
+    currency: Currency,
+    settled_tx: broadcast::Sender<Settlement>,
+}
+
+impl FakeNode {
+    /// Opens the node's state in `dir`, creating its key on first use.
+    pub fn open(dir: &Path, network: bitcoin::Network) -> Result<Self, LightningError> {
+        std::fs::create_dir_all(dir).map_err(LightningError::unavailable)?;
+        let key = crate::fsutil::load_or_create_secret_hex(&dir.join("fake-node.key"), 32)
+            .map_err(LightningError::unavailable)?;
+        let key = SecretKey::from_slice(&key).map_err(|e| LightningError::Protocol(e.to_string()))?;
+        let pubkey = key.public_key(&Secp256k1::new());
+        let db = Database::create(dir.join("fake-node.redb")).map_err(LightningError::unavailable)?;
+        let tx = db.begin_write().map_err(LightningError::unavailable)?;
+        {
+            tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
+            tx.open_table(SETTLED).map_err(LightningError::unavailable)?;
+            tx.open_table(COUNTERS).map_err(LightningError::unavailable)?;
+        }
+        tx.commit().map_err(LightningError::unavailable)?;
+        let (settled_tx, _) = broadcast::channel(1024);
+        Ok(FakeNode { db: Arc::new(db), key, pubkey, currency: Currency::from(network), settled_tx })
+    }
+
+    /// Settles one of this node's open invoices as if the network had paid it in full.
+    pub async fn pay(&self, bolt11: &str) -> Result<Settlement, FakePayError> {
+        let invoice: Bolt11Invoice = bolt11.trim().parse().map_err(|_| FakePayError::Invalid)?;
+        if invoice.recover_payee_pub_key() != self.pubkey {
+            return Err(FakePayError::NotOurs);
+        }
+        let hash = *invoice.payment_hash().as_byte_array();
+        let db = self.db.clone();
+        let settlement = tokio::task::spawn_blocking(move || -> Result<Settlement, FakePayError> {
+            let tx = db.begin_write().map_err(LightningError::unavailable)?;
+            let settlement = {
+                let mut invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
+                let mut record: FakeInvoice = match invoices.get(hash.as_slice()).map_err(LightningError::unavailable)? {
+                    Some(v) => serde_json::from_slice(v.value()).map_err(|e| LightningError::Protocol(e.to_string()))?,
+                    None => return Err(FakePayError::NotOurs),
+                };
+                if record.settle_index != 0 {
+                    return Err(FakePayError::AlreadyPaid);
+                }
+                let now = unix_now();
+                if now >= record.expires_at {
+                    return Err(FakePayError::Expired);
+                }
+                let mut counters = tx.open_table(COUNTERS).map_err(LightningError::unavailable)?;
+                let index = counters.get("settle_index").map_err(LightningError::unavailable)?.map_or(0, |v| v.value()) + 1;
+                counters.insert("settle_index", index).map_err(LightningError::unavailable)?;
+                record.settle_index = index;
+                record.amount_paid_msat = record.amount_msat;
+                record.settled_at = now;
+                let bytes = serde_json::to_vec(&record).map_err(|e| LightningError::Protocol(e.to_string()))?;
+                invoices.insert(hash.as_slice(), bytes.as_slice()).map_err(LightningError::unavailable)?;
+                let mut settled = tx.open_table(SETTLED).map_err(LightningError::unavailable)?;
+                settled.insert(index, hash.as_slice()).map_err(LightningError::unavailable)?;
+                to_settlement(hash, &record)?
+            };
+            tx.commit().map_err(LightningError::unavailable)?;
+            Ok(settlement)
+        })
+        .await
+        .map_err(LightningError::unavailable)??;
+        // No subscriber is fine: a later subscription replays from the database.
+        let _ = self.settled_tx.send(settlement.clone());
+        Ok(settlement)
+    }
+
+    fn settled_after(db: &Database, after: u64) -> Result<Vec<Settlement>, LightningError> {
+        let tx = db.begin_read().map_err(LightningError::unavailable)?;
+        let settled = tx.open_table(SETTLED).map_err(LightningError::unavailable)?;
+        let invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
+        let mut out = Vec::new();
+        for entry in settled.range(after.saturating_add(1)..).map_err(LightningError::unavailable)? {
+            let (_, hash) = entry.map_err(LightningError::unavailable)?;
+            let hash: [u8; 32] = hash.value().try_into().map_err(|_| LightningError::Protocol("bad hash".into()))?;
+            if let Some(v) = invoices.get(hash.as_slice()).map_err(LightningError::unavailable)? {
+                let record: FakeInvoice =
+                    serde_json::from_slice(v.value()).map_err(|e| LightningError::Protocol(e.to_string()))?;
+                out.push(to_settlement(hash, &record)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn to_settlement(hash: [u8; 32], record: &FakeInvoice) -> Result<Settlement, LightningError> {
+    let mut preimage = [0u8; 32];
+    hex::decode_to_slice(&record.preimage, &mut preimage).map_err(|e| LightningError::Protocol(e.to_string()))?;
+    Ok(Settlement {
+        payment_hash: PaymentHash(hash),
+        preimage,
+        amount_paid_msat: Msat(record.amount_paid_msat),
+        settle_index: record.settle_index,
+        settled_at: record.settled_at,
+    })
+}
+
+#[async_trait]
+impl LightningNode for FakeNode {
+    fn node_id(&self) -> String {
+        hex::encode(self.pubkey.serialize())
+    }
+
+    async fn create_invoice(&self, request: InvoiceRequest) -> Result<CreatedInvoice, LightningError> {
+        if request.amount.0 == 0 {
+            return Err(LightningError::Rejected("amount must be positive".into()));
+        }
+        let preimage: [u8; 32] = rand::random();
+        let hash: [u8; 32] = sha2::Sha256::digest(preimage).into();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| LightningError::Protocol(e.to_string()))?;
+        let secp = Secp256k1::signing_only();
+        let invoice = InvoiceBuilder::new(self.currency.clone())
+            .amount_milli_satoshis(request.amount.0)
+            .description_hash(sha256::Hash::from_byte_array(request.description_hash))
+            .payment_hash(sha256::Hash::from_byte_array(hash))
+            .payment_secret(PaymentSecret(rand::random()))
+            .duration_since_epoch(Duration::from_secs(now.as_secs()))
+            .min_final_cltv_expiry_delta(80)
+            .expiry_time(Duration::from_secs(request.expiry_secs))
+            .build_signed(|msg| secp.sign_ecdsa_recoverable(msg, &self.key))
+            .map_err(|e| LightningError::Rejected(e.to_string()))?;
+        let bolt11 = invoice.to_string();
+        let expires_at = now.as_secs() + request.expiry_secs;
+        let db = self.db.clone();
+        let record_bolt11 = bolt11.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), LightningError> {
+            let tx = db.begin_write().map_err(LightningError::unavailable)?;
+            {
+                let mut counters = tx.open_table(COUNTERS).map_err(LightningError::unavailable)?;
+                let add_index = counters.get("add_index").map_err(LightningError::unavailable)?.map_or(0, |v| v.value()) + 1;
+                counters.insert("add_index", add_index).map_err(LightningError::unavailable)?;
+                let record = FakeInvoice {
+                    bolt11: record_bolt11,
+                    preimage: hex::encode(preimage),
+                    amount_msat: request.amount.0,
+                    add_index,
+                    settle_index: 0,
+                    amount_paid_msat: 0,
+                    expires_at,
+                    settled_at: 0,
+                };
+                let bytes = serde_json::to_vec(&record).map_err(|e| LightningError::Protocol(e.to_string()))?;
+                let mut invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
+                invoices.insert(hash.as_slice(), bytes.as_slice()).map_err(LightningError::unavailable)?;
+            }
+            tx.commit().map_err(LightningError::unavailable)
+        })
+        .await
+        .map_err(LightningError::unavailable)??;
+        Ok(CreatedInvoice { payment_hash: PaymentHash(hash), bolt11, expires_at })
+    }
+
+    async fn lookup_invoice(&self, hash: &PaymentHash) -> Result<Option<NodeInvoice>, LightningError> {
+        let db = self.db.clone();
+        let key = hash.0;
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().map_err(LightningError::unavailable)?;
+            let invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
+            let Some(v) = invoices.get(key.as_slice()).map_err(LightningError::unavailable)? else {
+                return Ok(None);
+            };
+            let record: FakeInvoice =
+                serde_json::from_slice(v.value()).map_err(|e| LightningError::Protocol(e.to_string()))?;
+            let settled = record.settle_index != 0;
+            let state = if settled {
+                InvoiceState::Settled
+            } else if unix_now() >= record.expires_at {
+                InvoiceState::Canceled
+            } else {
+                InvoiceState::Open
+            };
+            let preimage = if settled { Some(to_settlement(key, &record)?.preimage) } else { None };
+            Ok(Some(NodeInvoice {
+                state,
+                preimage,
+                amount_paid: Msat(record.amount_paid_msat),
+                settle_index: record.settle_index,
+            }))
+        })
+        .await
+        .map_err(LightningError::unavailable)?
+    }
+
+    async fn subscribe_settlements(&self, after: u64) -> Result<SettlementStream, LightningError> {
+        // Subscribe before reading the backlog so nothing settled in between is missed; the
+        // index check drops what the backlog already delivered.
+        let mut live = self.settled_tx.subscribe();
+        let db = self.db.clone();
+        let (tx, rx) = mpsc::channel::<Result<Settlement, LightningError>>(256);
+        tokio::spawn(async move {
+            let mut last = after;
+            loop {
+                let backlog = {
+                    let db = db.clone();
+                    tokio::task::spawn_blocking(move || FakeNode::settled_after(&db, last)).await
+                };
+                let backlog = match backlog {
+                    Ok(Ok(b)) => b,
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(LightningError::unavailable(e))).await;
+                        return;
+                    }
+                };
+                for s in backlog {
+                    last = s.settle_index;
+                    if tx.send(Ok(s)).await.is_err() {
+                        return;
+                    }
+                }
+                loop {
+                    tokio::select! {
+                        received = live.recv() => match received {
+                            Ok(s) if s.settle_index <= last => {}
+                            Ok(s) => {
+                                last = s.settle_index;
+                                if tx.send(Ok(s)).await.is_err() {
+                                    return;
+                                }
+                            }
+                            // Fell behind the broadcast: read the gap from the database.
+                            Err(broadcast::error::RecvError::Lagged(_)) => break,
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        },
+                        () = tx.closed() => return,
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })))
+    }
+
+    async fn status(&self) -> Result<NodeStatus, LightningError> {
+        Ok(NodeStatus { pubkey: self.node_id(), synced: true })
+    }
+}

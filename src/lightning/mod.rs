@@ -1,0 +1,99 @@
+//! The Lightning node behind the gateway: one shared node issues every invoice and reports every
+//! settlement. Backends: [`fake`] (in-process, signs real BOLT 11 invoices; settles when told).
+
+pub mod fake;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+use crate::store::Settlement;
+use crate::types::{Msat, PaymentHash};
+
+/// What a node operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum LightningError {
+    /// The node cannot be reached or is not ready (locked, starting, not synced). Retry later.
+    #[error("lightning node unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The node refused the request as invalid; retrying the same request will not help.
+    #[error("lightning node refused the request: {0}")]
+    Rejected(String),
+    /// The node answered something we could not understand.
+    #[error("unexpected answer from the lightning node: {0}")]
+    Protocol(String),
+}
+
+impl LightningError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        LightningError::Unavailable(Box::new(e))
+    }
+}
+
+/// An invoice to create. The description is committed by hash only (LUD-06, NIP-57).
+#[derive(Debug, Clone)]
+pub struct InvoiceRequest {
+    pub amount: Msat,
+    pub description_hash: [u8; 32],
+    pub expiry_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedInvoice {
+    pub payment_hash: PaymentHash,
+    pub bolt11: String,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceState {
+    Open,
+    Settled,
+    Canceled,
+}
+
+/// An invoice as the node sees it.
+#[derive(Debug, Clone)]
+pub struct NodeInvoice {
+    pub state: InvoiceState,
+    /// Known once settled (the node always knows it for its own invoices).
+    pub preimage: Option<[u8; 32]>,
+    pub amount_paid: Msat,
+    pub settle_index: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    /// The node's identity public key, hex.
+    pub pubkey: String,
+    /// Synced to chain and graph: ready to issue invoices others can pay.
+    pub synced: bool,
+}
+
+/// Settled invoices in settle-index order.
+pub type SettlementStream = BoxStream<'static, Result<Settlement, LightningError>>;
+
+/// A Lightning node that issues and watches invoices.
+///
+/// Duties of an implementation:
+/// - `create_invoice` makes an invoice for exactly `amount` with `description_hash`; it never
+///   reuses a payment hash.
+/// - `subscribe_settlements(after)` first replays every invoice settled with a settle index greater
+///   than `after`, in order, then streams new settlements as they happen. Settle indices strictly
+///   grow. The stream may end or fail at any time; callers resubscribe from their saved cursor, so
+///   replays are expected and harmless.
+/// - `node_id` is stable across restarts: it keys the saved settle cursor.
+#[async_trait]
+pub trait LightningNode: Send + Sync + 'static {
+    /// A stable identity for this node (its public key, hex).
+    fn node_id(&self) -> String;
+
+    async fn create_invoice(&self, request: InvoiceRequest) -> Result<CreatedInvoice, LightningError>;
+
+    /// The node's view of one of its invoices; `None` when it does not know the hash.
+    async fn lookup_invoice(&self, hash: &PaymentHash) -> Result<Option<NodeInvoice>, LightningError>;
+
+    async fn subscribe_settlements(&self, after_settle_index: u64) -> Result<SettlementStream, LightningError>;
+
+    /// Reachability and sync state, for `/readyz`.
+    async fn status(&self) -> Result<NodeStatus, LightningError>;
+}

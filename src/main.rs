@@ -1,0 +1,190 @@
+//! The `lnaddr` binary: `lnaddr serve` runs the gateway; every other subcommand is a client of a
+//! running gateway's admin API.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use hyper::Method;
+use serde_json::json;
+
+use lnaddr::client::AdminClient;
+use lnaddr::config::{AdminTokenSource, LogFormat, Settings};
+use lnaddr::secret::Secret;
+
+#[derive(Parser)]
+#[command(name = "lnaddr", version, about = "A federated Lightning Address gateway")]
+struct Cli {
+    /// Config file (TOML); every key can also be set as LNADDR_<SECTION>__<KEY>.
+    #[arg(long, global = true, env = "LNADDR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Admin API of the gateway to talk to (default: http://<admin_listen> from the config).
+    #[arg(long, global = true)]
+    admin_url: Option<String>,
+    /// File holding the admin token (default: the gateway's admin_token_file).
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Fake Lightning node controls.
+    #[command(subcommand)]
+    Fake(FakeCmd),
+}
+
+#[derive(Subcommand)]
+enum AccountCmd {
+    /// Create an account, e.g. `lnaddr account add alice@example.com`.
+    Add {
+        address: String,
+        /// The account's nostr public key (hex or npub), for NIP-05 and zaps.
+        #[arg(long)]
+        nostr_pubkey: Option<String>,
+    },
+    /// Show one account.
+    Show { address: String },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Remove an account (refused while its balance is not zero).
+    Remove { address: String },
+    /// Show an account's ledger, newest first.
+    Transactions { address: String },
+}
+
+#[derive(Subcommand)]
+enum FakeCmd {
+    /// Settle one of the fake node's invoices as if the network paid it.
+    Pay { invoice: String },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::load(cli.config.as_deref(), std::env::vars()).context("loading configuration")?;
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        command => {
+            let url = cli.admin_url.unwrap_or_else(|| format!("http://{}", settings.admin_listen));
+            let token = match cli.token_file {
+                Some(path) => read_token(&path)?,
+                None => match &settings.admin_token {
+                    AdminTokenSource::Value(t) => t.clone(),
+                    AdminTokenSource::File(path) => read_token(path)?,
+                },
+            };
+            let client = AdminClient::new(&url, token)?;
+            let out = admin_command(&client, command).await?;
+            if !out.is_null() {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_token(path: &std::path::Path) -> Result<Secret> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!("reading the admin token from {} (start `lnaddr serve` once, or pass --token-file)", path.display())
+    })?;
+    Ok(Secret::new(text.trim().to_string()))
+}
+
+async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_json::Value> {
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let out = match command {
+        Command::Serve => unreachable!("handled by run"),
+        Command::Account(AccountCmd::Add { address, nostr_pubkey }) => {
+            let body = json!({"address": address, "nostr_pubkey": nostr_pubkey});
+            client.call(Method::POST, "/api/v1/accounts", Some(body)).await?
+        }
+        Command::Account(AccountCmd::Show { address }) => {
+            client.call(Method::GET, &format!("/api/v1/accounts/{}", enc(&address)), None).await?
+        }
+        Command::Account(AccountCmd::List { domain }) => {
+            let path = match domain {
+                Some(d) => format!("/api/v1/accounts?domain={}", enc(&d)),
+                None => "/api/v1/accounts".into(),
+            };
+            client.call(Method::GET, &path, None).await?
+        }
+        Command::Account(AccountCmd::Remove { address }) => {
+            client.call(Method::DELETE, &format!("/api/v1/accounts/{}", enc(&address)), None).await?;
+            eprintln!("removed {address}");
+            serde_json::Value::Null
+        }
+        Command::Account(AccountCmd::Transactions { address }) => {
+            client.call(Method::GET, &format!("/api/v1/accounts/{}/transactions", enc(&address)), None).await?
+        }
+        Command::Fake(FakeCmd::Pay { invoice }) => {
+            client.call(Method::POST, "/api/v1/fake/pay", Some(json!({"invoice": invoice}))).await?
+        }
+    };
+    Ok(out)
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    init_tracing(settings.log_format);
+    let running = lnaddr::app::start(settings).await.context("starting the gateway")?;
+    println!("lnaddr listening on http://{} (admin API on http://{})", running.public_addr, running.admin_addr);
+    let shutdown = running.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = shutdown.send(true);
+        wait_for_signal().await;
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
+    running.wait().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

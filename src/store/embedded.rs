@@ -1,0 +1,335 @@
+//! The embedded store: one redb file under `data_dir`. redb commits are copy-on-write with a
+//! checksummed, fsynced commit record, so a process killed at any point (even `kill -9`) reopens to
+//! the last committed transaction: a credit is either whole or absent. One write transaction at a
+//! time makes every operation atomic without further locking. Single process only (redb takes a
+//! file lock); use Redis for many processes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+
+use super::*;
+use crate::types::{Msat, unix_now};
+
+const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+const NAMES: TableDefinition<&str, &str> = TableDefinition::new("names");
+const INVOICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invoices");
+/// Ledger: (account id, sequence) → transaction; the sequence grows, so a reverse range is newest
+/// first.
+const TXS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("transactions");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const TX_SEQ_KEY: &str = "seq/transactions";
+
+fn cursor_key(node_id: &str) -> String {
+    format!("cursor/{node_id}")
+}
+
+/// The redb-backed [`Store`].
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store file, creating its directory and tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+        }
+        let db = Database::create(path).map_err(StoreError::backend)?;
+        let tx = db.begin_write().map_err(StoreError::backend)?;
+        {
+            tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            tx.open_table(NAMES).map_err(StoreError::backend)?;
+            tx.open_table(INVOICES).map_err(StoreError::backend)?;
+            tx.open_table(TXS).map_err(StoreError::backend)?;
+            tx.open_table(META).map_err(StoreError::backend)?;
+        }
+        tx.commit().map_err(StoreError::backend)?;
+        Ok(EmbeddedStore { db: Arc::new(db) })
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool and commits when it returns `Ok`.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(StoreError::backend)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(StoreError::backend)?;
+            Ok(out)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().map_err(StoreError::backend)?;
+            f(&tx)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(StoreError::Corrupt)
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(StoreError::Corrupt)
+}
+
+fn get_account(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<Account>, StoreError> {
+    match table.get(id).map_err(StoreError::backend)? {
+        Some(v) => Ok(Some(decode(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn put_account(tx: &WriteTransaction, account: &Account) -> Result<(), StoreError> {
+    let mut t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+    t.insert(account.id.0.as_str(), encode(account)?.as_slice()).map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn read_u64(bytes: Option<&[u8]>) -> u64 {
+    bytes.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes)
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError> {
+        self.write(move |tx| {
+            let key = name_key(&new.address.domain, &new.address.username);
+            let account = new.into_account(unix_now());
+            let mut names = tx.open_table(NAMES).map_err(StoreError::backend)?;
+            if names.get(key.as_str()).map_err(StoreError::backend)?.is_some() {
+                return Err(StoreError::NameTaken);
+            }
+            names.insert(key.as_str(), account.id.0.as_str()).map_err(StoreError::backend)?;
+            put_account(tx, &account)?;
+            Ok(account)
+        })
+        .await
+    }
+
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let id = id.0.clone();
+        self.read(move |tx| {
+            let t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            get_account(&t, &id)
+        })
+        .await
+    }
+
+    async fn account_by_name(
+        &self,
+        domain: &DomainName,
+        username: &Username,
+    ) -> Result<Option<Account>, StoreError> {
+        let key = name_key(domain, username);
+        self.read(move |tx| {
+            let names = tx.open_table(NAMES).map_err(StoreError::backend)?;
+            let Some(id) = names.get(key.as_str()).map_err(StoreError::backend)? else {
+                return Ok(None);
+            };
+            let accounts = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            get_account(&accounts, id.value())
+        })
+        .await
+    }
+
+    async fn list_accounts(&self, domain: Option<&DomainName>) -> Result<Vec<Account>, StoreError> {
+        let prefix = domain.map(|d| format!("{d}/"));
+        self.read(move |tx| {
+            let names = tx.open_table(NAMES).map_err(StoreError::backend)?;
+            let accounts = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            let mut out = Vec::new();
+            let start = prefix.as_deref().unwrap_or("");
+            for entry in names.range(start..).map_err(StoreError::backend)? {
+                let (k, id) = entry.map_err(StoreError::backend)?;
+                if !k.value().starts_with(start) {
+                    break;
+                }
+                if let Some(a) = get_account(&accounts, id.value())? {
+                    out.push(a);
+                }
+            }
+            out.sort_by(|a, b| (&a.domain, &a.username).cmp(&(&b.domain, &b.username)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn set_nostr_pubkey(
+        &self,
+        id: &AccountId,
+        pubkey: Option<NostrPubkey>,
+    ) -> Result<Account, StoreError> {
+        let id = id.0.clone();
+        self.write(move |tx| {
+            let mut account = {
+                let t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+                get_account(&t, &id)?.ok_or(StoreError::NotFound)?
+            };
+            account.nostr_pubkey = pubkey;
+            put_account(tx, &account)?;
+            Ok(account)
+        })
+        .await
+    }
+
+    async fn delete_account(&self, id: &AccountId) -> Result<(), StoreError> {
+        let id = id.0.clone();
+        self.write(move |tx| {
+            let mut accounts = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            let account = get_account(&accounts, &id)?.ok_or(StoreError::NotFound)?;
+            if account.balance_msat != Msat::ZERO {
+                return Err(StoreError::BalanceNotZero);
+            }
+            accounts.remove(id.as_str()).map_err(StoreError::backend)?;
+            let mut names = tx.open_table(NAMES).map_err(StoreError::backend)?;
+            let key = format!("{}/{}", account.domain, account.username);
+            names.remove(key.as_str()).map_err(StoreError::backend)?;
+            let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
+            txs.retain_in((id.as_str(), 0)..=(id.as_str(), u64::MAX), |_, _| false)
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_invoice(&self, invoice: InvoiceRecord) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let mut t = tx.open_table(INVOICES).map_err(StoreError::backend)?;
+            let key = invoice.payment_hash.0;
+            if t.get(key.as_slice()).map_err(StoreError::backend)?.is_some() {
+                return Err(StoreError::DuplicateInvoice);
+            }
+            t.insert(key.as_slice(), encode(&invoice)?.as_slice()).map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn invoice(&self, hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError> {
+        let key = hash.0;
+        self.read(move |tx| {
+            let t = tx.open_table(INVOICES).map_err(StoreError::backend)?;
+            match t.get(key.as_slice()).map_err(StoreError::backend)? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn credit_settlement(&self, settled: &Settlement) -> Result<CreditOutcome, StoreError> {
+        let settled = settled.clone();
+        self.write(move |tx| {
+            let key = settled.payment_hash.0;
+            let mut invoices = tx.open_table(INVOICES).map_err(StoreError::backend)?;
+            let mut invoice: InvoiceRecord = match invoices.get(key.as_slice()).map_err(StoreError::backend)? {
+                Some(v) => decode(v.value())?,
+                None => return Ok(CreditOutcome::UnknownInvoice),
+            };
+            if invoice.settled.is_some() {
+                return Ok(CreditOutcome::AlreadyCredited);
+            }
+            invoice.settled = Some(SettledInfo {
+                preimage: hex::encode(settled.preimage),
+                amount_paid_msat: settled.amount_paid_msat,
+                settled_at: settled.settled_at,
+            });
+            invoices.insert(key.as_slice(), encode(&invoice)?.as_slice()).map_err(StoreError::backend)?;
+
+            let mut account = {
+                let t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+                match get_account(&t, &invoice.account_id.0)? {
+                    Some(a) => a,
+                    None => return Ok(CreditOutcome::AccountGone),
+                }
+            };
+            account.balance_msat = account
+                .balance_msat
+                .checked_add(settled.amount_paid_msat)
+                .ok_or_else(|| StoreError::backend(std::io::Error::other("balance overflow")))?;
+            put_account(tx, &account)?;
+
+            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+            let seq = read_u64(meta.get(TX_SEQ_KEY).map_err(StoreError::backend)?.as_ref().map(|v| v.value())) + 1;
+            meta.insert(TX_SEQ_KEY, seq.to_be_bytes().as_slice()).map_err(StoreError::backend)?;
+            let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
+            let entry = Transaction::credit(&invoice, &settled);
+            txs.insert((account.id.0.as_str(), seq), encode(&entry)?.as_slice()).map_err(StoreError::backend)?;
+            Ok(CreditOutcome::Credited { account_id: account.id, balance: account.balance_msat })
+        })
+        .await
+    }
+
+    async fn settle_cursor(&self, node_id: &str) -> Result<u64, StoreError> {
+        let key = cursor_key(node_id);
+        self.read(move |tx| {
+            let t = tx.open_table(META).map_err(StoreError::backend)?;
+            Ok(read_u64(t.get(key.as_str()).map_err(StoreError::backend)?.as_ref().map(|v| v.value())))
+        })
+        .await
+    }
+
+    async fn advance_settle_cursor(&self, node_id: &str, index: u64) -> Result<(), StoreError> {
+        let key = cursor_key(node_id);
+        self.write(move |tx| {
+            let mut t = tx.open_table(META).map_err(StoreError::backend)?;
+            let current = read_u64(t.get(key.as_str()).map_err(StoreError::backend)?.as_ref().map(|v| v.value()));
+            if index > current {
+                t.insert(key.as_str(), index.to_be_bytes().as_slice()).map_err(StoreError::backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn transactions(&self, id: &AccountId, limit: usize) -> Result<Vec<Transaction>, StoreError> {
+        let id = id.0.clone();
+        self.read(move |tx| {
+            let t = tx.open_table(TXS).map_err(StoreError::backend)?;
+            let range = t.range((id.as_str(), 0)..=(id.as_str(), u64::MAX)).map_err(StoreError::backend)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (_, v) = entry.map_err(StoreError::backend)?;
+                out.push(decode(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_meta_once(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let key = format!("kv/{key}");
+        let value = value.to_vec();
+        self.write(move |tx| {
+            let mut t = tx.open_table(META).map_err(StoreError::backend)?;
+            if let Some(existing) = t.get(key.as_str()).map_err(StoreError::backend)? {
+                return Ok(existing.value().to_vec());
+            }
+            t.insert(key.as_str(), value.as_slice()).map_err(StoreError::backend)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|tx| tx.open_table(META).map(|_| ()).map_err(StoreError::backend)).await
+    }
+}

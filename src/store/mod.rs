@@ -1,0 +1,108 @@
+//! The `Store` trait and its records: accounts, issued invoices, the ledger, settlement cursors.
+//! Backends: [`embedded`] (redb, one file, one process). Every backend runs the same conformance suite
+//! in `tests/store_conformance.rs`.
+
+pub mod embedded;
+mod records;
+
+pub use records::*;
+
+use async_trait::async_trait;
+
+use crate::types::{DomainName, NostrPubkey, PaymentHash, Username};
+
+/// What a store operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The name is already taken on that domain.
+    #[error("the name is already taken")]
+    NameTaken,
+    /// No such account.
+    #[error("no such account")]
+    NotFound,
+    /// An account with money on it cannot be removed.
+    #[error("the account's balance is not zero")]
+    BalanceNotZero,
+    /// An invoice with this payment hash was already recorded.
+    #[error("an invoice with this payment hash is already recorded")]
+    DuplicateInvoice,
+    /// A record in the store could not be decoded: data written by something else, or corrupted.
+    #[error("corrupt record in the store")]
+    Corrupt(#[source] serde_json::Error),
+    /// The backend failed or is unreachable; the operation did not happen (or, for a write whose
+    /// answer was lost, may have; every write is idempotent or checked so a retry is safe).
+    #[error("store backend unavailable")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// Where accounts, invoices and the ledger live.
+///
+/// Duties of an implementation:
+/// - Every method is atomic: it happens whole or not at all, including across processes that share
+///   the backend.
+/// - [`Store::credit_settlement`] credits each payment hash at most once, whatever the number of
+///   calls, callers or processes; the balance never goes below zero.
+/// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
+///   rather than overwrite.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account with a zero balance.
+    async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
+
+    /// The account with this id.
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// The account that `username` names on `domain`.
+    async fn account_by_name(
+        &self,
+        domain: &DomainName,
+        username: &Username,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// All accounts, or those of one domain, ordered by address.
+    async fn list_accounts(&self, domain: Option<&DomainName>) -> Result<Vec<Account>, StoreError>;
+
+    /// Sets or clears the account's nostr public key.
+    async fn set_nostr_pubkey(
+        &self,
+        id: &AccountId,
+        pubkey: Option<NostrPubkey>,
+    ) -> Result<Account, StoreError>;
+
+    /// Removes the account and frees its name; refused with [`StoreError::BalanceNotZero`] while it
+    /// holds money.
+    async fn delete_account(&self, id: &AccountId) -> Result<(), StoreError>;
+
+    /// Records an invoice issued for an account.
+    async fn add_invoice(&self, invoice: InvoiceRecord) -> Result<(), StoreError>;
+
+    /// An invoice this gateway issued.
+    async fn invoice(&self, hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError>;
+
+    /// Credits a settled invoice to its account, once: marks the invoice settled, adds the amount to
+    /// the balance and appends a ledger entry in one atomic step. A second call for the same hash
+    /// changes nothing and answers [`CreditOutcome::AlreadyCredited`].
+    async fn credit_settlement(&self, settled: &Settlement) -> Result<CreditOutcome, StoreError>;
+
+    /// The last settle index fully processed for the node `node_id` (0 when none).
+    async fn settle_cursor(&self, node_id: &str) -> Result<u64, StoreError>;
+
+    /// Moves the cursor forward to `index`; never backwards.
+    async fn advance_settle_cursor(&self, node_id: &str, index: u64) -> Result<(), StoreError>;
+
+    /// The account's ledger, newest first, at most `limit` entries.
+    async fn transactions(&self, id: &AccountId, limit: usize) -> Result<Vec<Transaction>, StoreError>;
+
+    /// Stores `value` under `key` unless a value is there already; answers the value that is kept.
+    /// For state made once and shared by every process (generated keys).
+    async fn put_meta_once(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// Checks that the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

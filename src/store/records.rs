@@ -1,0 +1,157 @@
+//! Records the store keeps. They are serialized as JSON inside each backend, so both backends hold
+//! the same shapes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{DomainName, LightningAddress, Msat, NostrPubkey, PaymentHash, Username};
+
+/// Opaque account id: 16 random bytes in hex. Never reused, unlike names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccountId(pub String);
+
+impl AccountId {
+    pub fn random() -> Self {
+        AccountId(hex::encode(rand::random::<[u8; 16]>()))
+    }
+}
+
+impl std::fmt::Display for AccountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub username: String,
+    pub domain: String,
+    pub nostr_pubkey: Option<NostrPubkey>,
+    pub balance_msat: Msat,
+    pub created_at: u64,
+}
+
+impl Account {
+    pub fn address(&self) -> String {
+        format!("{}@{}", self.username, self.domain)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub address: LightningAddress,
+    pub nostr_pubkey: Option<NostrPubkey>,
+}
+
+impl NewAccount {
+    pub fn into_account(self, now: u64) -> Account {
+        Account {
+            id: AccountId::random(),
+            username: self.address.username.as_str().to_string(),
+            domain: self.address.domain.as_str().to_string(),
+            nostr_pubkey: self.nostr_pubkey,
+            balance_msat: Msat::ZERO,
+            created_at: now,
+        }
+    }
+}
+
+/// Key of the name index: `domain/username` (neither can contain `/`).
+pub fn name_key(domain: &DomainName, username: &Username) -> String {
+    format!("{domain}/{username}")
+}
+
+/// An invoice this gateway issued for an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceRecord {
+    pub payment_hash: PaymentHash,
+    pub account_id: AccountId,
+    pub amount_msat: Msat,
+    pub bolt11: String,
+    pub comment: Option<String>,
+    pub tag: Option<String>,
+    pub payer_data: Option<String>,
+    /// The NIP-57 zap request exactly as received, when this invoice is a zap.
+    pub zap_request: Option<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub settled: Option<SettledInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledInfo {
+    pub preimage: String,
+    pub amount_paid_msat: Msat,
+    pub settled_at: u64,
+}
+
+/// A settlement reported by the Lightning node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub payment_hash: PaymentHash,
+    pub preimage: [u8; 32],
+    /// What the payer paid; may exceed the invoice amount (overpayment goes to the account).
+    pub amount_paid_msat: Msat,
+    /// The node's settle index (LND `settle_index`), strictly growing.
+    pub settle_index: u64,
+    pub settled_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditOutcome {
+    /// Credited now; the account's new balance.
+    Credited { account_id: AccountId, balance: Msat },
+    /// This payment hash was credited before; nothing changed.
+    AlreadyCredited,
+    /// Not an invoice of this gateway (the node is shared): nothing to credit.
+    UnknownInvoice,
+    /// The invoice's account was removed; the invoice is marked settled, nothing credited.
+    AccountGone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxKind {
+    Credit,
+    Debit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxStatus {
+    Pending,
+    Settled,
+    Failed,
+}
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub kind: TxKind,
+    pub amount_msat: Msat,
+    pub fee_msat: Msat,
+    pub payment_hash: PaymentHash,
+    pub status: TxStatus,
+    pub comment: Option<String>,
+    pub tag: Option<String>,
+    pub zap: bool,
+    pub created_at: u64,
+}
+
+impl Transaction {
+    /// The ledger entry for crediting `invoice` with `settled`.
+    pub fn credit(invoice: &InvoiceRecord, settled: &Settlement) -> Self {
+        Transaction {
+            kind: TxKind::Credit,
+            amount_msat: settled.amount_paid_msat,
+            fee_msat: Msat::ZERO,
+            payment_hash: invoice.payment_hash,
+            status: TxStatus::Settled,
+            comment: invoice.comment.clone(),
+            tag: invoice.tag.clone(),
+            zap: invoice.zap_request.is_some(),
+            created_at: settled.settled_at,
+        }
+    }
+}
