@@ -82,7 +82,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 /// Starts on listeners bound by the caller (tests bind port 0 first).
@@ -91,26 +93,46 @@ pub async fn start_with_listeners(
     public: TcpListener,
     admin: TcpListener,
 ) -> Result<Running, StartError> {
-    let public_addr = public.local_addr().map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-    let admin_addr = admin.local_addr().map_err(|source| StartError::Bind { addr: settings.admin_listen, source })?;
+    let public_addr = public.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
+    let admin_addr = admin.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.admin_listen,
+        source,
+    })?;
 
     let store: Arc<dyn Store> = match &settings.store {
-        StoreSettings::Embedded { path } => Arc::new(EmbeddedStore::open(path).map_err(StartError::Store)?),
+        StoreSettings::Embedded { path } => {
+            Arc::new(EmbeddedStore::open(path).map_err(StartError::Store)?)
+        }
         StoreSettings::Redis { .. } | StoreSettings::RedisCluster { .. } => {
             return Err(StartError::Unsupported("store.kind = \"redis\""));
         }
     };
-    let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) = match &settings.lightning.backend {
-        LightningBackend::Fake { network } => {
-            let fake = Arc::new(FakeNode::open(&settings.data_dir, *network).map_err(StartError::Lightning)?);
-            (fake.clone(), Some(fake))
-        }
-        LightningBackend::Lnd { .. } => return Err(StartError::Unsupported("lightning.kind = \"lnd\"")),
-    };
+    let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) =
+        match &settings.lightning.backend {
+            LightningBackend::Fake { network } => {
+                let fake = Arc::new(
+                    FakeNode::open(&settings.data_dir, *network).map_err(StartError::Lightning)?,
+                );
+                (fake.clone(), Some(fake))
+            }
+            LightningBackend::Lnd { .. } => {
+                return Err(StartError::Unsupported("lightning.kind = \"lnd\""));
+            }
+        };
     let admin_token = load_admin_token(&settings.admin_token)?;
 
     let metrics = Metrics::default();
-    let gateway = Arc::new(Gateway { settings, store, node, fake, metrics, admin_token });
+    let gateway = Arc::new(Gateway {
+        settings,
+        store,
+        node,
+        fake,
+        metrics,
+        admin_token,
+    });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
@@ -135,7 +157,13 @@ pub async fn start_with_listeners(
         shutdown_rx,
     ));
     tracing::info!(public = %public_addr, admin = %admin_addr, "lnaddr gateway started");
-    Ok(Running { public_addr, admin_addr, gateway, shutdown, tasks })
+    Ok(Running {
+        public_addr,
+        admin_addr,
+        gateway,
+        shutdown,
+        tasks,
+    })
 }
 
 /// The admin token: given in the settings, or read from its file, created with 32 random bytes
@@ -144,7 +172,10 @@ pub fn load_admin_token(source: &AdminTokenSource) -> Result<Secret, StartError>
     match source {
         AdminTokenSource::Value(secret) => Ok(secret.clone()),
         AdminTokenSource::File(path) => {
-            let err = |source| StartError::AdminToken { path: path.clone(), source };
+            let err = |source| StartError::AdminToken {
+                path: path.clone(),
+                source,
+            };
             match std::fs::read_to_string(path) {
                 Ok(text) if !text.trim().is_empty() => Ok(Secret::new(text.trim().to_string())),
                 Ok(_) => Err(err(std::io::Error::other("the file is empty"))),

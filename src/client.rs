@@ -51,12 +51,20 @@ impl AdminClient {
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, ClientError> {
         let host = self.base.host_str().ok_or(ClientError::BadUrl)?;
-        let port = self.base.port_or_known_default().ok_or(ClientError::BadUrl)?;
-        let stream = TcpStream::connect((host, port))
+        let port = self
+            .base
+            .port_or_known_default()
+            .ok_or(ClientError::BadUrl)?;
+        let stream =
+            TcpStream::connect((host, port))
+                .await
+                .map_err(|source| ClientError::Connect {
+                    url: self.base.to_string(),
+                    source,
+                })?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|source| ClientError::Connect { url: self.base.to_string(), source })?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ClientError::Http)?;
+            .map_err(ClientError::Http)?;
         tokio::spawn(conn);
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
         let req = Request::builder()
@@ -69,17 +77,30 @@ impl AdminClient {
             .map_err(|_| ClientError::BadUrl)?;
         let resp = sender.send_request(req).await.map_err(ClientError::Http)?;
         let status = resp.status();
-        let body = resp.into_body().collect().await.map_err(ClientError::Http)?.to_bytes();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(ClientError::Http)?
+            .to_bytes();
         let value: serde_json::Value = if body.is_empty() {
             serde_json::Value::Null
         } else {
-            serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into()))
+            serde_json::from_slice(&body).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&body).into())
+            })
         };
         if status.is_success() {
             Ok(value)
         } else {
-            let reason = value.get("reason").and_then(|r| r.as_str()).map_or_else(|| value.to_string(), str::to_string);
-            Err(ClientError::Api { status: status.as_u16(), reason })
+            let reason = value
+                .get("reason")
+                .and_then(|r| r.as_str())
+                .map_or_else(|| value.to_string(), str::to_string);
+            Err(ClientError::Api {
+                status: status.as_u16(),
+                reason,
+            })
         }
     }
 }

@@ -178,8 +178,14 @@ pub struct LightningSettings {
 
 #[derive(Debug, Clone)]
 pub enum LightningBackend {
-    Fake { network: bitcoin::Network },
-    Lnd { endpoint: String, tls_cert: PathBuf, macaroon: PathBuf },
+    Fake {
+        network: bitcoin::Network,
+    },
+    Lnd {
+        endpoint: String,
+        tls_cert: PathBuf,
+        macaroon: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -214,24 +220,33 @@ impl Settings {
     ) -> Result<Settings, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError::Parse(e.to_string()))?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse(e.to_string()))?
             }
             None => toml::Table::new(),
         };
         apply_env(&mut table, env)?;
-        let raw: RawConfig =
-            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
         Settings::from_raw(raw)
     }
 
     pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
         let mut problems = Vec::new();
-        let listen = raw.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let admin_listen = raw.admin_listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8081)));
+        let listen = raw
+            .listen
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let admin_listen = raw
+            .admin_listen
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8081)));
         if listen == admin_listen {
-            problems.push("listen and admin_listen must differ: the admin API is never public".into());
+            problems
+                .push("listen and admin_listen must differ: the admin API is never public".into());
         }
         let data_dir = expand_home(&raw.data_dir.unwrap_or_else(|| PathBuf::from("data")));
         let admin_token = match (raw.admin_token, raw.admin_token_file) {
@@ -253,12 +268,16 @@ impl Settings {
                 if raw.store.url.is_some() || raw.store.urls.is_some() {
                     problems.push("store.url/store.urls are for store.kind = \"redis\"".into());
                 }
-                StoreSettings::Embedded { path: data_dir.join("lnaddr.redb") }
+                StoreSettings::Embedded {
+                    path: data_dir.join("lnaddr.redb"),
+                }
             }
             StoreKind::Redis => match (raw.store.url, raw.store.urls) {
                 (Some(url), None) => StoreSettings::Redis { url },
                 (None, Some(urls)) if !urls.is_empty() => StoreSettings::RedisCluster { urls },
-                (None, None) => StoreSettings::Redis { url: "redis://127.0.0.1:6379/0".into() },
+                (None, None) => StoreSettings::Redis {
+                    url: "redis://127.0.0.1:6379/0".into(),
+                },
                 _ => {
                     problems.push("store: give either url (one server) or urls (a cluster)".into());
                     StoreSettings::Redis { url: String::new() }
@@ -300,7 +319,10 @@ fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> Lightnin
     }
     let backend = match raw.kind.unwrap_or_default() {
         LightningKind::Fake => {
-            let name = raw.fake.and_then(|f| f.network).unwrap_or_else(|| "regtest".into());
+            let name = raw
+                .fake
+                .and_then(|f| f.network)
+                .unwrap_or_else(|| "regtest".into());
             let network = match name.as_str() {
                 "bitcoin" | "mainnet" => bitcoin::Network::Bitcoin,
                 "testnet" => bitcoin::Network::Testnet,
@@ -317,15 +339,23 @@ fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> Lightnin
             let lnd = raw.lnd.unwrap_or_default();
             let home_lnd = |rest: &str| expand_home(Path::new(&format!("~/.lnd/{rest}")));
             LightningBackend::Lnd {
-                endpoint: lnd.endpoint.unwrap_or_else(|| "https://127.0.0.1:10009".into()),
-                tls_cert: lnd.tls_cert.map(|p| expand_home(&p)).unwrap_or_else(|| home_lnd("tls.cert")),
+                endpoint: lnd
+                    .endpoint
+                    .unwrap_or_else(|| "https://127.0.0.1:10009".into()),
+                tls_cert: lnd
+                    .tls_cert
+                    .map(|p| expand_home(&p))
+                    .unwrap_or_else(|| home_lnd("tls.cert")),
                 macaroon: lnd.macaroon.map(|p| expand_home(&p)).unwrap_or_else(|| {
                     home_lnd("data/chain/bitcoin/mainnet/invoice+offchain.macaroon")
                 }),
             }
         }
     };
-    LightningSettings { invoice_expiry_secs, backend }
+    LightningSettings {
+        invoice_expiry_secs,
+        backend,
+    }
 }
 
 fn domain_settings(
@@ -335,7 +365,11 @@ fn domain_settings(
 ) -> Vec<DomainSettings> {
     let raw = if raw.is_empty() {
         let name = format!("localhost:{}", listen.port());
-        vec![RawDomain { public_url: Some(format!("http://{name}")), name, ..RawDomain::default() }]
+        vec![RawDomain {
+            public_url: Some(format!("http://{name}")),
+            name,
+            ..RawDomain::default()
+        }]
     } else {
         raw
     };
@@ -350,27 +384,39 @@ fn domain_settings(
         }
         let public_url = d.public_url.unwrap_or_else(|| format!("https://{name}"));
         let public_url = match Url::parse(&public_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.query().is_none() =>
+            {
                 u.as_str().trim_end_matches('/').to_string()
             }
             _ => {
-                problems.push(format!("domains.{name}.public_url: {public_url:?} is not an http(s) URL"));
+                problems.push(format!(
+                    "domains.{name}.public_url: {public_url:?} is not an http(s) URL"
+                ));
                 continue;
             }
         };
         let min = d.min_sendable_msat.unwrap_or(1_000);
         let max = d.max_sendable_msat.unwrap_or(100_000_000_000);
         if min == 0 || min > max {
-            problems.push(format!("domains.{name}: need 1 <= min_sendable_msat <= max_sendable_msat"));
+            problems.push(format!(
+                "domains.{name}: need 1 <= min_sendable_msat <= max_sendable_msat"
+            ));
         }
         // LUD-12 wallets send the comment in the callback URL; keep it to what a URL can carry.
         let comment_allowed = d.comment_allowed.unwrap_or(255);
         if comment_allowed > 2000 {
-            problems.push(format!("domains.{name}.comment_allowed must be at most 2000"));
+            problems.push(format!(
+                "domains.{name}.comment_allowed must be at most 2000"
+            ));
         }
         for relay in &d.relays {
             if !Url::parse(relay).is_ok_and(|u| matches!(u.scheme(), "ws" | "wss")) {
-                problems.push(format!("domains.{name}.relays: {relay:?} is not a ws:// or wss:// URL"));
+                problems.push(format!(
+                    "domains.{name}.relays: {relay:?} is not a ws:// or wss:// URL"
+                ));
             }
         }
         out.push(DomainSettings {
@@ -393,7 +439,9 @@ fn apply_env(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
     for (key, value) in env {
-        let Some(path) = key.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(path) = key.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         if ENV_NOT_KEYS.contains(&key.as_str()) || path.is_empty() {
             continue;
         }
@@ -413,9 +461,9 @@ fn apply_env(
             let entry = cursor
                 .entry(seg.clone())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            cursor = entry.as_table_mut().ok_or_else(|| {
-                ConfigError::Parse(format!("{key}: {seg} is not a table"))
-            })?;
+            cursor = entry
+                .as_table_mut()
+                .ok_or_else(|| ConfigError::Parse(format!("{key}: {seg} is not a table")))?;
         }
     }
     Ok(())
@@ -434,7 +482,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -465,14 +516,19 @@ mod tests {
         .expect("valid");
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.domains[0].name.as_str(), "localhost:9000");
-        assert!(matches!(s.store, StoreSettings::Redis { ref url } if url == "redis://127.0.0.1:7000/0"));
+        assert!(
+            matches!(s.store, StoreSettings::Redis { ref url } if url == "redis://127.0.0.1:7000/0")
+        );
         assert!(!s.limits.enabled);
-        assert!(matches!(s.admin_token, AdminTokenSource::Value(ref t) if t.expose() == "0123456789abcdef0123"));
+        assert!(
+            matches!(s.admin_token, AdminTokenSource::Value(ref t) if t.expose() == "0123456789abcdef0123")
+        );
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = Settings::load(None, env(&[("LNADDR_STORE__KINDD", "redis")])).expect_err("unknown");
+        let err =
+            Settings::load(None, env(&[("LNADDR_STORE__KINDD", "redis")])).expect_err("unknown");
         assert!(err.to_string().contains("kindd"), "{err}");
         let path = std::env::temp_dir().join(format!("lnaddr-cfg-{}.toml", std::process::id()));
         std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlisten_typo = 1\n").expect("write");
@@ -502,10 +558,13 @@ mod tests {
 
     #[test]
     fn example_configs_parse() {
-        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).expect("config/") {
+        for entry in
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).expect("config/")
+        {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "toml") {
-                Settings::load(Some(&path), env(&[])).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                Settings::load(Some(&path), env(&[]))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             }
         }
     }

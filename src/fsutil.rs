@@ -9,7 +9,9 @@ pub fn load_or_create_secret_hex(path: &Path, len: usize) -> std::io::Result<Vec
         Ok(text) => hex::decode(text.trim())
             .ok()
             .filter(|b| b.len() == len)
-            .ok_or_else(|| std::io::Error::other(format!("{} does not hold {len} hex bytes", path.display()))),
+            .ok_or_else(|| {
+                std::io::Error::other(format!("{} does not hold {len} hex bytes", path.display()))
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let bytes: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
             write_private(path, &hex::encode(&bytes))?;

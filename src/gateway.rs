@@ -102,7 +102,9 @@ impl Gateway {
         if let [only] = domains.as_slice() {
             return Ok(only);
         }
-        let host = host.map(|h| h.trim().to_ascii_lowercase()).ok_or(Error::UnknownDomain)?;
+        let host = host
+            .map(|h| h.trim().to_ascii_lowercase())
+            .ok_or(Error::UnknownDomain)?;
         domains
             .iter()
             .find(|d| d.name.as_str() == host)
@@ -119,11 +121,17 @@ impl Gateway {
             .domains
             .iter()
             .find(|d| d.name.as_str() == name)
-            .ok_or_else(|| Error::BadRequest(format!("domain {name} is not served by this gateway")))
+            .ok_or_else(|| {
+                Error::BadRequest(format!("domain {name} is not served by this gateway"))
+            })
     }
 
     /// Resolves `name` or `name+tag` on `domain` to its account.
-    pub async fn resolve(&self, domain: &DomainSettings, name: &str) -> Result<(Account, TaggedName), Error> {
+    pub async fn resolve(
+        &self,
+        domain: &DomainSettings,
+        name: &str,
+    ) -> Result<(Account, TaggedName), Error> {
         let tagged = TaggedName::parse(name).map_err(|_| Error::UnknownUser)?;
         let account = self
             .store
@@ -148,9 +156,12 @@ impl Gateway {
         params: CallbackParams,
     ) -> Result<IssuedInvoice, Error> {
         let (account, tagged) = self.resolve(domain, name).await?;
-        let raw_amount = params.amount.ok_or_else(|| Error::BadRequest("missing amount".into()))?;
-        let amount = pay::parse_amount(&raw_amount)
-            .ok_or_else(|| Error::BadRequest("amount must be a whole number of millisatoshis".into()))?;
+        let raw_amount = params
+            .amount
+            .ok_or_else(|| Error::BadRequest("missing amount".into()))?;
+        let amount = pay::parse_amount(&raw_amount).ok_or_else(|| {
+            Error::BadRequest("amount must be a whole number of millisatoshis".into())
+        })?;
         if amount < domain.min_sendable.0 || amount > domain.max_sendable.0 {
             return Err(Error::BadRequest(format!(
                 "amount must be between {} and {} millisatoshis",
@@ -158,12 +169,17 @@ impl Gateway {
             )));
         }
         if params.nostr.is_some() {
-            return Err(Error::BadRequest("zaps are not accepted for this address".into()));
+            return Err(Error::BadRequest(
+                "zaps are not accepted for this address".into(),
+            ));
         }
         if let Some(pd) = params.payer_data.as_deref() {
             pay::check_payer_data(pd).map_err(|e| Error::BadRequest(e.to_string()))?;
         }
-        let comment = params.comment.as_deref().and_then(|c| pay::cut_comment(c, domain.comment_allowed));
+        let comment = params
+            .comment
+            .as_deref()
+            .and_then(|c| pay::cut_comment(c, domain.comment_allowed));
         let metadata = Self::metadata(domain, &tagged);
         let description_hash = pay::description_hash(&metadata, params.payer_data.as_deref());
         let created = self
@@ -191,17 +207,35 @@ impl Gateway {
             .await?;
         self.metrics.invoices_created.inc();
         tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount, "invoice issued");
-        Ok(IssuedInvoice { bolt11: created.bolt11, payment_hash: created.payment_hash, address: account.address() })
+        Ok(IssuedInvoice {
+            bolt11: created.bolt11,
+            payment_hash: created.payment_hash,
+            address: account.address(),
+        })
     }
 
     /// LUD-21 verify: the state of an invoice issued to `name`, never of another account's (the
     /// node is shared, and a preimage is proof of payment).
-    pub async fn verify(&self, domain: &DomainSettings, name: &str, hash: &str) -> Result<Verification, Error> {
+    pub async fn verify(
+        &self,
+        domain: &DomainSettings,
+        name: &str,
+        hash: &str,
+    ) -> Result<Verification, Error> {
         let (account, _) = self.resolve(domain, name).await?;
         let hash: PaymentHash = hash.parse().map_err(|_| Error::UnknownInvoice)?;
-        let invoice = self.store.invoice(&hash).await?.filter(|i| i.account_id == account.id).ok_or(Error::UnknownInvoice)?;
+        let invoice = self
+            .store
+            .invoice(&hash)
+            .await?
+            .filter(|i| i.account_id == account.id)
+            .ok_or(Error::UnknownInvoice)?;
         if let Some(settled) = &invoice.settled {
-            return Ok(Verification { settled: true, preimage: Some(settled.preimage.clone()), bolt11: invoice.bolt11 });
+            return Ok(Verification {
+                settled: true,
+                preimage: Some(settled.preimage.clone()),
+                bolt11: invoice.bolt11,
+            });
         }
         // Settled on the node but not yet credited: the node is the authority.
         let node_view = self.node.lookup_invoice(&hash).await?;
@@ -209,18 +243,35 @@ impl Gateway {
             Some(n) if n.state == InvoiceState::Settled => (true, n.preimage.map(hex::encode)),
             _ => (false, None),
         };
-        Ok(Verification { settled, preimage, bolt11: invoice.bolt11 })
+        Ok(Verification {
+            settled,
+            preimage,
+            bolt11: invoice.bolt11,
+        })
     }
 
     /// Creates an account for `address` on one of the configured domains.
-    pub async fn create_account(&self, address: &str, nostr_pubkey: Option<&str>) -> Result<Account, Error> {
-        let address: LightningAddress = address.parse().map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
+    pub async fn create_account(
+        &self,
+        address: &str,
+        nostr_pubkey: Option<&str>,
+    ) -> Result<Account, Error> {
+        let address: LightningAddress = address
+            .parse()
+            .map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
         self.domain_named(address.domain.as_str())?;
         let nostr_pubkey = nostr_pubkey
             .map(NostrPubkey::parse)
             .transpose()
             .map_err(|e| Error::BadRequest(e.to_string()))?;
-        let account = self.store.create_account(NewAccount { address, nostr_pubkey }).await.map_err(Error::from_store)?;
+        let account = self
+            .store
+            .create_account(NewAccount {
+                address,
+                nostr_pubkey,
+            })
+            .await
+            .map_err(Error::from_store)?;
         tracing::info!(account = %account.id, address = %account.address(), "account created");
         Ok(account)
     }
@@ -228,23 +279,43 @@ impl Gateway {
     /// The account at `address` (tags are not part of an account's address).
     pub async fn account(&self, address: &str) -> Result<Account, Error> {
         let address: LightningAddress = address.parse().map_err(|_| Error::UnknownUser)?;
-        self.store.account_by_name(&address.domain, &address.username).await?.ok_or(Error::UnknownUser)
+        self.store
+            .account_by_name(&address.domain, &address.username)
+            .await?
+            .ok_or(Error::UnknownUser)
     }
 
-    pub async fn set_nostr_pubkey(&self, address: &str, pubkey: Option<&str>) -> Result<Account, Error> {
+    pub async fn set_nostr_pubkey(
+        &self,
+        address: &str,
+        pubkey: Option<&str>,
+    ) -> Result<Account, Error> {
         let account = self.account(address).await?;
-        let pubkey = pubkey.map(NostrPubkey::parse).transpose().map_err(|e| Error::BadRequest(e.to_string()))?;
-        self.store.set_nostr_pubkey(&account.id, pubkey).await.map_err(Error::from_store)
+        let pubkey = pubkey
+            .map(NostrPubkey::parse)
+            .transpose()
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        self.store
+            .set_nostr_pubkey(&account.id, pubkey)
+            .await
+            .map_err(Error::from_store)
     }
 
     pub async fn delete_account(&self, address: &str) -> Result<(), Error> {
         let account = self.account(address).await?;
-        self.store.delete_account(&account.id).await.map_err(Error::from_store)?;
+        self.store
+            .delete_account(&account.id)
+            .await
+            .map_err(Error::from_store)?;
         tracing::info!(account = %account.id, "account removed");
         Ok(())
     }
 
-    pub async fn transactions(&self, address: &str, limit: usize) -> Result<Vec<Transaction>, Error> {
+    pub async fn transactions(
+        &self,
+        address: &str,
+        limit: usize,
+    ) -> Result<Vec<Transaction>, Error> {
         let account = self.account(address).await?;
         Ok(self.store.transactions(&account.id, limit).await?)
     }
@@ -252,7 +323,11 @@ impl Gateway {
     /// The account's LNURL (LUD-01) of its LUD-16 lookup URL.
     pub fn account_lnurl(&self, account: &Account) -> Option<String> {
         let domain = self.domain_named(&account.domain).ok()?;
-        crate::lnurl::encode(&format!("{}/.well-known/lnurlp/{}", domain.public_url, account.username)).ok()
+        crate::lnurl::encode(&format!(
+            "{}/.well-known/lnurlp/{}",
+            domain.public_url, account.username
+        ))
+        .ok()
     }
 
     /// Fake node only: settles one of its invoices as if the network paid it.
@@ -264,7 +339,10 @@ impl Gateway {
 
     /// Readiness: the store answers and the node is reachable and synced.
     pub async fn ready(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|_| "store unavailable".to_string())?;
+        self.store
+            .ping()
+            .await
+            .map_err(|_| "store unavailable".to_string())?;
         match self.node.status().await {
             Ok(s) if s.synced => Ok(()),
             Ok(_) => Err("lightning node not synced".into()),

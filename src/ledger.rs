@@ -48,7 +48,10 @@ pub async fn apply_settlement(
 ) -> Result<CreditOutcome, StoreError> {
     let outcome = store.credit_settlement(settlement).await?;
     match &outcome {
-        CreditOutcome::Credited { account_id, balance } => {
+        CreditOutcome::Credited {
+            account_id,
+            balance,
+        } => {
             metrics.invoices_settled.inc();
             tracing::info!(account = %account_id, payment_hash = %settlement.payment_hash,
                 amount_msat = settlement.amount_paid_msat.0, balance_msat = balance.0, "payment credited");
@@ -63,7 +66,9 @@ pub async fn apply_settlement(
             tracing::warn!(payment_hash = %settlement.payment_hash, "payment for a removed account; not credited");
         }
     }
-    store.advance_settle_cursor(node_id, settlement.settle_index).await?;
+    store
+        .advance_settle_cursor(node_id, settlement.settle_index)
+        .await?;
     Ok(outcome)
 }
 
@@ -79,7 +84,10 @@ pub async fn follow_settlements(
     let mut backoff = Backoff::default();
     while !*shutdown.borrow() {
         let subscribed = match store.settle_cursor(&node_id).await {
-            Ok(cursor) => node.subscribe_settlements(cursor).await.map_err(|e| e.to_string()),
+            Ok(cursor) => node
+                .subscribe_settlements(cursor)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match subscribed {
@@ -90,7 +98,9 @@ pub async fn follow_settlements(
                 };
                 match item {
                     Some(Ok(settlement)) => {
-                        if let Err(e) = apply_settlement(store.as_ref(), &node_id, &settlement, &metrics).await {
+                        if let Err(e) =
+                            apply_settlement(store.as_ref(), &node_id, &settlement, &metrics).await
+                        {
                             tracing::warn!(error = %e, payment_hash = %settlement.payment_hash, "could not credit; resubscribing");
                             break;
                         }

@@ -13,7 +13,11 @@ use lnaddr::config::{AdminTokenSource, LogFormat, Settings};
 use lnaddr::secret::Secret;
 
 #[derive(Parser)]
-#[command(name = "lnaddr", version, about = "A federated Lightning Address gateway")]
+#[command(
+    name = "lnaddr",
+    version,
+    about = "A federated Lightning Address gateway"
+)]
 struct Cli {
     /// Config file (TOML); every key can also be set as LNADDR_<SECTION>__<KEY>.
     #[arg(long, global = true, env = "LNADDR_CONFIG")]
@@ -78,11 +82,14 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let settings = Settings::load(cli.config.as_deref(), std::env::vars()).context("loading configuration")?;
+    let settings =
+        Settings::load(cli.config.as_deref(), std::env::vars()).context("loading configuration")?;
     match cli.command {
         Command::Serve => serve(settings).await,
         command => {
-            let url = cli.admin_url.unwrap_or_else(|| format!("http://{}", settings.admin_listen));
+            let url = cli
+                .admin_url
+                .unwrap_or_else(|| format!("http://{}", settings.admin_listen));
             let token = match cli.token_file {
                 Some(path) => read_token(&path)?,
                 None => match &settings.admin_token {
@@ -102,21 +109,37 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn read_token(path: &std::path::Path) -> Result<Secret> {
     let text = std::fs::read_to_string(path).with_context(|| {
-        format!("reading the admin token from {} (start `lnaddr serve` once, or pass --token-file)", path.display())
+        format!(
+            "reading the admin token from {} (start `lnaddr serve` once, or pass --token-file)",
+            path.display()
+        )
     })?;
     Ok(Secret::new(text.trim().to_string()))
 }
 
 async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_json::Value> {
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
     let out = match command {
         Command::Serve => unreachable!("handled by run"),
-        Command::Account(AccountCmd::Add { address, nostr_pubkey }) => {
+        Command::Account(AccountCmd::Add {
+            address,
+            nostr_pubkey,
+        }) => {
             let body = json!({"address": address, "nostr_pubkey": nostr_pubkey});
-            client.call(Method::POST, "/api/v1/accounts", Some(body)).await?
+            client
+                .call(Method::POST, "/api/v1/accounts", Some(body))
+                .await?
         }
         Command::Account(AccountCmd::Show { address }) => {
-            client.call(Method::GET, &format!("/api/v1/accounts/{}", enc(&address)), None).await?
+            client
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/accounts/{}", enc(&address)),
+                    None,
+                )
+                .await?
         }
         Command::Account(AccountCmd::List { domain }) => {
             let path = match domain {
@@ -126,15 +149,33 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             client.call(Method::GET, &path, None).await?
         }
         Command::Account(AccountCmd::Remove { address }) => {
-            client.call(Method::DELETE, &format!("/api/v1/accounts/{}", enc(&address)), None).await?;
+            client
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/accounts/{}", enc(&address)),
+                    None,
+                )
+                .await?;
             eprintln!("removed {address}");
             serde_json::Value::Null
         }
         Command::Account(AccountCmd::Transactions { address }) => {
-            client.call(Method::GET, &format!("/api/v1/accounts/{}/transactions", enc(&address)), None).await?
+            client
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/accounts/{}/transactions", enc(&address)),
+                    None,
+                )
+                .await?
         }
         Command::Fake(FakeCmd::Pay { invoice }) => {
-            client.call(Method::POST, "/api/v1/fake/pay", Some(json!({"invoice": invoice}))).await?
+            client
+                .call(
+                    Method::POST,
+                    "/api/v1/fake/pay",
+                    Some(json!({"invoice": invoice})),
+                )
+                .await?
         }
     };
     Ok(out)
@@ -142,8 +183,13 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
 
 async fn serve(settings: Settings) -> Result<()> {
     init_tracing(settings.log_format);
-    let running = lnaddr::app::start(settings).await.context("starting the gateway")?;
-    println!("lnaddr listening on http://{} (admin API on http://{})", running.public_addr, running.admin_addr);
+    let running = lnaddr::app::start(settings)
+        .await
+        .context("starting the gateway")?;
+    println!(
+        "lnaddr listening on http://{} (admin API on http://{})",
+        running.public_addr, running.admin_addr
+    );
     let shutdown = running.shutdown_handle();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -161,13 +207,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -182,7 +229,9 @@ async fn wait_for_signal() {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

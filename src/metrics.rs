@@ -43,18 +43,44 @@ impl Default for Metrics {
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
         let invoices_created = Counter::default();
         let invoices_settled = Counter::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        registry.register("invoices_created", "Invoices issued by LNURL-pay callbacks", invoices_created.clone());
-        registry.register("invoices_settled", "Settled invoices credited to an account", invoices_settled.clone());
-        Metrics { registry: Arc::new(registry), requests, latency, invoices_created, invoices_settled }
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "invoices_created",
+            "Invoices issued by LNURL-pay callbacks",
+            invoices_created.clone(),
+        );
+        registry.register(
+            "invoices_settled",
+            "Settled invoices credited to an account",
+            invoices_settled.clone(),
+        );
+        Metrics {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            invoices_created,
+            invoices_settled,
+        }
     }
 }
 
 impl Metrics {
     pub fn observe_request(&self, route: &'static str, status: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { route, status }).inc();
-        self.latency.get_or_create(&RouteLabels { route }).observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(seconds);
     }
 
     /// The Prometheus text exposition.

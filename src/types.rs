@@ -7,7 +7,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount in millisatoshis. All money in lnaddr is exact integer arithmetic on this type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Msat(pub u64);
 
@@ -36,7 +38,9 @@ pub enum NameError {
     #[error("invalid username: only a-z, 0-9, '-', '_' and '.' are allowed (1 to 64 characters)")]
     Username,
     /// The `+tag` part of an address is empty, too long or has characters outside `a-z0-9-_.`.
-    #[error("invalid tag after '+': only a-z, 0-9, '-', '_' and '.' are allowed (1 to 64 characters)")]
+    #[error(
+        "invalid tag after '+': only a-z, 0-9, '-', '_' and '.' are allowed (1 to 64 characters)"
+    )]
     Tag,
     /// The domain is not a host name with an optional port.
     #[error("invalid domain name")]
@@ -57,7 +61,8 @@ const MAX_NAME_LEN: usize = 64;
 fn lud16_clean(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_NAME_LEN
-        && s.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.'))
+        && s.bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.'))
 }
 
 /// The local part of a Lightning Address (LUD-16): lower-case `a-z0-9-_.`, 1 to 64 characters.
@@ -97,14 +102,20 @@ pub struct TaggedName {
 impl TaggedName {
     pub fn parse(raw: &str) -> Result<Self, NameError> {
         match raw.split_once('+') {
-            None => Ok(TaggedName { username: Username::parse(raw)?, tag: None }),
+            None => Ok(TaggedName {
+                username: Username::parse(raw)?,
+                tag: None,
+            }),
             Some((name, tag)) => {
                 let username = Username::parse(name)?;
                 let tag = tag.to_ascii_lowercase();
                 if !lud16_clean(&tag) {
                     return Err(NameError::Tag);
                 }
-                Ok(TaggedName { username, tag: Some(tag) })
+                Ok(TaggedName {
+                    username,
+                    tag: Some(tag),
+                })
             }
         }
     }
@@ -136,7 +147,9 @@ impl DomainName {
             && host.split('.').all(|label| {
                 !label.is_empty()
                     && label.len() <= 63
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             });
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
         if host_ok && port_ok {
@@ -174,7 +187,10 @@ impl FromStr for LightningAddress {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (user, domain) = s.rsplit_once('@').ok_or(NameError::Address)?;
-        Ok(LightningAddress { username: Username::parse(user)?, domain: DomainName::parse(domain)? })
+        Ok(LightningAddress {
+            username: Username::parse(user)?,
+            domain: DomainName::parse(domain)?,
+        })
     }
 }
 
@@ -282,7 +298,10 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercased_and_checked() {
-        assert_eq!(Username::parse("Alice").map(|u| u.0), Ok("alice".to_string()));
+        assert_eq!(
+            Username::parse("Alice").map(|u| u.0),
+            Ok("alice".to_string())
+        );
         for bad in ["", "a b", "al/ice", "ali@ce", "é", &"a".repeat(65)] {
             assert_eq!(Username::parse(bad), Err(NameError::Username), "{bad:?}");
         }
@@ -300,8 +319,14 @@ mod tests {
 
     #[test]
     fn domains_and_addresses() {
-        assert_eq!(DomainName::parse("Example.COM").map(|d| d.0), Ok("example.com".into()));
-        assert_eq!(DomainName::parse("localhost:8080").map(|d| d.host().to_string()), Ok("localhost".into()));
+        assert_eq!(
+            DomainName::parse("Example.COM").map(|d| d.0),
+            Ok("example.com".into())
+        );
+        assert_eq!(
+            DomainName::parse("localhost:8080").map(|d| d.host().to_string()),
+            Ok("localhost".into())
+        );
         for bad in ["", "exa mple.com", "a..b", "host:0", "host:99999", "host:x"] {
             assert_eq!(DomainName::parse(bad), Err(NameError::Domain), "{bad:?}");
         }
@@ -324,7 +349,10 @@ mod tests {
         let hex = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d";
         let npub = "npub180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6";
         assert_eq!(NostrPubkey::parse(npub).map(|k| k.0), Ok(hex.to_string()));
-        assert_eq!(NostrPubkey::parse(&hex.to_uppercase()).map(|k| k.0), Ok(hex.to_string()));
+        assert_eq!(
+            NostrPubkey::parse(&hex.to_uppercase()).map(|k| k.0),
+            Ok(hex.to_string())
+        );
         assert!(NostrPubkey::parse("abcd").is_err());
         assert!(NostrPubkey::parse("nsec1xyz").is_err());
     }

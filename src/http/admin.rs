@@ -68,7 +68,9 @@ struct FakePay {
 mod double_option {
     use serde::{Deserialize, Deserializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
@@ -78,12 +80,17 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
     let started = Instant::now();
     let (route, resp) = if !authorized(&gw, &req) {
         let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         ("unauthorized", resp)
     } else {
         route(&gw, req).await
     };
-    gw.metrics.observe_request(route, resp.status().as_u16(), started.elapsed().as_secs_f64());
+    gw.metrics.observe_request(
+        route,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     resp
 }
 
@@ -109,15 +116,26 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
     match (&method, segs.as_slice()) {
         (&Method::GET, ["metrics"]) => ("/metrics", metrics(gw)),
         (&Method::POST, ["api", "v1", "accounts"]) => ("/api/v1/accounts", create(gw, &body).await),
-        (&Method::GET, ["api", "v1", "accounts"]) => {
-            ("/api/v1/accounts", list(gw, query_param(query.as_deref(), "domain")).await)
-        }
-        (_, ["api", "v1", "accounts", address]) => ("/api/v1/accounts/{address}", one(gw, &method, address, &body).await),
+        (&Method::GET, ["api", "v1", "accounts"]) => (
+            "/api/v1/accounts",
+            list(gw, query_param(query.as_deref(), "domain")).await,
+        ),
+        (_, ["api", "v1", "accounts", address]) => (
+            "/api/v1/accounts/{address}",
+            one(gw, &method, address, &body).await,
+        ),
         (&Method::GET, ["api", "v1", "accounts", address, "transactions"]) => {
-            let limit = query_param(query.as_deref(), "limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
-            ("/api/v1/accounts/{address}/transactions", transactions(gw, address, limit.min(1000)).await)
+            let limit = query_param(query.as_deref(), "limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(100usize);
+            (
+                "/api/v1/accounts/{address}/transactions",
+                transactions(gw, address, limit.min(1000)).await,
+            )
         }
-        (&Method::POST, ["api", "v1", "fake", "pay"]) => ("/api/v1/fake/pay", fake_pay(gw, &body).await),
+        (&Method::POST, ["api", "v1", "fake", "pay"]) => {
+            ("/api/v1/fake/pay", fake_pay(gw, &body).await)
+        }
         _ => ("other", error_response(StatusCode::NOT_FOUND, "not found")),
     }
 }
@@ -125,7 +143,10 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(error_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large or unreadable")),
+        Err(_) => Err(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large or unreadable",
+        )),
     }
 }
 
@@ -152,7 +173,9 @@ fn metrics(gw: &Gateway) -> Response<Body> {
 async fn create(gw: &Gateway, body: &[u8]) -> Response<Body> {
     let result = async {
         let req: CreateAccount = parse(body)?;
-        let account = gw.create_account(&req.address, req.nostr_pubkey.as_deref()).await?;
+        let account = gw
+            .create_account(&req.address, req.nostr_pubkey.as_deref())
+            .await?;
         Ok(AccountView::new(gw, &account))
     }
     .await;
@@ -166,7 +189,10 @@ async fn list(gw: &Gateway, domain: Option<String>) -> Response<Body> {
             None => None,
         };
         let accounts = gw.store.list_accounts(domain.as_ref()).await?;
-        Ok(accounts.iter().map(|a| AccountView::new(gw, a)).collect::<Vec<_>>())
+        Ok(accounts
+            .iter()
+            .map(|a| AccountView::new(gw, a))
+            .collect::<Vec<_>>())
     }
     .await;
     answer(StatusCode::OK, result)
@@ -174,7 +200,10 @@ async fn list(gw: &Gateway, domain: Option<String>) -> Response<Body> {
 
 async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Response<Body> {
     match *method {
-        Method::GET => answer(StatusCode::OK, gw.account(address).await.map(|a| AccountView::new(gw, &a))),
+        Method::GET => answer(
+            StatusCode::OK,
+            gw.account(address).await.map(|a| AccountView::new(gw, &a)),
+        ),
         Method::PATCH => {
             let result = async {
                 let patch: PatchAccount = parse(body)?;
@@ -200,7 +229,12 @@ async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Respo
 }
 
 async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Response<Body> {
-    answer(StatusCode::OK, gw.transactions(address, limit).await.map(|t: Vec<Transaction>| t))
+    answer(
+        StatusCode::OK,
+        gw.transactions(address, limit)
+            .await
+            .map(|t: Vec<Transaction>| t),
+    )
 }
 
 async fn fake_pay(gw: &Gateway, body: &[u8]) -> Response<Body> {

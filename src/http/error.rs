@@ -39,22 +39,33 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
         Error::UnknownInvoice => (StatusCode::NOT_FOUND, "unknown invoice".into()),
         Error::BadRequest(reason) => (bad_request, reason.clone()),
         Error::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
-        Error::BalanceNotZero => (StatusCode::CONFLICT, "the account's balance is not zero".into()),
+        Error::BalanceNotZero => (
+            StatusCode::CONFLICT,
+            "the account's balance is not zero".into(),
+        ),
         Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
         Error::FakePay(e) => match e {
             FakePayError::Invalid => (bad_request, e.to_string()),
             FakePayError::NotOurs => (StatusCode::NOT_FOUND, e.to_string()),
-            FakePayError::AlreadyPaid | FakePayError::Expired => (StatusCode::CONFLICT, e.to_string()),
+            FakePayError::AlreadyPaid | FakePayError::Expired => {
+                (StatusCode::CONFLICT, e.to_string())
+            }
             FakePayError::Node(inner) => lightning_status(inner),
         },
         Error::Store(e) => match e {
             StoreError::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
             StoreError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
-            StoreError::BalanceNotZero => (StatusCode::CONFLICT, "the account's balance is not zero".into()),
+            StoreError::BalanceNotZero => (
+                StatusCode::CONFLICT,
+                "the account's balance is not zero".into(),
+            ),
             StoreError::DuplicateInvoice | StoreError::Corrupt(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
-            StoreError::Backend(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable, try again later".into()),
+            StoreError::Backend(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable, try again later".into(),
+            ),
         },
         Error::Lightning(e) => lightning_status(e),
     };
@@ -68,11 +79,13 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
 
 fn lightning_status(e: &LightningError) -> (StatusCode, String) {
     match e {
-        LightningError::Unavailable(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "lightning node unavailable, try again later".into())
-        }
-        LightningError::Rejected(_) | LightningError::Protocol(_) => {
-            (StatusCode::BAD_GATEWAY, "the lightning node could not create the invoice".into())
-        }
+        LightningError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "lightning node unavailable, try again later".into(),
+        ),
+        LightningError::Rejected(_) | LightningError::Protocol(_) => (
+            StatusCode::BAD_GATEWAY,
+            "the lightning node could not create the invoice".into(),
+        ),
     }
 }

@@ -32,7 +32,12 @@ pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Respon
 }
 
 /// `GET /lnurlp/{username}/callback?amount=MSAT[&comment=][&payerdata=][&nostr=]`
-pub async fn callback(gw: &Gateway, host: Option<&str>, name: &str, query: Option<&str>) -> Response<Body> {
+pub async fn callback(
+    gw: &Gateway,
+    host: Option<&str>,
+    name: &str,
+    query: Option<&str>,
+) -> Response<Body> {
     let result = async {
         let domain = gw.domain_for_host(host)?;
         let params = CallbackParams {
@@ -45,8 +50,14 @@ pub async fn callback(gw: &Gateway, host: Option<&str>, name: &str, query: Optio
         let body = PayCallback {
             pr: &issued.bolt11,
             routes: [],
-            verify: format!("{}/lnurlp/{name}/verify/{}", domain.public_url, issued.payment_hash),
-            success_action: SuccessAction::message(&format!("Payment received by {}. Thank you!", issued.address)),
+            verify: format!(
+                "{}/lnurlp/{name}/verify/{}",
+                domain.public_url, issued.payment_hash
+            ),
+            success_action: SuccessAction::message(&format!(
+                "Payment received by {}. Thank you!",
+                issued.address
+            )),
             disposable: false,
         };
         Ok(json(StatusCode::OK, &body))
@@ -60,7 +71,15 @@ pub async fn verify(gw: &Gateway, host: Option<&str>, name: &str, hash: &str) ->
     let result = async {
         let domain = gw.domain_for_host(host)?;
         let v = gw.verify(domain, name, hash).await?;
-        Ok(json(StatusCode::OK, &Verify { status: "OK", settled: v.settled, preimage: v.preimage, pr: &v.bolt11 }))
+        Ok(json(
+            StatusCode::OK,
+            &Verify {
+                status: "OK",
+                settled: v.settled,
+                preimage: v.preimage,
+                pr: &v.bolt11,
+            },
+        ))
     }
     .await;
     result.unwrap_or_else(|e| into_response(&e, Surface::Public))

@@ -28,8 +28,12 @@ pub type Body = Full<Bytes>;
 
 /// Serves `handler` on `listener` until `shutdown` turns true, then lets open requests finish for
 /// up to `grace`.
-pub async fn serve<F, Fut>(listener: TcpListener, handler: F, mut shutdown: watch::Receiver<bool>, grace: Duration)
-where
+pub async fn serve<F, Fut>(
+    listener: TcpListener,
+    handler: F,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) where
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
@@ -54,7 +58,9 @@ where
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler(req, peer).await) }
         });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -63,7 +69,10 @@ where
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("open connections did not finish within the shutdown grace period");
     }
 }
@@ -74,7 +83,10 @@ pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Body
         Ok(bytes) => json_bytes(status, bytes),
         Err(e) => {
             tracing::error!(error = %e, "could not serialize a response");
-            json_bytes(StatusCode::INTERNAL_SERVER_ERROR, br#"{"status":"ERROR","reason":"internal error"}"#.to_vec())
+            json_bytes(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                br#"{"status":"ERROR","reason":"internal error"}"#.to_vec(),
+            )
         }
     }
 }
@@ -82,7 +94,8 @@ pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Body
 pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -90,11 +103,18 @@ pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
 pub fn segments(path: &str) -> Option<Vec<String>> {
     path.trim_start_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned())
+        })
         .collect()
 }
 
 /// The first value of query parameter `name` (form-urlencoded: `+` is a space).
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }

@@ -25,7 +25,10 @@ pub async fn names(gw: &Gateway, host: Option<&str>, query: Option<&str>) -> Res
         let domain = gw.domain_for_host(host)?;
         let (account, _) = gw.resolve(domain, &name).await?;
         let pubkey = account.nostr_pubkey.ok_or(Error::UnknownUser)?;
-        let mut body = Nip05 { names: BTreeMap::new(), relays: BTreeMap::new() };
+        let mut body = Nip05 {
+            names: BTreeMap::new(),
+            relays: BTreeMap::new(),
+        };
         let name = account.username.as_str();
         body.names.insert(name, pubkey.as_hex());
         if !domain.relays.is_empty() {

@@ -65,18 +65,29 @@ impl FakeNode {
         std::fs::create_dir_all(dir).map_err(LightningError::unavailable)?;
         let key = crate::fsutil::load_or_create_secret_hex(&dir.join("fake-node.key"), 32)
             .map_err(LightningError::unavailable)?;
-        let key = SecretKey::from_slice(&key).map_err(|e| LightningError::Protocol(e.to_string()))?;
+        let key =
+            SecretKey::from_slice(&key).map_err(|e| LightningError::Protocol(e.to_string()))?;
         let pubkey = key.public_key(&Secp256k1::new());
-        let db = Database::create(dir.join("fake-node.redb")).map_err(LightningError::unavailable)?;
+        let db =
+            Database::create(dir.join("fake-node.redb")).map_err(LightningError::unavailable)?;
         let tx = db.begin_write().map_err(LightningError::unavailable)?;
         {
-            tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
-            tx.open_table(SETTLED).map_err(LightningError::unavailable)?;
-            tx.open_table(COUNTERS).map_err(LightningError::unavailable)?;
+            tx.open_table(INVOICES)
+                .map_err(LightningError::unavailable)?;
+            tx.open_table(SETTLED)
+                .map_err(LightningError::unavailable)?;
+            tx.open_table(COUNTERS)
+                .map_err(LightningError::unavailable)?;
         }
         tx.commit().map_err(LightningError::unavailable)?;
         let (settled_tx, _) = broadcast::channel(1024);
-        Ok(FakeNode { db: Arc::new(db), key, pubkey, currency: Currency::from(network), settled_tx })
+        Ok(FakeNode {
+            db: Arc::new(db),
+            key,
+            pubkey,
+            currency: Currency::from(network),
+            settled_tx,
+        })
     }
 
     /// Settles one of this node's open invoices as if the network had paid it in full.
@@ -87,38 +98,60 @@ impl FakeNode {
         }
         let hash = *invoice.payment_hash().as_byte_array();
         let db = self.db.clone();
-        let settlement = tokio::task::spawn_blocking(move || -> Result<Settlement, FakePayError> {
-            let tx = db.begin_write().map_err(LightningError::unavailable)?;
-            let settlement = {
-                let mut invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
-                let mut record: FakeInvoice = match invoices.get(hash.as_slice()).map_err(LightningError::unavailable)? {
-                    Some(v) => serde_json::from_slice(v.value()).map_err(|e| LightningError::Protocol(e.to_string()))?,
-                    None => return Err(FakePayError::NotOurs),
+        let settlement =
+            tokio::task::spawn_blocking(move || -> Result<Settlement, FakePayError> {
+                let tx = db.begin_write().map_err(LightningError::unavailable)?;
+                let settlement = {
+                    let mut invoices = tx
+                        .open_table(INVOICES)
+                        .map_err(LightningError::unavailable)?;
+                    let mut record: FakeInvoice = match invoices
+                        .get(hash.as_slice())
+                        .map_err(LightningError::unavailable)?
+                    {
+                        Some(v) => serde_json::from_slice(v.value())
+                            .map_err(|e| LightningError::Protocol(e.to_string()))?,
+                        None => return Err(FakePayError::NotOurs),
+                    };
+                    if record.settle_index != 0 {
+                        return Err(FakePayError::AlreadyPaid);
+                    }
+                    let now = unix_now();
+                    if now >= record.expires_at {
+                        return Err(FakePayError::Expired);
+                    }
+                    let mut counters = tx
+                        .open_table(COUNTERS)
+                        .map_err(LightningError::unavailable)?;
+                    let index = counters
+                        .get("settle_index")
+                        .map_err(LightningError::unavailable)?
+                        .map_or(0, |v| v.value())
+                        + 1;
+                    counters
+                        .insert("settle_index", index)
+                        .map_err(LightningError::unavailable)?;
+                    record.settle_index = index;
+                    record.amount_paid_msat = record.amount_msat;
+                    record.settled_at = now;
+                    let bytes = serde_json::to_vec(&record)
+                        .map_err(|e| LightningError::Protocol(e.to_string()))?;
+                    invoices
+                        .insert(hash.as_slice(), bytes.as_slice())
+                        .map_err(LightningError::unavailable)?;
+                    let mut settled = tx
+                        .open_table(SETTLED)
+                        .map_err(LightningError::unavailable)?;
+                    settled
+                        .insert(index, hash.as_slice())
+                        .map_err(LightningError::unavailable)?;
+                    to_settlement(hash, &record)?
                 };
-                if record.settle_index != 0 {
-                    return Err(FakePayError::AlreadyPaid);
-                }
-                let now = unix_now();
-                if now >= record.expires_at {
-                    return Err(FakePayError::Expired);
-                }
-                let mut counters = tx.open_table(COUNTERS).map_err(LightningError::unavailable)?;
-                let index = counters.get("settle_index").map_err(LightningError::unavailable)?.map_or(0, |v| v.value()) + 1;
-                counters.insert("settle_index", index).map_err(LightningError::unavailable)?;
-                record.settle_index = index;
-                record.amount_paid_msat = record.amount_msat;
-                record.settled_at = now;
-                let bytes = serde_json::to_vec(&record).map_err(|e| LightningError::Protocol(e.to_string()))?;
-                invoices.insert(hash.as_slice(), bytes.as_slice()).map_err(LightningError::unavailable)?;
-                let mut settled = tx.open_table(SETTLED).map_err(LightningError::unavailable)?;
-                settled.insert(index, hash.as_slice()).map_err(LightningError::unavailable)?;
-                to_settlement(hash, &record)?
-            };
-            tx.commit().map_err(LightningError::unavailable)?;
-            Ok(settlement)
-        })
-        .await
-        .map_err(LightningError::unavailable)??;
+                tx.commit().map_err(LightningError::unavailable)?;
+                Ok(settlement)
+            })
+            .await
+            .map_err(LightningError::unavailable)??;
         // No subscriber is fine: a later subscription replays from the database.
         let _ = self.settled_tx.send(settlement.clone());
         Ok(settlement)
@@ -126,15 +159,28 @@ impl FakeNode {
 
     fn settled_after(db: &Database, after: u64) -> Result<Vec<Settlement>, LightningError> {
         let tx = db.begin_read().map_err(LightningError::unavailable)?;
-        let settled = tx.open_table(SETTLED).map_err(LightningError::unavailable)?;
-        let invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
+        let settled = tx
+            .open_table(SETTLED)
+            .map_err(LightningError::unavailable)?;
+        let invoices = tx
+            .open_table(INVOICES)
+            .map_err(LightningError::unavailable)?;
         let mut out = Vec::new();
-        for entry in settled.range(after.saturating_add(1)..).map_err(LightningError::unavailable)? {
+        for entry in settled
+            .range(after.saturating_add(1)..)
+            .map_err(LightningError::unavailable)?
+        {
             let (_, hash) = entry.map_err(LightningError::unavailable)?;
-            let hash: [u8; 32] = hash.value().try_into().map_err(|_| LightningError::Protocol("bad hash".into()))?;
-            if let Some(v) = invoices.get(hash.as_slice()).map_err(LightningError::unavailable)? {
-                let record: FakeInvoice =
-                    serde_json::from_slice(v.value()).map_err(|e| LightningError::Protocol(e.to_string()))?;
+            let hash: [u8; 32] = hash
+                .value()
+                .try_into()
+                .map_err(|_| LightningError::Protocol("bad hash".into()))?;
+            if let Some(v) = invoices
+                .get(hash.as_slice())
+                .map_err(LightningError::unavailable)?
+            {
+                let record: FakeInvoice = serde_json::from_slice(v.value())
+                    .map_err(|e| LightningError::Protocol(e.to_string()))?;
                 out.push(to_settlement(hash, &record)?);
             }
         }
@@ -144,7 +190,8 @@ impl FakeNode {
 
 fn to_settlement(hash: [u8; 32], record: &FakeInvoice) -> Result<Settlement, LightningError> {
     let mut preimage = [0u8; 32];
-    hex::decode_to_slice(&record.preimage, &mut preimage).map_err(|e| LightningError::Protocol(e.to_string()))?;
+    hex::decode_to_slice(&record.preimage, &mut preimage)
+        .map_err(|e| LightningError::Protocol(e.to_string()))?;
     Ok(Settlement {
         payment_hash: PaymentHash(hash),
         preimage,
@@ -160,7 +207,10 @@ impl LightningNode for FakeNode {
         hex::encode(self.pubkey.serialize())
     }
 
-    async fn create_invoice(&self, request: InvoiceRequest) -> Result<CreatedInvoice, LightningError> {
+    async fn create_invoice(
+        &self,
+        request: InvoiceRequest,
+    ) -> Result<CreatedInvoice, LightningError> {
         if request.amount.0 == 0 {
             return Err(LightningError::Rejected("amount must be positive".into()));
         }
@@ -187,9 +237,17 @@ impl LightningNode for FakeNode {
         tokio::task::spawn_blocking(move || -> Result<(), LightningError> {
             let tx = db.begin_write().map_err(LightningError::unavailable)?;
             {
-                let mut counters = tx.open_table(COUNTERS).map_err(LightningError::unavailable)?;
-                let add_index = counters.get("add_index").map_err(LightningError::unavailable)?.map_or(0, |v| v.value()) + 1;
-                counters.insert("add_index", add_index).map_err(LightningError::unavailable)?;
+                let mut counters = tx
+                    .open_table(COUNTERS)
+                    .map_err(LightningError::unavailable)?;
+                let add_index = counters
+                    .get("add_index")
+                    .map_err(LightningError::unavailable)?
+                    .map_or(0, |v| v.value())
+                    + 1;
+                counters
+                    .insert("add_index", add_index)
+                    .map_err(LightningError::unavailable)?;
                 let record = FakeInvoice {
                     bolt11: record_bolt11,
                     preimage: hex::encode(preimage),
@@ -200,28 +258,45 @@ impl LightningNode for FakeNode {
                     expires_at,
                     settled_at: 0,
                 };
-                let bytes = serde_json::to_vec(&record).map_err(|e| LightningError::Protocol(e.to_string()))?;
-                let mut invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
-                invoices.insert(hash.as_slice(), bytes.as_slice()).map_err(LightningError::unavailable)?;
+                let bytes = serde_json::to_vec(&record)
+                    .map_err(|e| LightningError::Protocol(e.to_string()))?;
+                let mut invoices = tx
+                    .open_table(INVOICES)
+                    .map_err(LightningError::unavailable)?;
+                invoices
+                    .insert(hash.as_slice(), bytes.as_slice())
+                    .map_err(LightningError::unavailable)?;
             }
             tx.commit().map_err(LightningError::unavailable)
         })
         .await
         .map_err(LightningError::unavailable)??;
-        Ok(CreatedInvoice { payment_hash: PaymentHash(hash), bolt11, expires_at })
+        Ok(CreatedInvoice {
+            payment_hash: PaymentHash(hash),
+            bolt11,
+            expires_at,
+        })
     }
 
-    async fn lookup_invoice(&self, hash: &PaymentHash) -> Result<Option<NodeInvoice>, LightningError> {
+    async fn lookup_invoice(
+        &self,
+        hash: &PaymentHash,
+    ) -> Result<Option<NodeInvoice>, LightningError> {
         let db = self.db.clone();
         let key = hash.0;
         tokio::task::spawn_blocking(move || {
             let tx = db.begin_read().map_err(LightningError::unavailable)?;
-            let invoices = tx.open_table(INVOICES).map_err(LightningError::unavailable)?;
-            let Some(v) = invoices.get(key.as_slice()).map_err(LightningError::unavailable)? else {
+            let invoices = tx
+                .open_table(INVOICES)
+                .map_err(LightningError::unavailable)?;
+            let Some(v) = invoices
+                .get(key.as_slice())
+                .map_err(LightningError::unavailable)?
+            else {
                 return Ok(None);
             };
-            let record: FakeInvoice =
-                serde_json::from_slice(v.value()).map_err(|e| LightningError::Protocol(e.to_string()))?;
+            let record: FakeInvoice = serde_json::from_slice(v.value())
+                .map_err(|e| LightningError::Protocol(e.to_string()))?;
             let settled = record.settle_index != 0;
             let state = if settled {
                 InvoiceState::Settled
@@ -230,7 +305,11 @@ impl LightningNode for FakeNode {
             } else {
                 InvoiceState::Open
             };
-            let preimage = if settled { Some(to_settlement(key, &record)?.preimage) } else { None };
+            let preimage = if settled {
+                Some(to_settlement(key, &record)?.preimage)
+            } else {
+                None
+            };
             Ok(Some(NodeInvoice {
                 state,
                 preimage,
@@ -291,12 +370,16 @@ impl LightningNode for FakeNode {
                 }
             }
         });
-        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })))
+        Ok(Box::pin(futures_util::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+        )))
     }
 
     async fn status(&self) -> Result<NodeStatus, LightningError> {
-        Ok(NodeStatus { pubkey: self.node_id(), synced: true })
+        Ok(NodeStatus {
+            pubkey: self.node_id(),
+            synced: true,
+        })
     }
 }

@@ -87,12 +87,21 @@ pub trait LightningNode: Send + Sync + 'static {
     /// A stable identity for this node (its public key, hex).
     fn node_id(&self) -> String;
 
-    async fn create_invoice(&self, request: InvoiceRequest) -> Result<CreatedInvoice, LightningError>;
+    async fn create_invoice(
+        &self,
+        request: InvoiceRequest,
+    ) -> Result<CreatedInvoice, LightningError>;
 
     /// The node's view of one of its invoices; `None` when it does not know the hash.
-    async fn lookup_invoice(&self, hash: &PaymentHash) -> Result<Option<NodeInvoice>, LightningError>;
+    async fn lookup_invoice(
+        &self,
+        hash: &PaymentHash,
+    ) -> Result<Option<NodeInvoice>, LightningError>;
 
-    async fn subscribe_settlements(&self, after_settle_index: u64) -> Result<SettlementStream, LightningError>;
+    async fn subscribe_settlements(
+        &self,
+        after_settle_index: u64,
+    ) -> Result<SettlementStream, LightningError>;
 
     /// Reachability and sync state, for `/readyz`.
     async fn status(&self) -> Result<NodeStatus, LightningError>;

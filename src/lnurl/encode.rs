@@ -49,7 +49,10 @@ mod tests {
 
     #[test]
     fn rejects_other_prefixes() {
-        assert!(matches!(decode("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), Err(LnurlError::NotLnurl)));
+        assert!(matches!(
+            decode("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+            Err(LnurlError::NotLnurl)
+        ));
         assert!(decode("lnurl1garbage").is_err());
     }
 }

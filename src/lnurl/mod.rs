@@ -21,6 +21,9 @@ pub struct ErrorBody<'a> {
 
 impl<'a> ErrorBody<'a> {
     pub fn new(reason: &'a str) -> Self {
-        ErrorBody { status: "ERROR", reason }
+        ErrorBody {
+            status: "ERROR",
+            reason,
+        }
     }
 }

@@ -68,7 +68,10 @@ pub struct SuccessAction {
 
 impl SuccessAction {
     pub fn message(text: &str) -> Self {
-        SuccessAction { tag: "message", message: text.chars().take(144).collect() }
+        SuccessAction {
+            tag: "message",
+            message: text.chars().take(144).collect(),
+        }
     }
 }
 
@@ -84,7 +87,10 @@ pub struct Verify<'a> {
 /// The LUD-06 metadata string for `address` (as the payer wrote it, tag included): a JSON array
 /// with `text/plain` and `text/identifier` (LUD-16).
 pub fn metadata(address: &str) -> String {
-    let entries = [["text/plain", &format!("Payment to {address}")], ["text/identifier", address]];
+    let entries = [
+        ["text/plain", &format!("Payment to {address}")],
+        ["text/identifier", address],
+    ];
     // Serializing a fixed array of strings cannot fail.
     serde_json::to_string(&entries).unwrap_or_default()
 }
@@ -170,8 +176,17 @@ mod tests {
 
     #[test]
     fn amounts_are_plain_integers() {
-        for (raw, want) in [("1000", Some(1000)), ("0", Some(0)), ("", None), ("-1", None), ("1.5", None),
-            ("1e3", None), (" 1", None), ("+1", None), ("99999999999999999999999", None)] {
+        for (raw, want) in [
+            ("1000", Some(1000)),
+            ("0", Some(0)),
+            ("", None),
+            ("-1", None),
+            ("1.5", None),
+            ("1e3", None),
+            (" 1", None),
+            ("+1", None),
+            ("99999999999999999999999", None),
+        ] {
             assert_eq!(parse_amount(raw), want, "{raw:?}");
         }
     }

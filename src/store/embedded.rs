@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 
 use super::*;
 use crate::types::{Msat, unix_now};
@@ -90,7 +92,10 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(StoreError::Corrupt)
 }
 
-fn get_account(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<Account>, StoreError> {
+fn get_account(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<Account>, StoreError> {
     match table.get(id).map_err(StoreError::backend)? {
         Some(v) => Ok(Some(decode(v.value())?)),
         None => Ok(None),
@@ -99,12 +104,15 @@ fn get_account(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str
 
 fn put_account(tx: &WriteTransaction, account: &Account) -> Result<(), StoreError> {
     let mut t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
-    t.insert(account.id.0.as_str(), encode(account)?.as_slice()).map_err(StoreError::backend)?;
+    t.insert(account.id.0.as_str(), encode(account)?.as_slice())
+        .map_err(StoreError::backend)?;
     Ok(())
 }
 
 fn read_u64(bytes: Option<&[u8]>) -> u64 {
-    bytes.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes)
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 #[async_trait]
@@ -114,10 +122,16 @@ impl Store for EmbeddedStore {
             let key = name_key(&new.address.domain, &new.address.username);
             let account = new.into_account(unix_now());
             let mut names = tx.open_table(NAMES).map_err(StoreError::backend)?;
-            if names.get(key.as_str()).map_err(StoreError::backend)?.is_some() {
+            if names
+                .get(key.as_str())
+                .map_err(StoreError::backend)?
+                .is_some()
+            {
                 return Err(StoreError::NameTaken);
             }
-            names.insert(key.as_str(), account.id.0.as_str()).map_err(StoreError::backend)?;
+            names
+                .insert(key.as_str(), account.id.0.as_str())
+                .map_err(StoreError::backend)?;
             put_account(tx, &account)?;
             Ok(account)
         })
@@ -214,10 +228,14 @@ impl Store for EmbeddedStore {
         self.write(move |tx| {
             let mut t = tx.open_table(INVOICES).map_err(StoreError::backend)?;
             let key = invoice.payment_hash.0;
-            if t.get(key.as_slice()).map_err(StoreError::backend)?.is_some() {
+            if t.get(key.as_slice())
+                .map_err(StoreError::backend)?
+                .is_some()
+            {
                 return Err(StoreError::DuplicateInvoice);
             }
-            t.insert(key.as_slice(), encode(&invoice)?.as_slice()).map_err(StoreError::backend)?;
+            t.insert(key.as_slice(), encode(&invoice)?.as_slice())
+                .map_err(StoreError::backend)?;
             Ok(())
         })
         .await
@@ -240,10 +258,11 @@ impl Store for EmbeddedStore {
         self.write(move |tx| {
             let key = settled.payment_hash.0;
             let mut invoices = tx.open_table(INVOICES).map_err(StoreError::backend)?;
-            let mut invoice: InvoiceRecord = match invoices.get(key.as_slice()).map_err(StoreError::backend)? {
-                Some(v) => decode(v.value())?,
-                None => return Ok(CreditOutcome::UnknownInvoice),
-            };
+            let mut invoice: InvoiceRecord =
+                match invoices.get(key.as_slice()).map_err(StoreError::backend)? {
+                    Some(v) => decode(v.value())?,
+                    None => return Ok(CreditOutcome::UnknownInvoice),
+                };
             if invoice.settled.is_some() {
                 return Ok(CreditOutcome::AlreadyCredited);
             }
@@ -252,7 +271,9 @@ impl Store for EmbeddedStore {
                 amount_paid_msat: settled.amount_paid_msat,
                 settled_at: settled.settled_at,
             });
-            invoices.insert(key.as_slice(), encode(&invoice)?.as_slice()).map_err(StoreError::backend)?;
+            invoices
+                .insert(key.as_slice(), encode(&invoice)?.as_slice())
+                .map_err(StoreError::backend)?;
 
             let mut account = {
                 let t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
@@ -268,12 +289,22 @@ impl Store for EmbeddedStore {
             put_account(tx, &account)?;
 
             let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let seq = read_u64(meta.get(TX_SEQ_KEY).map_err(StoreError::backend)?.as_ref().map(|v| v.value())) + 1;
-            meta.insert(TX_SEQ_KEY, seq.to_be_bytes().as_slice()).map_err(StoreError::backend)?;
+            let seq = read_u64(
+                meta.get(TX_SEQ_KEY)
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            ) + 1;
+            meta.insert(TX_SEQ_KEY, seq.to_be_bytes().as_slice())
+                .map_err(StoreError::backend)?;
             let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
             let entry = Transaction::credit(&invoice, &settled);
-            txs.insert((account.id.0.as_str(), seq), encode(&entry)?.as_slice()).map_err(StoreError::backend)?;
-            Ok(CreditOutcome::Credited { account_id: account.id, balance: account.balance_msat })
+            txs.insert((account.id.0.as_str(), seq), encode(&entry)?.as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(CreditOutcome::Credited {
+                account_id: account.id,
+                balance: account.balance_msat,
+            })
         })
         .await
     }
@@ -282,7 +313,12 @@ impl Store for EmbeddedStore {
         let key = cursor_key(node_id);
         self.read(move |tx| {
             let t = tx.open_table(META).map_err(StoreError::backend)?;
-            Ok(read_u64(t.get(key.as_str()).map_err(StoreError::backend)?.as_ref().map(|v| v.value())))
+            Ok(read_u64(
+                t.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            ))
         })
         .await
     }
@@ -291,20 +327,32 @@ impl Store for EmbeddedStore {
         let key = cursor_key(node_id);
         self.write(move |tx| {
             let mut t = tx.open_table(META).map_err(StoreError::backend)?;
-            let current = read_u64(t.get(key.as_str()).map_err(StoreError::backend)?.as_ref().map(|v| v.value()));
+            let current = read_u64(
+                t.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            );
             if index > current {
-                t.insert(key.as_str(), index.to_be_bytes().as_slice()).map_err(StoreError::backend)?;
+                t.insert(key.as_str(), index.to_be_bytes().as_slice())
+                    .map_err(StoreError::backend)?;
             }
             Ok(())
         })
         .await
     }
 
-    async fn transactions(&self, id: &AccountId, limit: usize) -> Result<Vec<Transaction>, StoreError> {
+    async fn transactions(
+        &self,
+        id: &AccountId,
+        limit: usize,
+    ) -> Result<Vec<Transaction>, StoreError> {
         let id = id.0.clone();
         self.read(move |tx| {
             let t = tx.open_table(TXS).map_err(StoreError::backend)?;
-            let range = t.range((id.as_str(), 0)..=(id.as_str(), u64::MAX)).map_err(StoreError::backend)?;
+            let range = t
+                .range((id.as_str(), 0)..=(id.as_str(), u64::MAX))
+                .map_err(StoreError::backend)?;
             let mut out = Vec::new();
             for entry in range.rev().take(limit) {
                 let (_, v) = entry.map_err(StoreError::backend)?;
@@ -323,13 +371,15 @@ impl Store for EmbeddedStore {
             if let Some(existing) = t.get(key.as_str()).map_err(StoreError::backend)? {
                 return Ok(existing.value().to_vec());
             }
-            t.insert(key.as_str(), value.as_slice()).map_err(StoreError::backend)?;
+            t.insert(key.as_str(), value.as_slice())
+                .map_err(StoreError::backend)?;
             Ok(value)
         })
         .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|tx| tx.open_table(META).map(|_| ()).map_err(StoreError::backend)).await
+        self.read(|tx| tx.open_table(META).map(|_| ()).map_err(StoreError::backend))
+            .await
     }
 }

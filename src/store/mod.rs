@@ -97,7 +97,11 @@ pub trait Store: Send + Sync + 'static {
     async fn advance_settle_cursor(&self, node_id: &str, index: u64) -> Result<(), StoreError>;
 
     /// The account's ledger, newest first, at most `limit` entries.
-    async fn transactions(&self, id: &AccountId, limit: usize) -> Result<Vec<Transaction>, StoreError>;
+    async fn transactions(
+        &self,
+        id: &AccountId,
+        limit: usize,
+    ) -> Result<Vec<Transaction>, StoreError>;
 
     /// Stores `value` under `key` unless a value is there already; answers the value that is kept.
     /// For state made once and shared by every process (generated keys).

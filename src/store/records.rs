@@ -101,7 +101,10 @@ pub struct Settlement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreditOutcome {
     /// Credited now; the account's new balance.
-    Credited { account_id: AccountId, balance: Msat },
+    Credited {
+        account_id: AccountId,
+        balance: Msat,
+    },
     /// This payment hash was credited before; nothing changed.
     AlreadyCredited,
     /// Not an invoice of this gateway (the node is shared): nothing to credit.
