@@ -4,8 +4,9 @@ mod support;
 
 use std::sync::Arc;
 
-use lnaddr::store::Store;
 use lnaddr::store::embedded::EmbeddedStore;
+use lnaddr::store::redis::RedisStore;
+use lnaddr::store::{Store, StoreError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_store_conforms() {
@@ -51,4 +52,72 @@ async fn embedded_store_survives_reopen() {
             .settled
             .is_some()
     );
+}
+
+/// The suite against a private `redis-server`, emptied before each case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_conforms() {
+    let server = support::redis_server::RedisServer::start();
+    let url = server.url();
+    support::store_suite::run_all(|| {
+        server.flush();
+        let url = url.clone();
+        async move { Arc::new(RedisStore::connect(&url).await.expect("connect")) as Arc<dyn Store> }
+    })
+    .await;
+}
+
+/// The suite against a private 3-master Redis Cluster, emptied before each case: every script
+/// touches one slot, every listing scans every master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_cluster_store_conforms() {
+    let cluster = support::redis_server::RedisCluster::start();
+    let urls = cluster.urls();
+    support::store_suite::run_all(|| {
+        cluster.flush();
+        let urls = urls.clone();
+        async move {
+            Arc::new(
+                RedisStore::connect_cluster(&urls)
+                    .await
+                    .expect("connect cluster"),
+            ) as Arc<dyn Store>
+        }
+    })
+    .await;
+}
+
+/// A store call while Redis is down fails fast with `Backend`; after a restart the same store
+/// object works again without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_fails_fast_and_recovers() {
+    let mut server = support::redis_server::RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    store.ping().await.expect("ping");
+    server.stop();
+    let started = std::time::Instant::now();
+    let err = store
+        .create_account(support::store_suite::new_account("down@example.com"))
+        .await
+        .expect_err("redis is down");
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    server.resume();
+    support::process::wait_for(
+        "the store to recover",
+        std::time::Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            async move { store.ping().await.ok() }
+        },
+    )
+    .await;
+    store
+        .create_account(support::store_suite::new_account("up@example.com"))
+        .await
+        .expect("works again");
 }
