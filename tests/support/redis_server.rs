@@ -90,11 +90,18 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    /// Kills the server (its data is gone: nothing is persisted).
+    /// Stops the server like an operator restarting a persistent Redis: `SHUTDOWN SAVE` writes a
+    /// snapshot into the server's own directory, which [`RedisServer::resume`] loads again.
     pub fn stop(&mut self) {
+        let _ = cli(self.port, &["SHUTDOWN", "SAVE"]);
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            let deadline = Instant::now() + START_TIMEOUT;
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
         wait_until("redis to stop", || cli(self.port, &["PING"]).is_none());
     }
