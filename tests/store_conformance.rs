@@ -121,3 +121,88 @@ async fn redis_store_fails_fast_and_recovers() {
         .await
         .expect("works again");
 }
+
+/// The crash-consistency argument of `store::keys`, checked by leaving exactly the partial writes a
+/// crash between two slots would leave: a name pointing at a removed account reads as free and is
+/// taken over; an invoice index without its record reads as unknown and a retry completes it.
+#[tokio::test]
+async fn redis_store_tolerates_partial_writes() {
+    use lnaddr::store::keys;
+    use lnaddr::types::{DomainName, Username};
+    use support::redis_server::cli;
+
+    let server = support::redis_server::RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let (domain, user) = (
+        DomainName::parse("example.com").expect("domain"),
+        Username::parse("olga").expect("user"),
+    );
+    // delete_account removed the record, then crashed before freeing the name.
+    let name = keys::name(&domain, &user);
+    assert_eq!(
+        cli(server.port, &["SET", &name, "0123deadbeef"]).as_deref(),
+        Some("OK")
+    );
+    assert!(
+        store
+            .account_by_name(&domain, &user)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let olga = store
+        .create_account(support::store_suite::new_account("olga@example.com"))
+        .await
+        .expect("a stale name is free");
+    assert_eq!(
+        store
+            .account_by_name(&domain, &user)
+            .await
+            .expect("read")
+            .map(|a| a.id),
+        Some(olga.id.clone())
+    );
+    assert!(matches!(
+        store
+            .create_account(support::store_suite::new_account("olga@example.com"))
+            .await,
+        Err(StoreError::NameTaken)
+    ));
+
+    // add_invoice wrote the index, then crashed before the record.
+    let inv = support::store_suite::invoice_for(&olga, 1, 7000);
+    let index = keys::invoice_owner(&inv.payment_hash);
+    assert_eq!(
+        cli(server.port, &["SET", &index, &olga.id.0]).as_deref(),
+        Some("OK")
+    );
+    assert!(
+        store
+            .invoice(&inv.payment_hash)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .credit_settlement(&support::store_suite::settlement(&inv, 1))
+            .await
+            .expect("credit"),
+        lnaddr::store::CreditOutcome::UnknownInvoice
+    );
+    store
+        .add_invoice(inv.clone())
+        .await
+        .expect("retry completes");
+    assert!(matches!(
+        store.add_invoice(inv.clone()).await,
+        Err(StoreError::DuplicateInvoice)
+    ));
+    assert!(matches!(
+        store
+            .credit_settlement(&support::store_suite::settlement(&inv, 2))
+            .await
+            .expect("credit"),
+        lnaddr::store::CreditOutcome::Credited { .. }
+    ));
+}
