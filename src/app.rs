@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
+use crate::store::redis::RedisStore;
 use crate::{http, ledger};
 
 /// Why the gateway could not start.
@@ -106,9 +107,14 @@ pub async fn start_with_listeners(
         StoreSettings::Embedded { path } => {
             Arc::new(EmbeddedStore::open(path).map_err(StartError::Store)?)
         }
-        StoreSettings::Redis { .. } | StoreSettings::RedisCluster { .. } => {
-            return Err(StartError::Unsupported("store.kind = \"redis\""));
+        StoreSettings::Redis { url } => {
+            Arc::new(RedisStore::connect(url).await.map_err(StartError::Store)?)
         }
+        StoreSettings::RedisCluster { urls } => Arc::new(
+            RedisStore::connect_cluster(urls)
+                .await
+                .map_err(StartError::Store)?,
+        ),
     };
     let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) =
         match &settings.lightning.backend {

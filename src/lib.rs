@@ -7,7 +7,8 @@
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
-//! - [`store`]: the `Store` trait and records; [`store::embedded`] (redb).
+//! - [`store`]: the `Store` trait and records; [`store::embedded`] (redb), [`store::redis`] (Redis or
+//!   Redis Cluster, key names only in [`store::keys`]).
 //! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).

@@ -4,8 +4,9 @@ mod support;
 
 use std::sync::Arc;
 
-use lnaddr::store::Store;
 use lnaddr::store::embedded::EmbeddedStore;
+use lnaddr::store::redis::RedisStore;
+use lnaddr::store::{Store, StoreError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_store_conforms() {
@@ -51,4 +52,157 @@ async fn embedded_store_survives_reopen() {
             .settled
             .is_some()
     );
+}
+
+/// The suite against a private `redis-server`, emptied before each case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_conforms() {
+    let server = support::redis_server::RedisServer::start();
+    let url = server.url();
+    support::store_suite::run_all(|| {
+        server.flush();
+        let url = url.clone();
+        async move { Arc::new(RedisStore::connect(&url).await.expect("connect")) as Arc<dyn Store> }
+    })
+    .await;
+}
+
+/// The suite against a private 3-master Redis Cluster, emptied before each case: every script
+/// touches one slot, every listing scans every master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_cluster_store_conforms() {
+    let cluster = support::redis_server::RedisCluster::start();
+    let urls = cluster.urls();
+    support::store_suite::run_all(|| {
+        cluster.flush();
+        let urls = urls.clone();
+        async move {
+            Arc::new(
+                RedisStore::connect_cluster(&urls)
+                    .await
+                    .expect("connect cluster"),
+            ) as Arc<dyn Store>
+        }
+    })
+    .await;
+}
+
+/// A store call while Redis is down fails fast with `Backend`; after a restart the same store
+/// object works again without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_fails_fast_and_recovers() {
+    let mut server = support::redis_server::RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    store.ping().await.expect("ping");
+    server.stop();
+    let started = std::time::Instant::now();
+    let err = store
+        .create_account(support::store_suite::new_account("down@example.com"))
+        .await
+        .expect_err("redis is down");
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    server.resume();
+    support::process::wait_for(
+        "the store to recover",
+        std::time::Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            async move { store.ping().await.ok() }
+        },
+    )
+    .await;
+    store
+        .create_account(support::store_suite::new_account("up@example.com"))
+        .await
+        .expect("works again");
+}
+
+/// The crash-consistency argument of `store::keys`, checked by leaving exactly the partial writes a
+/// crash between two slots would leave: a name pointing at a removed account reads as free and is
+/// taken over; an invoice index without its record reads as unknown and a retry completes it.
+#[tokio::test]
+async fn redis_store_tolerates_partial_writes() {
+    use lnaddr::store::keys;
+    use lnaddr::types::{DomainName, Username};
+    use support::redis_server::cli;
+
+    let server = support::redis_server::RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let (domain, user) = (
+        DomainName::parse("example.com").expect("domain"),
+        Username::parse("olga").expect("user"),
+    );
+    // delete_account removed the record, then crashed before freeing the name.
+    let name = keys::name(&domain, &user);
+    assert_eq!(
+        cli(server.port, &["SET", &name, "0123deadbeef"]).as_deref(),
+        Some("OK")
+    );
+    assert!(
+        store
+            .account_by_name(&domain, &user)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let olga = store
+        .create_account(support::store_suite::new_account("olga@example.com"))
+        .await
+        .expect("a stale name is free");
+    assert_eq!(
+        store
+            .account_by_name(&domain, &user)
+            .await
+            .expect("read")
+            .map(|a| a.id),
+        Some(olga.id.clone())
+    );
+    assert!(matches!(
+        store
+            .create_account(support::store_suite::new_account("olga@example.com"))
+            .await,
+        Err(StoreError::NameTaken)
+    ));
+
+    // add_invoice wrote the index, then crashed before the record.
+    let inv = support::store_suite::invoice_for(&olga, 1, 7000);
+    let index = keys::invoice_owner(&inv.payment_hash);
+    assert_eq!(
+        cli(server.port, &["SET", &index, &olga.id.0]).as_deref(),
+        Some("OK")
+    );
+    assert!(
+        store
+            .invoice(&inv.payment_hash)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .credit_settlement(&support::store_suite::settlement(&inv, 1))
+            .await
+            .expect("credit"),
+        lnaddr::store::CreditOutcome::UnknownInvoice
+    );
+    store
+        .add_invoice(inv.clone())
+        .await
+        .expect("retry completes");
+    assert!(matches!(
+        store.add_invoice(inv.clone()).await,
+        Err(StoreError::DuplicateInvoice)
+    ));
+    assert!(matches!(
+        store
+            .credit_settlement(&support::store_suite::settlement(&inv, 2))
+            .await
+            .expect("credit"),
+        lnaddr::store::CreditOutcome::Credited { .. }
+    ));
 }

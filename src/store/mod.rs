@@ -1,9 +1,12 @@
 //! The `Store` trait and its records: accounts, issued invoices, the ledger, settlement cursors.
-//! Backends: [`embedded`] (redb, one file, one process). Every backend runs the same conformance suite
-//! in `tests/store_conformance.rs`.
+//! Backends: [`embedded`] (redb, one file, one process) and [`redis`] (a Redis server or Redis
+//! Cluster shared by many processes; its key names are spelled only in [`keys`]). Every backend runs
+//! the same conformance suite in `tests/store_conformance.rs`.
 
 pub mod embedded;
+pub mod keys;
 mod records;
+pub mod redis;
 
 pub use records::*;
 

@@ -3,4 +3,5 @@
 
 pub mod gateway;
 pub mod process;
+pub mod redis_server;
 pub mod store_suite;

@@ -1,0 +1,134 @@
+//! Redis key names: the only place they are spelled. The layout works unchanged on a single server
+//! and on Redis Cluster, because every key that one atomic operation (one Lua script) touches shares
+//! the account's hash tag `{a:<id>}`, so they live in one slot.
+//!
+//! | key | type | holds | written by |
+//! | --- | --- | --- | --- |
+//! | `{a:<id>}` | hash | `json` (the [`Account`](super::Account) record) and `balance` (msat, decimal) | `create_account`, `set_nostr_pubkey`, `credit_settlement`, `delete_account` |
+//! | `{a:<id>}:txs` | list | ledger entries (JSON), newest at the head | `credit_settlement` |
+//! | `{a:<id>}:inv:<hash>` | hash | `json` (the [`InvoiceRecord`](super::InvoiceRecord)) and `settled` once credited | `add_invoice`, `credit_settlement` |
+//! | `name:<domain>/<user>` | string | the account id that owns the name | `create_account` (SET NX), `delete_account` |
+//! | `inv:<hash>` | string | the account id an invoice belongs to | `add_invoice` (SET NX) |
+//! | `cursor:<node id>` | string | the node's last processed settle index | `advance_settle_cursor` (Lua max) |
+//! | `meta:<key>` | string | write-once shared state (generated keys) | `put_meta_once` (SET NX) |
+//!
+//! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
+//! operation writes in an order where a crash in between leaves nothing that matters:
+//! - `create_account` writes the account record first, then claims the name with `SET NX`. A crash
+//!   in between leaves an account record no name points to: balance zero, unreachable, harmless.
+//! - `delete_account` removes the account record first (atomically with its zero-balance check),
+//!   then the name. A crash in between leaves a name pointing at a missing account; lookups treat
+//!   it as unknown and `create_account` takes such a name over with a compare-and-set.
+//! - `add_invoice` writes the global `inv:<hash>` index before the invoice record, and both before
+//!   the invoice is handed to a wallet. An index without a record is an invoice nobody was given:
+//!   it is treated as unknown, and a retry of `add_invoice` completes it.
+//! - `credit_settlement` is one script over one slot: marking the invoice settled, adding to the
+//!   balance and pushing the ledger entry happen together or not at all.
+
+use crate::types::{DomainName, PaymentHash, Username};
+
+use super::AccountId;
+
+/// The account's hash tag; every per-account key starts with it.
+fn tag(id: &AccountId) -> String {
+    format!("{{a:{id}}}")
+}
+
+/// The account record: hash with `json` and `balance`.
+pub fn account(id: &AccountId) -> String {
+    tag(id)
+}
+
+/// The account's ledger: list, newest first.
+pub fn ledger(id: &AccountId) -> String {
+    format!("{}:txs", tag(id))
+}
+
+/// An invoice of the account: hash with `json` and, once credited, `settled`.
+pub fn invoice(id: &AccountId, hash: &PaymentHash) -> String {
+    format!("{}:inv:{hash}", tag(id))
+}
+
+/// Global index: payment hash → account id.
+pub fn invoice_owner(hash: &PaymentHash) -> String {
+    format!("inv:{hash}")
+}
+
+/// Global index: name on a domain → account id.
+pub fn name(domain: &DomainName, username: &Username) -> String {
+    format!("name:{}", super::name_key(domain, username))
+}
+
+/// Same as [`name`] for a record's stored domain and username strings.
+pub fn name_of(domain: &str, username: &str) -> String {
+    format!("name:{domain}/{username}")
+}
+
+/// SCAN pattern matching every name key, or those of one domain.
+pub fn name_pattern(domain: Option<&DomainName>) -> String {
+    match domain {
+        Some(d) => format!("name:{}/*", glob_escape(d.as_str())),
+        None => "name:*".to_string(),
+    }
+}
+
+/// The settle cursor of a Lightning node.
+pub fn cursor(node_id: &str) -> String {
+    format!("cursor:{node_id}")
+}
+
+/// A write-once meta value.
+pub fn meta(key: &str) -> String {
+    format!("meta:{key}")
+}
+
+/// Field names inside the hashes.
+pub const FIELD_JSON: &str = "json";
+pub const FIELD_BALANCE: &str = "balance";
+pub const FIELD_SETTLED: &str = "settled";
+
+/// Escapes the glob characters of SCAN's MATCH.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash tag Redis Cluster uses: the text between the first `{` and the next `}`.
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').expect("has a tag");
+        let close = key[open..].find('}').expect("closed") + open;
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn per_account_keys_share_one_slot() {
+        let id = AccountId("00ff".into());
+        let hash = PaymentHash([3u8; 32]);
+        let account_key = account(&id);
+        let tag = hash_tag(&account_key);
+        assert_eq!(tag, "a:00ff");
+        assert_eq!(hash_tag(&ledger(&id)), tag);
+        assert_eq!(hash_tag(&invoice(&id, &hash)), tag);
+    }
+
+    #[test]
+    fn global_keys_have_no_tag_and_name_escapes_globs() {
+        let d = DomainName::parse("example.com").expect("domain");
+        let u = Username::parse("alice").expect("user");
+        assert_eq!(name(&d, &u), "name:example.com/alice");
+        assert_eq!(name_of("example.com", "alice"), name(&d, &u));
+        assert!(!invoice_owner(&PaymentHash([0u8; 32])).contains('{'));
+        assert_eq!(name_pattern(Some(&d)), "name:example.com/*");
+        assert_eq!(glob_escape("a*b?[c]"), "a\\*b\\?\\[c\\]");
+    }
+}

@@ -1,0 +1,192 @@
+//! The connection to Redis: one multiplexed [`ConnectionManager`] for a single server (it
+//! reconnects by itself) or a [`ClusterConnection`] for a Redis Cluster (it follows slot moves and
+//! reconnects by itself). Every command runs under a deadline, so when Redis is down a call fails
+//! fast with [`StoreError::Backend`] instead of hanging; `redis::RedisError` stays in this module.
+
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::ClusterClientBuilder;
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
+use ::redis::{Cmd, FromRedisValue, ScriptInvocation, Value};
+
+use crate::store::StoreError;
+
+/// How long establishing one TCP connection to a server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one command may wait for its answer on an open connection.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The outer bound on one call, including a reconnection in progress.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a Redis call failed; wrapped in [`StoreError::Backend`].
+#[derive(Debug, thiserror::Error)]
+pub enum RedisCallError {
+    /// The server answered with an error, or the connection failed.
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    /// No answer within [`CALL_TIMEOUT`].
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The server answered something this code does not expect.
+    #[error("unexpected answer from redis: {0}")]
+    Unexpected(String),
+}
+
+impl From<RedisCallError> for StoreError {
+    fn from(e: RedisCallError) -> Self {
+        StoreError::backend(e)
+    }
+}
+
+/// A cheap-to-clone handle over either kind of connection.
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    /// Connects to one server at `url` (`redis://host:port/db`).
+    pub async fn single(url: &str) -> Result<Conn, StoreError> {
+        let client = ::redis::Client::open(url).map_err(RedisCallError::from)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            // Few, short retries: a call must fail within CALL_TIMEOUT; the next call starts a
+            // fresh reconnection, so recovery needs no long retry chain.
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let manager = bounded(ConnectionManager::new_with_config(client, config)).await?;
+        Ok(Conn::Single(manager))
+    }
+
+    /// Connects to a Redis Cluster through any of its `urls`.
+    pub async fn cluster(urls: &[String]) -> Result<Conn, StoreError> {
+        let client = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(RESPONSE_TIMEOUT)
+            .retries(2)
+            .build()
+            .map_err(RedisCallError::from)?;
+        let conn = bounded(client.get_async_connection()).await?;
+        Ok(Conn::Cluster(conn))
+    }
+
+    /// Runs one command.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        match self.clone() {
+            Conn::Single(mut c) => bounded(cmd.query_async(&mut c)).await,
+            Conn::Cluster(mut c) => bounded(cmd.query_async(&mut c)).await,
+        }
+    }
+
+    /// Runs a Lua script (EVALSHA, loading it on NOSCRIPT).
+    pub async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        match self.clone() {
+            Conn::Single(mut c) => bounded(script.invoke_async(&mut c)).await,
+            Conn::Cluster(mut c) => bounded(script.invoke_async(&mut c)).await,
+        }
+    }
+
+    /// Every key matching `pattern`, with SCAN (never KEYS, which blocks the server); in a cluster,
+    /// on every master.
+    pub async fn scan(&self, pattern: &str) -> Result<Vec<String>, StoreError> {
+        match self.clone() {
+            Conn::Single(c) => {
+                scan_node(pattern, |cmd| {
+                    let mut c = c.clone();
+                    async move { bounded(cmd.query_async::<(u64, Vec<String>)>(&mut c)).await }
+                })
+                .await
+            }
+            Conn::Cluster(c) => {
+                let mut out = Vec::new();
+                for (host, port) in masters(&c).await? {
+                    let keys = scan_node(pattern, |cmd| {
+                        let mut c = c.clone();
+                        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                            host: host.clone(),
+                            port,
+                        });
+                        async move {
+                            let value = bounded(c.route_command(cmd, route)).await?;
+                            <(u64, Vec<String>)>::from_redis_value(value)
+                                .map_err(|e| RedisCallError::Redis(e.into()).into())
+                        }
+                    })
+                    .await?;
+                    out.extend(keys);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Runs SCAN to completion through `send`, which sends one SCAN command to one node.
+async fn scan_node<F, Fut>(pattern: &str, mut send: F) -> Result<Vec<String>, StoreError>
+where
+    F: FnMut(Cmd) -> Fut,
+    Fut: Future<Output = Result<(u64, Vec<String>), StoreError>>,
+{
+    let mut out = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let mut cmd = ::redis::cmd("SCAN");
+        cmd.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000);
+        let (next, keys) = send(cmd).await?;
+        out.extend(keys);
+        if next == 0 {
+            return Ok(out);
+        }
+        cursor = next;
+    }
+}
+
+/// The addresses of the cluster's masters: PING sent to all of them answers one entry per address.
+async fn masters(c: &ClusterConnection) -> Result<Vec<(String, u16)>, StoreError> {
+    let mut c = c.clone();
+    let route = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+    let value = bounded(c.route_command(::redis::cmd("PING"), route)).await?;
+    let entries: Vec<(String, Value)> = match value {
+        Value::Map(entries) => entries
+            .into_iter()
+            .map(|(k, v)| Ok((String::from_redis_value(k)?, v)))
+            .collect::<Result<_, ::redis::ParsingError>>()
+            .map_err(|e| RedisCallError::Redis(e.into()))?,
+        other => {
+            return Err(
+                RedisCallError::Unexpected(format!("PING to all masters: {other:?}")).into(),
+            );
+        }
+    };
+    entries
+        .into_iter()
+        .map(|(addr, _)| {
+            addr.rsplit_once(':')
+                .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)))
+                .ok_or_else(|| RedisCallError::Unexpected(format!("node address {addr}")).into())
+        })
+        .collect()
+}
+
+/// Bounds a Redis future by [`CALL_TIMEOUT`] and maps its error.
+async fn bounded<T>(
+    fut: impl Future<Output = Result<T, ::redis::RedisError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(CALL_TIMEOUT, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(RedisCallError::Redis(e).into()),
+        Err(_) => Err(RedisCallError::Timeout(CALL_TIMEOUT).into()),
+    }
+}

@@ -1,0 +1,98 @@
+//! The Lua scripts: every Redis operation that moves money or uses something up runs as one script,
+//! atomically on the server. Each script touches keys of one slot only (one account's hash tag, or
+//! one global key), so it runs unchanged on Redis Cluster. Numbers are handled as decimal strings
+//! or with Redis' own 64-bit integer commands, never as Lua numbers (doubles), so no precision is
+//! lost. A script checks everything that can fail before its first write: Redis does not roll a
+//! script back when it fails half-way.
+
+use std::sync::LazyLock;
+
+use ::redis::Script;
+
+/// Credits a settled invoice once.
+/// KEYS: invoice hash, account hash, ledger list. ARGV: settled JSON, amount msat, ledger JSON.
+/// Answers `{"unknown"}`, `{"already"}`, `{"gone"}` or `{"credited", balance}`.
+pub static CREDIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
+if redis.call('HEXISTS', KEYS[1], 'settled') == 1 then return {'already'} end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[1], 'settled', ARGV[1])
+  return {'gone'}
+end
+redis.call('HINCRBY', KEYS[2], 'balance', ARGV[2])
+redis.call('HSET', KEYS[1], 'settled', ARGV[1])
+redis.call('LPUSH', KEYS[3], ARGV[3])
+return {'credited', redis.call('HGET', KEYS[2], 'balance')}
+",
+    )
+});
+
+/// Removes an account whose balance is zero, with its ledger.
+/// KEYS: account hash, ledger list. Answers `"ok"`, `"missing"` or `"balance"`.
+pub static DELETE_ACCOUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local balance = redis.call('HGET', KEYS[1], 'balance')
+if not balance then return 'missing' end
+if balance ~= '0' then return 'balance' end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 'ok'
+",
+    )
+});
+
+/// Replaces an existing account's record, never creating a removed one.
+/// KEYS: account hash. ARGV: record JSON. Answers the balance, or false when the account is gone.
+pub static UPDATE_ACCOUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], 'json', ARGV[1])
+return redis.call('HGET', KEYS[1], 'balance')
+",
+    )
+});
+
+/// Moves a cursor forward, never back. KEYS: cursor. ARGV: new index (decimal, no leading zeros).
+/// Compares as strings (length, then text) to stay exact for any u64.
+pub static ADVANCE_CURSOR: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1]) or '0'
+local new = ARGV[1]
+if #new > #cur or (#new == #cur and new > cur) then
+  redis.call('SET', KEYS[1], new)
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// Compare-and-set on a string key. KEYS: key. ARGV: expected value, new value.
+/// Answers 1 when swapped.
+pub static SWAP_IF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// Compare-and-delete on a string key. KEYS: key. ARGV: expected value. Answers 1 when deleted.
+pub static DELETE_IF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});

@@ -1,0 +1,314 @@
+//! Real `lnaddr serve` processes sharing one private Redis: accounts are shared, every payment is
+//! credited exactly once through `kill -9` and restarts, and an unreachable Redis turns into fast
+//! 503 answers instead of hangs, with payments made meanwhile credited after recovery.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::process::{GatewayProcess, wait_for};
+use support::redis_server::RedisServer;
+
+const TOKEN: &str = "redis-gateway-test-token-0123456789";
+/// Every HTTP request of these tests is bounded by this.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(16)
+        .build()
+        .expect("client")
+}
+
+/// Starts a gateway on the Redis at `url`, with its own data dir (its own fake node).
+fn gateway(dir: &std::path::Path, url: &str) -> GatewayProcess {
+    GatewayProcess::start(
+        dir,
+        &[
+            ("LNADDR_STORE__KIND", "redis"),
+            ("LNADDR_STORE__URL", url),
+            (
+                "LNADDR_DOMAINS",
+                r#"[{name="localhost", public_url="http://localhost"}]"#,
+            ),
+            ("LNADDR_ADMIN_TOKEN", TOKEN),
+            ("LNADDR_LIMITS__ENABLED", "false"),
+        ],
+    )
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let url = format!("{base}/healthz");
+    wait_for("the gateway to answer /healthz", DEADLINE, || {
+        let req = http.get(&url).send();
+        async move { req.await.ok().filter(|r| r.status().is_success()) }
+    })
+    .await;
+}
+
+async fn create_account(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Value {
+    let resp = http
+        .post(format!("{}/api/v1/accounts", g.admin_url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "address": address }))
+        .send()
+        .await
+        .expect("create account");
+    assert_eq!(resp.status(), 201, "create {address}");
+    resp.json().await.expect("account json")
+}
+
+/// The account as the admin API of `g` shows it.
+async fn account(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Option<Value> {
+    let resp = http
+        .get(format!("{}/api/v1/accounts/{address}", g.admin_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
+}
+
+async fn ledger(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Vec<Value> {
+    let resp = http
+        .get(format!(
+            "{}/api/v1/accounts/{address}/transactions?limit=1000",
+            g.admin_url()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("ledger");
+    assert!(resp.status().is_success(), "ledger: {}", resp.status());
+    resp.json().await.expect("ledger json")
+}
+
+/// LUD-16 lookup then LUD-06 callback, as a wallet does: the BOLT 11 invoice, or the HTTP status
+/// and body of the failing step.
+async fn request_invoice(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    amount: u64,
+) -> Result<String, (u16, Value)> {
+    let fail = |status: u16| move |_| (status, Value::Null);
+    let lookup = http
+        .get(format!("{base}/.well-known/lnurlp/{user}"))
+        .send()
+        .await
+        .map_err(fail(0))?;
+    let status = lookup.status().as_u16();
+    let body: Value = lookup.json().await.map_err(fail(status))?;
+    if status != 200 || body["tag"] != "payRequest" {
+        return Err((status, body));
+    }
+    let callback = body["callback"].as_str().unwrap_or_default();
+    assert!(
+        callback.ends_with(&format!("/lnurlp/{user}/callback")),
+        "{callback}"
+    );
+    let resp = http
+        .get(format!("{base}/lnurlp/{user}/callback?amount={amount}"))
+        .send()
+        .await
+        .map_err(fail(0))?;
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.map_err(fail(status))?;
+    match body["pr"].as_str() {
+        Some(pr) if status == 200 => Ok(pr.to_string()),
+        _ => Err((status, body)),
+    }
+}
+
+/// Pays `bolt11` with the fake node of the gateway at `admin`: Ok when paid now or before (a retry
+/// whose first answer was lost).
+async fn fake_pay(http: &reqwest::Client, admin: &str, bolt11: &str) -> Result<(), String> {
+    let resp = http
+        .post(format!("{admin}/api/v1/fake/pay"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "invoice": bolt11 }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    match resp.status().as_u16() {
+        200 | 409 => Ok(()),
+        s => Err(format!("fake pay answered {s}")),
+    }
+}
+
+/// Waits until the balance of `address` (read through `g`) reaches `expected`, then checks that it
+/// is exactly that and that the ledger holds exactly `entries` distinct payments.
+async fn assert_credited_exactly(
+    http: &reqwest::Client,
+    g: &GatewayProcess,
+    address: &str,
+    expected: u64,
+    entries: usize,
+) {
+    let balance = wait_for("every payment to be credited", DEADLINE, || async {
+        let a = account(http, g, address).await?;
+        let b = a["balance_msat"].as_u64()?;
+        (b >= expected).then_some(b)
+    })
+    .await;
+    assert_eq!(
+        balance, expected,
+        "balance must be exact: nothing credited twice"
+    );
+    let txs = ledger(http, g, address).await;
+    assert_eq!(txs.len(), entries, "one ledger entry per payment");
+    let mut hashes: Vec<&str> = txs
+        .iter()
+        .filter_map(|t| t["payment_hash"].as_str())
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    assert_eq!(hashes.len(), entries, "no payment hash credited twice");
+}
+
+/// Two gateways on one Redis: an account made through one is served by the other, and 200
+/// invoices issued and paid through both are each credited once while one gateway is `kill -9`ed
+/// and restarted mid-run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_share_accounts_and_credit_once_across_kill9() {
+    let redis = RedisServer::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let http = client();
+    let a = gateway(&tmp.path().join("a"), &redis.url());
+    let b = gateway(&tmp.path().join("b"), &redis.url());
+    wait_healthy(&http, &a.public_url()).await;
+    wait_healthy(&http, &b.public_url()).await;
+
+    create_account(&http, &a, "alice@localhost").await;
+    let seen = account(&http, &b, "alice@localhost")
+        .await
+        .expect("served by b");
+    assert_eq!(seen["balance_msat"], 0);
+    request_invoice(&http, &b.public_url(), "alice", 1000)
+        .await
+        .expect("b issues for an account made through a");
+
+    const N: u64 = 200;
+    let urls = [
+        (a.public_url(), a.admin_url()),
+        (b.public_url(), b.admin_url()),
+    ];
+    let paid = Arc::new(AtomicUsize::new(0));
+    let sem = Arc::new(tokio::sync::Semaphore::new(8));
+    let mut jobs = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let (public, admin) = urls[(i % 2) as usize].clone();
+        let (http, paid, sem) = (http.clone(), paid.clone(), sem.clone());
+        jobs.spawn(async move {
+            let _permit = sem.acquire_owned().await.expect("semaphore");
+            let amount = 1000 * (i + 1);
+            let deadline = Instant::now() + DEADLINE;
+            // Retried while the gateway is down; a lost answer only orphans an unpaid invoice.
+            let bolt11 = loop {
+                match request_invoice(&http, &public, "alice", amount).await {
+                    Ok(pr) => break pr,
+                    Err(e) => assert!(Instant::now() < deadline, "invoice {i}: {e:?}"),
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            while let Err(e) = fake_pay(&http, &admin, &bolt11).await {
+                assert!(Instant::now() < deadline, "pay {i}: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            paid.fetch_add(1, Ordering::SeqCst);
+            amount
+        });
+    }
+    // Mid-run: kill -9 gateway a while payments are in flight, and start it again.
+    wait_for("a third of the payments", DEADLINE, || {
+        let n = paid.load(Ordering::SeqCst);
+        async move { (n >= (N / 3) as usize).then_some(()) }
+    })
+    .await;
+    let mut a = a;
+    a.kill9();
+    a.restart();
+    wait_healthy(&http, &urls[0].0).await;
+    let mut expected = 0;
+    while let Some(amount) = jobs.join_next().await {
+        expected += amount.expect("job");
+    }
+    assert_credited_exactly(&http, &b, "alice@localhost", expected, N as usize).await;
+    assert!(!a.log_text().contains("panicked"), "gateway a panicked");
+    assert!(!b.log_text().contains("panicked"), "gateway b panicked");
+}
+
+/// Redis stopped under load: public answers are fast 503s with the LNURL error body, the process
+/// stays up, fake payments still go through; after Redis is back, requests succeed and the
+/// payments made meanwhile are credited once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_outage_answers_503_and_recovers() {
+    let mut redis = RedisServer::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let http = client();
+    let mut g = gateway(&tmp.path().join("g"), &redis.url());
+    wait_healthy(&http, &g.public_url()).await;
+    create_account(&http, &g, "bob@localhost").await;
+
+    // Invoices issued before the outage, paid during it.
+    let mut pending = Vec::new();
+    for i in 1..=10u64 {
+        let pr = request_invoice(&http, &g.public_url(), "bob", i * 1000)
+            .await
+            .expect("invoice");
+        pending.push((pr, i * 1000));
+    }
+
+    redis.stop();
+    let mut load = tokio::task::JoinSet::new();
+    for i in 0..32u64 {
+        let (http, base) = (http.clone(), g.public_url());
+        load.spawn(async move {
+            let started = Instant::now();
+            let answer = request_invoice(&http, &base, "bob", 1000 + i).await;
+            (answer, started.elapsed())
+        });
+    }
+    while let Some(done) = load.join_next().await {
+        let (answer, took) = done.expect("task");
+        let (status, body) = answer.expect_err("redis is down");
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["status"], "ERROR");
+        assert!(body["reason"].is_string(), "{body}");
+        assert!(took < Duration::from_secs(8), "answered after {took:?}");
+    }
+    let ready = http
+        .get(format!("{}/readyz", g.public_url()))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 503);
+    for (pr, _) in &pending {
+        fake_pay(&http, &g.admin_url(), pr)
+            .await
+            .expect("the fake node pays without redis");
+    }
+    assert!(
+        g.child.try_wait().expect("status").is_none(),
+        "the gateway must stay alive"
+    );
+
+    redis.resume();
+    wait_for("public requests to succeed again", DEADLINE, || {
+        let (http, base) = (http.clone(), g.public_url());
+        async move { request_invoice(&http, &base, "bob", 1000).await.ok() }
+    })
+    .await;
+    let expected: u64 = pending.iter().map(|(_, amount)| amount).sum();
+    assert_credited_exactly(&http, &g, "bob@localhost", expected, pending.len()).await;
+    assert!(!g.log_text().contains("panicked"), "the gateway panicked");
+    g.terminate();
+}
