@@ -110,6 +110,8 @@ pub struct RawLnd {
     pub endpoint: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub macaroon: Option<PathBuf>,
+    /// Whether invoices carry route hints for private channels (LND's `private` flag).
+    pub private_route_hints: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +187,8 @@ pub enum LightningBackend {
         endpoint: String,
         tls_cert: PathBuf,
         macaroon: PathBuf,
+        /// Invoices carry route hints for private channels (default true).
+        private_route_hints: bool,
     },
 }
 
@@ -349,6 +353,7 @@ fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> Lightnin
                 macaroon: lnd.macaroon.map(|p| expand_home(&p)).unwrap_or_else(|| {
                     home_lnd("data/chain/bitcoin/mainnet/invoice+offchain.macaroon")
                 }),
+                private_route_hints: lnd.private_route_hints.unwrap_or(true),
             }
         }
     };
