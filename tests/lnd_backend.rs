@@ -5,162 +5,21 @@
 mod lnd_sim;
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use lightning_invoice::Bolt11Invoice;
-use lnaddr::app::{Running, StartError, start_with_listeners};
-use lnaddr::config::Settings;
+use lnaddr::app::StartError;
 use lnd_sim::LndSim;
-use serde_json::Value;
 use sha2::Digest;
-use support::process::wait_for;
-use tokio::net::TcpListener;
+use support::gateway::{Client, Lnd, WAIT, lnd_env, start};
+use support::process::{GatewayProcess, free_port, wait_for};
 
-const TOKEN: &str = "test-admin-token-0123456789";
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Lnd<'a> {
-    endpoint: String,
-    cert: &'a Path,
-    macaroon: &'a Path,
-}
-
-impl<'a> Lnd<'a> {
-    fn of(sim: &'a LndSimPaths) -> Lnd<'a> {
-        Lnd {
-            endpoint: sim.endpoint.clone(),
-            cert: &sim.cert,
-            macaroon: &sim.macaroon,
-        }
-    }
-}
-
-struct LndSimPaths {
-    endpoint: String,
-    cert: std::path::PathBuf,
-    macaroon: std::path::PathBuf,
-}
-
-fn paths(sim: &LndSim) -> LndSimPaths {
-    LndSimPaths {
+fn lnd_of(sim: &LndSim) -> Lnd {
+    Lnd {
         endpoint: sim.endpoint(),
         cert: sim.cert_path(),
         macaroon: sim.macaroon_path(),
-    }
-}
-
-async fn start(data: &Path, lnd: &Lnd<'_>) -> Result<Running, StartError> {
-    let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = public.local_addr().expect("addr").port();
-    let env = [
-        ("LNADDR_DATA_DIR", data.display().to_string()),
-        ("LNADDR_ADMIN_TOKEN", TOKEN.to_string()),
-        ("LNADDR_LIGHTNING__KIND", "lnd".to_string()),
-        ("LNADDR_LIGHTNING__LND__ENDPOINT", lnd.endpoint.clone()),
-        (
-            "LNADDR_LIGHTNING__LND__TLS_CERT",
-            lnd.cert.display().to_string(),
-        ),
-        (
-            "LNADDR_LIGHTNING__LND__MACAROON",
-            lnd.macaroon.display().to_string(),
-        ),
-        (
-            "LNADDR_DOMAINS",
-            format!(r#"[{{name="localhost", public_url="http://127.0.0.1:{port}"}}]"#),
-        ),
-    ];
-    let settings = Settings::load(None, env.map(|(k, v)| (k.to_string(), v))).expect("settings");
-    start_with_listeners(settings, public, admin).await
-}
-
-struct Client {
-    http: reqwest::Client,
-    public: String,
-    admin: String,
-}
-
-impl Client {
-    fn of(running: &Running) -> Client {
-        Client {
-            http: reqwest::Client::new(),
-            public: format!("http://{}", running.public_addr),
-            admin: format!("http://{}", running.admin_addr),
-        }
-    }
-
-    async fn get(&self, url: &str) -> (u16, Value) {
-        let resp = self.http.get(url).send().await.expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn public(&self, path: &str) -> (u16, Value) {
-        self.get(&format!("{}{path}", self.public)).await
-    }
-
-    async fn admin(&self, path: &str) -> Value {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.admin))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("admin request");
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.expect("json")
-    }
-
-    async fn create_account(&self, address: &str) {
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/accounts", self.admin))
-            .bearer_auth(TOKEN)
-            .json(&serde_json::json!({ "address": address }))
-            .send()
-            .await
-            .expect("create");
-        assert_eq!(resp.status().as_u16(), 201);
-    }
-
-    async fn balance(&self, address: &str) -> u64 {
-        self.admin(&format!("/api/v1/accounts/{address}")).await["balance_msat"]
-            .as_u64()
-            .expect("balance")
-    }
-
-    async fn credits(&self, address: &str) -> usize {
-        let txs = self
-            .admin(&format!("/api/v1/accounts/{address}/transactions"))
-            .await;
-        txs.as_array()
-            .expect("array")
-            .iter()
-            .filter(|t| t["kind"] == "credit" && t["status"] != "pending")
-            .count()
-    }
-
-    /// Lookup then callback: the invoice and the verify URL.
-    async fn invoice(&self, name: &str, amount: u64) -> (String, String, String) {
-        let (status, pay) = self.public(&format!("/.well-known/lnurlp/{name}")).await;
-        assert_eq!(status, 200, "{pay}");
-        let callback = pay["callback"].as_str().expect("callback").to_string();
-        let metadata = pay["metadata"].as_str().expect("metadata").to_string();
-        let (status, answer) = self.get(&format!("{callback}?amount={amount}")).await;
-        assert_eq!(status, 200, "{answer}");
-        let pr = answer["pr"].as_str().expect("pr").to_string();
-        let verify = answer["verify"].as_str().expect("verify").to_string();
-        (pr, verify, metadata)
-    }
-
-    async fn wait_balance(&self, address: &str, want: u64) {
-        wait_for(&format!("balance {want}"), WAIT, || async {
-            (self.balance(address).await == want).then_some(())
-        })
-        .await;
     }
 }
 
@@ -168,8 +27,7 @@ impl Client {
 async fn pay_flow_over_lnd_credits_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let p = paths(&sim);
-    let gw = start(&dir.path().join("gw"), &Lnd::of(&p))
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
         .await
         .expect("start");
     let c = Client::of(&gw);
@@ -204,9 +62,10 @@ async fn pay_flow_over_lnd_credits_once() {
     assert_eq!(&hash, invoice.payment_hash().as_byte_array());
 
     // A dropped stream replays from the cursor: nothing is credited twice.
+    let before = sim.subscriptions();
     sim.drop_streams();
     wait_for("a new subscription", WAIT, || async {
-        (sim.open_streams() == 1).then_some(())
+        (sim.subscriptions() > before).then_some(())
     })
     .await;
     let (pr2, _, _) = c.invoice("alice", 1_000).await;
@@ -220,13 +79,11 @@ async fn pay_flow_over_lnd_credits_once() {
 async fn wrong_macaroon_is_a_clear_startup_error() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let p = paths(&sim);
     let wrong = dir.path().join("wrong.macaroon");
     std::fs::write(&wrong, [7u8; 64]).expect("write");
     let lnd = Lnd {
-        endpoint: p.endpoint.clone(),
-        cert: &p.cert,
-        macaroon: &wrong,
+        macaroon: wrong.clone(),
+        ..lnd_of(&sim)
     };
     let err = start(&dir.path().join("gw"), &lnd)
         .await
@@ -240,9 +97,8 @@ async fn wrong_macaroon_is_a_clear_startup_error() {
 
     let missing = dir.path().join("missing.macaroon");
     let lnd = Lnd {
-        endpoint: p.endpoint.clone(),
-        cert: &p.cert,
-        macaroon: &missing,
+        macaroon: missing.clone(),
+        ..lnd_of(&sim)
     };
     let err = start(&dir.path().join("gw"), &lnd)
         .await
@@ -259,11 +115,9 @@ async fn wrong_certificate_is_a_clear_startup_error() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     let other = LndSim::start(&dir.path().join("other")).await.expect("sim");
-    let p = paths(&sim);
     let lnd = Lnd {
-        endpoint: p.endpoint.clone(),
-        cert: &other.cert_path(),
-        macaroon: &p.macaroon,
+        cert: other.cert_path(),
+        ..lnd_of(&sim)
     };
     let err = start(&dir.path().join("gw"), &lnd)
         .await
@@ -279,9 +133,8 @@ async fn wrong_certificate_is_a_clear_startup_error() {
     let garbage = dir.path().join("garbage.cert");
     std::fs::write(&garbage, "not a certificate").expect("write");
     let lnd = Lnd {
-        endpoint: p.endpoint.clone(),
-        cert: &garbage,
-        macaroon: &p.macaroon,
+        cert: garbage.clone(),
+        ..lnd_of(&sim)
     };
     let err = start(&dir.path().join("gw"), &lnd)
         .await
@@ -298,8 +151,7 @@ async fn lnd_down_at_start_then_back() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.go_down();
-    let p = paths(&sim);
-    let gw = start(&dir.path().join("gw"), &Lnd::of(&p))
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
         .await
         .expect("starts anyway");
     let c = Client::of(&gw);
@@ -338,9 +190,8 @@ async fn lnd_down_at_start_then_back() {
 async fn settlements_during_outages_are_credited_exactly_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let p = paths(&sim);
     let data = dir.path().join("gw");
-    let gw = start(&data, &Lnd::of(&p)).await.expect("start");
+    let gw = start(&data, &lnd_of(&sim)).await.expect("start");
     let c = Client::of(&gw);
     c.create_account("carol@localhost").await;
     let mut invoices = Vec::new();
@@ -355,7 +206,7 @@ async fn settlements_during_outages_are_credited_exactly_once() {
     // for settle_index 0: the backlog comes from ListInvoices).
     gw.shutdown().await;
     sim.settle(&invoices[0]).expect("settle");
-    let gw = start(&data, &Lnd::of(&p)).await.expect("restart");
+    let gw = start(&data, &lnd_of(&sim)).await.expect("restart");
     let c = Client::of(&gw);
     c.wait_balance("carol@localhost", 1_000).await;
 
@@ -373,17 +224,50 @@ async fn settlements_during_outages_are_credited_exactly_once() {
     // Settled while the gateway is stopped, with a saved cursor.
     gw.shutdown().await;
     sim.settle(&invoices[3]).expect("settle");
-    let gw = start(&data, &Lnd::of(&p)).await.expect("restart");
+    let gw = start(&data, &lnd_of(&sim)).await.expect("restart");
     let c = Client::of(&gw);
     c.wait_balance("carol@localhost", 10_000).await;
 
     // Replays after all that credit nothing more.
+    let before = sim.subscriptions();
     sim.drop_streams();
     wait_for("a new subscription", WAIT, || async {
-        (sim.open_streams() == 1).then_some(())
+        (sim.subscriptions() > before).then_some(())
     })
     .await;
-    assert_eq!(c.balance("carol@localhost").await, 10_000);
-    assert_eq!(c.credits("carol@localhost").await, 4);
+    let (pr, _, _) = c.invoice("carol", 5_000).await;
+    sim.settle(&pr).expect("settle");
+    c.wait_balance("carol@localhost", 15_000).await;
+    assert_eq!(c.balance("carol@localhost").await, 15_000);
+    assert_eq!(c.credits("carol@localhost").await, 5);
     gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_binary_names_the_refused_macaroon_file_and_exits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let wrong = dir.path().join("wrong.macaroon");
+    std::fs::write(&wrong, [9u8; 64]).expect("write");
+    let data = dir.path().join("gw");
+    let (public, admin) = (free_port(), free_port());
+    let lnd = Lnd {
+        macaroon: wrong.clone(),
+        ..lnd_of(&sim)
+    };
+    let env = lnd_env(&data, public, &lnd)
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .collect();
+    let mut gw = GatewayProcess::start_with(&data, public, admin, env);
+    let status = wait_for("the gateway to exit", Duration::from_secs(30), || {
+        let exited = gw.child.try_wait().expect("wait");
+        async move { exited }
+    })
+    .await;
+    assert!(!status.success());
+    let log = gw.log_text();
+    assert!(log.contains(&wrong.display().to_string()), "{log}");
+    assert!(log.contains("refused the macaroon"), "{log}");
+    assert!(!log.contains(&hex::encode([9u8; 64])), "{log}");
 }

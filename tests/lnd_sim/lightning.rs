@@ -224,6 +224,7 @@ impl Lightning for LightningSvc {
             }
             (live, backlog)
         };
+        self.0.subscriptions.fetch_add(1, Ordering::SeqCst);
         let mut dropped = self.0.drop_streams.subscribe();
         dropped.mark_unchanged();
         let shared = self.0.clone();

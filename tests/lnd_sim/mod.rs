@@ -37,6 +37,7 @@ pub struct Shared {
     payment_events: broadcast::Sender<lnrpc::Payment>,
     drop_streams: watch::Sender<u64>,
     open_streams: AtomicUsize,
+    subscriptions: AtomicU64,
     fail_next: AtomicU64,
     delay_next: AtomicU64,
     delay_ms: AtomicU64,
@@ -114,6 +115,7 @@ impl LndSim {
             payment_events: broadcast::channel(1024).0,
             drop_streams: watch::channel(0).0,
             open_streams: AtomicUsize::new(0),
+            subscriptions: AtomicU64::new(0),
             fail_next: AtomicU64::new(0),
             delay_next: AtomicU64::new(0),
             delay_ms: AtomicU64::new(0),
@@ -229,6 +231,11 @@ impl LndSim {
     /// SubscribeInvoices streams currently open.
     pub fn open_streams(&self) -> usize {
         self.shared.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// SubscribeInvoices calls answered so far (grows by one per subscription).
+    pub fn subscriptions(&self) -> u64 {
+        self.shared.subscriptions.load(Ordering::SeqCst)
     }
 
     /// Closes the listener and every connection: callers see "connection refused".

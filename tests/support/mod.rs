@@ -1,5 +1,6 @@
 //! Test support shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod process;
 pub mod store_suite;

@@ -165,9 +165,11 @@ impl LndNode {
             .map_err(|e| endpoint_err(e.to_string()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
+            // LND refuses pings closer than `grpc.client-ping-min-wait` (5 s) and, by default,
+            // pings without an open stream; the settlement stream is always open.
+            .http2_keep_alive_interval(Duration::from_secs(60))
             .keep_alive_timeout(Duration::from_secs(20))
-            .keep_alive_while_idle(true)
+            .keep_alive_while_idle(false)
             .connect_with_connector_lazy(tls::connector(target.clone(), Arc::new(tls_config)));
         Ok(LndNode {
             client: LightningClient::new(channel),

@@ -238,4 +238,44 @@ mod tests {
         assert!(Target::parse("https://host:notaport").is_err());
         assert!(Target::parse("").is_err());
     }
+
+    fn params(ca: bool) -> rcgen::CertificateParams {
+        let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        if ca {
+            p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        }
+        p
+    }
+
+    fn verify(v: &PinnedCertVerifier, cert: &CertificateDer<'_>, name: &str) -> bool {
+        let name = ServerName::try_from(name.to_string()).expect("name");
+        v.verify_server_cert(cert, &[], &name, &[], UnixTime::now())
+            .is_ok()
+    }
+
+    #[test]
+    fn pinned_lnd_style_ca_certificate_is_accepted_and_others_are_not() {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rcgen::KeyPair::generate().expect("key");
+        let lnd = params(true).self_signed(&key).expect("cert");
+        let other = params(true).self_signed(&key).expect("cert");
+        let v = PinnedCertVerifier::new(vec![lnd.der().clone()], provider);
+        assert!(verify(&v, lnd.der(), "localhost"));
+        // The same key and names, but not the configured certificate.
+        assert!(!verify(&v, other.der(), "localhost"));
+    }
+
+    #[test]
+    fn a_certificate_issued_by_the_configured_ca_is_verified_as_a_chain() {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let ca_params = params(true);
+        let ca = ca_params.clone().self_signed(&ca_key).expect("ca");
+        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+        let leaf_key = rcgen::KeyPair::generate().expect("key");
+        let leaf = params(false).signed_by(&leaf_key, &issuer).expect("leaf");
+        let v = PinnedCertVerifier::new(vec![ca.der().clone()], provider);
+        assert!(verify(&v, leaf.der(), "localhost"));
+        assert!(!verify(&v, leaf.der(), "lnd.example.com"));
+    }
 }
