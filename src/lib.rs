@@ -8,7 +8,8 @@
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
 //! - [`store`]: the `Store` trait and records; [`store::embedded`] (redb).
-//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices).
+//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices);
+//!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.

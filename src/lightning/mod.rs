@@ -15,7 +15,7 @@ use crate::types::{Msat, PaymentHash};
 #[derive(Debug, thiserror::Error)]
 pub enum LightningError {
     /// The node cannot be reached or is not ready (locked, starting, not synced). Retry later.
-    #[error("lightning node unavailable")]
+    #[error("lightning node unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The node refused the request as invalid; retrying the same request will not help.
     #[error("lightning node refused the request: {0}")]
