@@ -5,6 +5,7 @@
 mod lnd_sim;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use lnaddr::lightning::lnd::proto::lnrpc::lightning_client::LightningClient;
@@ -22,7 +23,11 @@ async fn channel(sim: &LndSim) -> Channel {
     let config = tls::client_config(certs).expect("tls");
     Endpoint::from_shared(target.http_uri())
         .expect("uri")
-        .connect_with_connector(tls::connector(target, Arc::new(config)))
+        .connect_with_connector(tls::connector(
+            target,
+            Arc::new(config),
+            Duration::from_secs(10),
+        ))
         .await
         .expect("connect")
 }

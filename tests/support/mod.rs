@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod node_suite;
 pub mod process;
 pub mod store_suite;

@@ -170,7 +170,11 @@ impl LndNode {
             .http2_keep_alive_interval(Duration::from_secs(60))
             .keep_alive_timeout(Duration::from_secs(20))
             .keep_alive_while_idle(false)
-            .connect_with_connector_lazy(tls::connector(target.clone(), Arc::new(tls_config)));
+            .connect_with_connector_lazy(tls::connector(
+                target.clone(),
+                Arc::new(tls_config),
+                CONNECT_TIMEOUT,
+            ));
         Ok(LndNode {
             client: LightningClient::new(channel),
             macaroon,

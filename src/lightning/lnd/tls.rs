@@ -178,10 +178,11 @@ impl Target {
     }
 }
 
-/// A tower service that tonic calls for every (re)connection.
+/// A tower service that tonic calls for every (re)connection; TCP and TLS together get `timeout`.
 pub fn connector(
     target: Target,
     config: Arc<ClientConfig>,
+    timeout: std::time::Duration,
 ) -> impl tower::Service<
     http::Uri,
     Response = TokioIo<tokio_rustls::client::TlsStream<TcpStream>>,
@@ -195,10 +196,18 @@ pub fn connector(
         let tls = tls.clone();
         let target = target.clone();
         async move {
-            let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
-            tcp.set_nodelay(true)?;
-            let stream = tls.connect(target.server_name.clone(), tcp).await?;
-            Ok(TokioIo::new(stream))
+            let connect = async {
+                let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
+                tcp.set_nodelay(true)?;
+                tls.connect(target.server_name.clone(), tcp).await
+            };
+            match tokio::time::timeout(timeout, connect).await {
+                Ok(stream) => Ok(TokioIo::new(stream?)),
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connecting to LND timed out",
+                )),
+            }
         }
     })
 }
