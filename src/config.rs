@@ -531,6 +531,33 @@ mod tests {
     }
 
     #[test]
+    fn lnd_settings_default_to_private_route_hints() {
+        let lnd = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("LNADDR_LIGHTNING__KIND", "lnd"),
+                ("LNADDR_LIGHTNING__LND__ENDPOINT", "https://10.0.0.2:10009"),
+            ];
+            pairs.extend_from_slice(extra);
+            Settings::load(None, env(&pairs))
+                .expect("valid")
+                .lightning
+                .backend
+        };
+        assert!(matches!(
+            lnd(&[]),
+            LightningBackend::Lnd { ref endpoint, private_route_hints: true, .. }
+                if endpoint == "https://10.0.0.2:10009"
+        ));
+        assert!(matches!(
+            lnd(&[("LNADDR_LIGHTNING__LND__PRIVATE_ROUTE_HINTS", "false")]),
+            LightningBackend::Lnd {
+                private_route_hints: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err =
             Settings::load(None, env(&[("LNADDR_STORE__KINDD", "redis")])).expect_err("unknown");
