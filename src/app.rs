@@ -14,6 +14,7 @@ use crate::config::{AdminTokenSource, LightningBackend, Settings, StoreSettings}
 use crate::gateway::Gateway;
 use crate::lightning::LightningNode;
 use crate::lightning::fake::FakeNode;
+use crate::lightning::lnd::{LndConfig, LndNode, LndStartError};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -40,6 +41,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Lnd(#[from] LndStartError),
     #[error("{0} is not available in this build yet")]
     Unsupported(&'static str),
 }
@@ -124,8 +127,20 @@ pub async fn start_with_listeners(
                 );
                 (fake.clone(), Some(fake))
             }
-            LightningBackend::Lnd { .. } => {
-                return Err(StartError::Unsupported("lightning.kind = \"lnd\""));
+            LightningBackend::Lnd {
+                endpoint,
+                tls_cert,
+                macaroon,
+                private_route_hints,
+            } => {
+                let lnd = LndNode::connect(&LndConfig {
+                    endpoint: endpoint.clone(),
+                    tls_cert: tls_cert.clone(),
+                    macaroon: macaroon.clone(),
+                    private_route_hints: *private_route_hints,
+                })
+                .await?;
+                (Arc::new(lnd), None)
             }
         };
     let admin_token = load_admin_token(&settings.admin_token)?;

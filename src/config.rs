@@ -110,6 +110,8 @@ pub struct RawLnd {
     pub endpoint: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub macaroon: Option<PathBuf>,
+    /// Whether invoices carry route hints for private channels (LND's `private` flag).
+    pub private_route_hints: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +187,8 @@ pub enum LightningBackend {
         endpoint: String,
         tls_cert: PathBuf,
         macaroon: PathBuf,
+        /// Invoices carry route hints for private channels (default true).
+        private_route_hints: bool,
     },
 }
 
@@ -349,6 +353,7 @@ fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> Lightnin
                 macaroon: lnd.macaroon.map(|p| expand_home(&p)).unwrap_or_else(|| {
                     home_lnd("data/chain/bitcoin/mainnet/invoice+offchain.macaroon")
                 }),
+                private_route_hints: lnd.private_route_hints.unwrap_or(true),
             }
         }
     };
@@ -523,6 +528,33 @@ mod tests {
         assert!(
             matches!(s.admin_token, AdminTokenSource::Value(ref t) if t.expose() == "0123456789abcdef0123")
         );
+    }
+
+    #[test]
+    fn lnd_settings_default_to_private_route_hints() {
+        let lnd = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("LNADDR_LIGHTNING__KIND", "lnd"),
+                ("LNADDR_LIGHTNING__LND__ENDPOINT", "https://10.0.0.2:10009"),
+            ];
+            pairs.extend_from_slice(extra);
+            Settings::load(None, env(&pairs))
+                .expect("valid")
+                .lightning
+                .backend
+        };
+        assert!(matches!(
+            lnd(&[]),
+            LightningBackend::Lnd { ref endpoint, private_route_hints: true, .. }
+                if endpoint == "https://10.0.0.2:10009"
+        ));
+        assert!(matches!(
+            lnd(&[("LNADDR_LIGHTNING__LND__PRIVATE_ROUTE_HINTS", "false")]),
+            LightningBackend::Lnd {
+                private_route_hints: false,
+                ..
+            }
+        ));
     }
 
     #[test]

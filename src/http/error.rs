@@ -79,7 +79,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
 
 fn lightning_status(e: &LightningError) -> (StatusCode, String) {
     match e {
-        LightningError::Unavailable(_) => (
+        LightningError::Unavailable(_) | LightningError::Unauthorized(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "lightning node unavailable, try again later".into(),
         ),

@@ -1,7 +1,9 @@
 //! The Lightning node behind the gateway: one shared node issues every invoice and reports every
-//! settlement. Backends: [`fake`] (in-process, signs real BOLT 11 invoices; settles when told).
+//! settlement. Backends: [`fake`] (in-process, signs real BOLT 11 invoices; settles when told) and
+//! [`lnd`] (LND over gRPC and TLS with a macaroon).
 
 pub mod fake;
+pub mod lnd;
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
@@ -13,11 +15,14 @@ use crate::types::{Msat, PaymentHash};
 #[derive(Debug, thiserror::Error)]
 pub enum LightningError {
     /// The node cannot be reached or is not ready (locked, starting, not synced). Retry later.
-    #[error("lightning node unavailable")]
+    #[error("lightning node unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The node refused the request as invalid; retrying the same request will not help.
     #[error("lightning node refused the request: {0}")]
     Rejected(String),
+    /// The node refused our credentials (LND: a wrong macaroon or one without the permission).
+    #[error("lightning node refused our credentials: {0}")]
+    Unauthorized(String),
     /// The node answered something we could not understand.
     #[error("unexpected answer from the lightning node: {0}")]
     Protocol(String),
@@ -82,6 +87,9 @@ pub type SettlementStream = BoxStream<'static, Result<Settlement, LightningError
 ///   grow. The stream may end or fail at any time; callers resubscribe from their saved cursor, so
 ///   replays are expected and harmless.
 /// - `node_id` is stable across restarts: it keys the saved settle cursor.
+/// - Errors: `Unavailable` when the node cannot answer now (retry later), `Rejected` when it
+///   refused this request, `Unauthorized` when it refused our credentials, `Protocol` when its
+///   answer made no sense.
 #[async_trait]
 pub trait LightningNode: Send + Sync + 'static {
     /// A stable identity for this node (its public key, hex).

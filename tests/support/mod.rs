@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod lnd_gateway;
+pub mod node_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;

@@ -1,0 +1,145 @@
+//! An in-process gateway on the LND backend, and an HTTP client for its public and admin APIs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lnaddr::app::{Running, StartError, start_with_listeners};
+use lnaddr::config::Settings;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use super::process::wait_for;
+
+pub const TOKEN: &str = "test-admin-token-0123456789";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Where the gateway finds LND.
+#[derive(Debug, Clone)]
+pub struct Lnd {
+    pub endpoint: String,
+    pub cert: PathBuf,
+    pub macaroon: PathBuf,
+}
+
+/// `LNADDR_*` settings for a gateway on the LND backend whose public listener is on `port`.
+pub fn lnd_env(data: &Path, port: u16, lnd: &Lnd) -> Vec<(String, String)> {
+    let env = [
+        ("LNADDR_DATA_DIR", data.display().to_string()),
+        ("LNADDR_ADMIN_TOKEN", TOKEN.to_string()),
+        ("LNADDR_LIGHTNING__KIND", "lnd".to_string()),
+        ("LNADDR_LIGHTNING__LND__ENDPOINT", lnd.endpoint.clone()),
+        (
+            "LNADDR_LIGHTNING__LND__TLS_CERT",
+            lnd.cert.display().to_string(),
+        ),
+        (
+            "LNADDR_LIGHTNING__LND__MACAROON",
+            lnd.macaroon.display().to_string(),
+        ),
+        (
+            "LNADDR_DOMAINS",
+            format!(r#"[{{name="localhost", public_url="http://127.0.0.1:{port}"}}]"#),
+        ),
+    ];
+    env.map(|(k, v)| (k.to_string(), v)).to_vec()
+}
+
+/// Starts a gateway in-process on free ports.
+pub async fn start(data: &Path, lnd: &Lnd) -> Result<Running, StartError> {
+    let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = public.local_addr().expect("addr").port();
+    let settings = Settings::load(None, lnd_env(data, port, lnd)).expect("settings");
+    start_with_listeners(settings, public, admin).await
+}
+
+/// HTTP client of one gateway.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub public: String,
+    pub admin: String,
+}
+
+impl Client {
+    pub fn of(running: &Running) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            public: format!("http://{}", running.public_addr),
+            admin: format!("http://{}", running.admin_addr),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> (u16, Value) {
+        let resp = self.http.get(url).send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn public(&self, path: &str) -> (u16, Value) {
+        self.get(&format!("{}{path}", self.public)).await
+    }
+
+    pub async fn admin(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.admin))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("admin request");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    pub async fn create_account(&self, address: &str) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/accounts", self.admin))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({ "address": address }))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(resp.status().as_u16(), 201);
+    }
+
+    pub async fn balance(&self, address: &str) -> u64 {
+        self.admin(&format!("/api/v1/accounts/{address}")).await["balance_msat"]
+            .as_u64()
+            .expect("balance")
+    }
+
+    pub async fn credits(&self, address: &str) -> usize {
+        let txs = self
+            .admin(&format!("/api/v1/accounts/{address}/transactions"))
+            .await;
+        txs.as_array()
+            .expect("array")
+            .iter()
+            .filter(|t| t["kind"] == "credit" && t["status"] != "pending")
+            .count()
+    }
+
+    /// Lookup then callback: the invoice and the verify URL.
+    pub async fn invoice(&self, name: &str, amount: u64) -> (String, String, String) {
+        let (status, pay) = self.public(&format!("/.well-known/lnurlp/{name}")).await;
+        assert_eq!(status, 200, "{pay}");
+        let callback = pay["callback"].as_str().expect("callback").to_string();
+        let metadata = pay["metadata"].as_str().expect("metadata").to_string();
+        let (status, answer) = self.get(&format!("{callback}?amount={amount}")).await;
+        assert_eq!(status, 200, "{answer}");
+        let pr = answer["pr"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no invoice: {answer}"))
+            .to_string();
+        let verify = answer["verify"].as_str().expect("verify").to_string();
+        (pr, verify, metadata)
+    }
+
+    pub async fn wait_balance(&self, address: &str, want: u64) {
+        wait_for(&format!("balance {want}"), WAIT, || async {
+            (self.balance(address).await == want).then_some(())
+        })
+        .await;
+    }
+}
