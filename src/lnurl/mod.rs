@@ -1,7 +1,7 @@
 //! LNURL wire protocol, pure: response types for the LUDs we serve, metadata and description hashes,
 //! bech32 LNURL encoding. No I/O here.
 //!
-//! - LUD-01 (bech32 encoding): [`encode`]
+//! - LUD-01 (bech32 encoding): [`encode()`]
 //! - LUD-06 (payRequest), LUD-09 (successAction), LUD-12 (comments), LUD-16 (Lightning Address),
 //!   LUD-18 (payerData), the `verify` URL: [`pay`]
 

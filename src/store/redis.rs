@@ -1,7 +1,7 @@
 //! The Redis store: a Redis server or a Redis Cluster shared by any number of gateway processes.
 //! Key names live in [`super::keys`] (with the layout table and the crash-consistency argument);
-//! the connection and its deadlines in [`conn`]; the Lua scripts that make money moves atomic in
-//! [`scripts`]. Records are the same JSON as in the embedded store.
+//! the connection and its deadlines in `conn`; the Lua scripts that make money moves atomic in
+//! `scripts`. Records are the same JSON as in the embedded store.
 //!
 //! `list_accounts` SCANs the name index instead of keeping a per-domain sorted set: the name keys
 //! are then the single source of truth, account creation stays two writes (no third key that a
