@@ -91,6 +91,17 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
         .map_err(|source| StartError::Bind { addr, source })
 }
 
+/// Opens the store the settings name.
+pub async fn open_store(
+    settings: &StoreSettings,
+) -> Result<Arc<dyn Store>, crate::store::StoreError> {
+    Ok(match settings {
+        StoreSettings::Embedded { path } => Arc::new(EmbeddedStore::open(path)?),
+        StoreSettings::Redis { url } => Arc::new(RedisStore::connect(url).await?),
+        StoreSettings::RedisCluster { urls } => Arc::new(RedisStore::connect_cluster(urls).await?),
+    })
+}
+
 /// Starts on listeners bound by the caller (tests bind port 0 first).
 pub async fn start_with_listeners(
     settings: Settings,
@@ -106,19 +117,9 @@ pub async fn start_with_listeners(
         source,
     })?;
 
-    let store: Arc<dyn Store> = match &settings.store {
-        StoreSettings::Embedded { path } => {
-            Arc::new(EmbeddedStore::open(path).map_err(StartError::Store)?)
-        }
-        StoreSettings::Redis { url } => {
-            Arc::new(RedisStore::connect(url).await.map_err(StartError::Store)?)
-        }
-        StoreSettings::RedisCluster { urls } => Arc::new(
-            RedisStore::connect_cluster(urls)
-                .await
-                .map_err(StartError::Store)?,
-        ),
-    };
+    let store = open_store(&settings.store)
+        .await
+        .map_err(StartError::Store)?;
     let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) =
         match &settings.lightning.backend {
             LightningBackend::Fake { network } => {

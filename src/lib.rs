@@ -13,6 +13,7 @@
 //!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
+//! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
 
 pub mod app;
@@ -26,5 +27,6 @@ pub mod lightning;
 pub mod lnurl;
 pub mod metrics;
 pub mod secret;
+pub mod seed;
 pub mod store;
 pub mod types;

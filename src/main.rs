@@ -42,6 +42,17 @@ enum Command {
     /// Fake Lightning node controls.
     #[command(subcommand)]
     Fake(FakeCmd),
+    /// Create many accounts directly in the configured store (for benchmarks at scale).
+    Seed {
+        /// Domain of the accounts (must be a configured domain).
+        #[arg(long)]
+        domain: String,
+        /// How many accounts: `{prefix}0@domain` ...
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value = "user")]
+        prefix: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -86,6 +97,25 @@ async fn run(cli: Cli) -> Result<()> {
         Settings::load(cli.config.as_deref(), std::env::vars()).context("loading configuration")?;
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Seed {
+            domain,
+            count,
+            prefix,
+        } => {
+            let domain = lnaddr::types::DomainName::parse(&domain).context("--domain")?;
+            let store = lnaddr::app::open_store(&settings.store)
+                .await
+                .context("opening the store")?;
+            let started = std::time::Instant::now();
+            let created = lnaddr::seed::seed(store, &domain, &prefix, count)
+                .await
+                .context("seeding")?;
+            println!(
+                "created {created} accounts in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         command => {
             let url = cli
                 .admin_url
@@ -122,7 +152,7 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
     let out = match command {
-        Command::Serve => unreachable!("handled by run"),
+        Command::Serve | Command::Seed { .. } => unreachable!("handled by run"),
         Command::Account(AccountCmd::Add {
             address,
             nostr_pubkey,
