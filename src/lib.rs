@@ -14,9 +14,11 @@
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
+//! - [`batch_writer`]: group commit for redb (embedded store, fake node).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
 
 pub mod app;
+pub mod batch_writer;
 pub mod client;
 pub mod config;
 pub mod fsutil;

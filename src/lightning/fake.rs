@@ -17,6 +17,7 @@ use sha2::Digest;
 use tokio::sync::{broadcast, mpsc};
 
 use super::*;
+use crate::batch_writer::{BatchWriter, WriterError};
 use crate::types::unix_now;
 
 const INVOICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invoices");
@@ -52,6 +53,8 @@ struct FakeInvoice {
 
 /// The in-process fake Lightning node.
 pub struct FakeNode {
+    /// Declared first: dropping the node stops the writer thread before the database closes.
+    writer: BatchWriter<FakePayError>,
     db: Arc<Database>,
     key: SecretKey,
     pubkey: PublicKey,
@@ -81,8 +84,12 @@ impl FakeNode {
         }
         tx.commit().map_err(LightningError::unavailable)?;
         let (settled_tx, _) = broadcast::channel(1024);
+        let db = Arc::new(db);
+        let writer =
+            BatchWriter::start(db.clone(), "fake-node").map_err(LightningError::unavailable)?;
         Ok(FakeNode {
-            db: Arc::new(db),
+            writer,
+            db,
             key,
             pubkey,
             currency: Currency::from(network),
@@ -97,10 +104,9 @@ impl FakeNode {
             return Err(FakePayError::NotOurs);
         }
         let hash = *invoice.payment_hash().as_byte_array();
-        let db = self.db.clone();
-        let settlement =
-            tokio::task::spawn_blocking(move || -> Result<Settlement, FakePayError> {
-                let tx = db.begin_write().map_err(LightningError::unavailable)?;
+        let settlement = self
+            .writer
+            .write(move |tx| -> Result<Settlement, FakePayError> {
                 let settlement = {
                     let mut invoices = tx
                         .open_table(INVOICES)
@@ -147,11 +153,9 @@ impl FakeNode {
                         .map_err(LightningError::unavailable)?;
                     to_settlement(hash, &record)?
                 };
-                tx.commit().map_err(LightningError::unavailable)?;
                 Ok(settlement)
             })
-            .await
-            .map_err(LightningError::unavailable)??;
+            .await?;
         // No subscriber is fine: a later subscription replays from the database.
         let _ = self.settled_tx.send(settlement.clone());
         Ok(settlement)
@@ -185,6 +189,12 @@ impl FakeNode {
             }
         }
         Ok(out)
+    }
+}
+
+impl WriterError for FakePayError {
+    fn backend(message: String) -> Self {
+        FakePayError::Node(LightningError::unavailable(std::io::Error::other(message)))
     }
 }
 
@@ -232,11 +242,9 @@ impl LightningNode for FakeNode {
             .map_err(|e| LightningError::Rejected(e.to_string()))?;
         let bolt11 = invoice.to_string();
         let expires_at = now.as_secs() + request.expiry_secs;
-        let db = self.db.clone();
         let record_bolt11 = bolt11.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), LightningError> {
-            let tx = db.begin_write().map_err(LightningError::unavailable)?;
-            {
+        self.writer
+            .write(move |tx| -> Result<(), FakePayError> {
                 let mut counters = tx
                     .open_table(COUNTERS)
                     .map_err(LightningError::unavailable)?;
@@ -249,7 +257,7 @@ impl LightningNode for FakeNode {
                     .insert("add_index", add_index)
                     .map_err(LightningError::unavailable)?;
                 let record = FakeInvoice {
-                    bolt11: record_bolt11,
+                    bolt11: record_bolt11.clone(),
                     preimage: hex::encode(preimage),
                     amount_msat: request.amount.0,
                     add_index,
@@ -266,11 +274,13 @@ impl LightningNode for FakeNode {
                 invoices
                     .insert(hash.as_slice(), bytes.as_slice())
                     .map_err(LightningError::unavailable)?;
-            }
-            tx.commit().map_err(LightningError::unavailable)
-        })
-        .await
-        .map_err(LightningError::unavailable)??;
+                Ok(())
+            })
+            .await
+            .map_err(|e| match e {
+                FakePayError::Node(e) => e,
+                other => LightningError::Protocol(other.to_string()),
+            })?;
         Ok(CreatedInvoice {
             payment_hash: PaymentHash(hash),
             bolt11,

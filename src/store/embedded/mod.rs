@@ -13,6 +13,7 @@ use redb::{
 };
 
 use super::*;
+use crate::batch_writer::{BatchWriter, WriterError};
 use crate::types::{Msat, unix_now};
 
 const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
@@ -31,6 +32,8 @@ fn cursor_key(node_id: &str) -> String {
 /// The redb-backed [`Store`].
 #[derive(Clone)]
 pub struct EmbeddedStore {
+    /// Declared first: dropping the last handle stops the writer thread before the database closes.
+    writer: Arc<BatchWriter<StoreError>>,
     db: Arc<Database>,
 }
 
@@ -50,37 +53,38 @@ impl EmbeddedStore {
             tx.open_table(META).map_err(StoreError::backend)?;
         }
         tx.commit().map_err(StoreError::backend)?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let writer = BatchWriter::start(db.clone(), "store").map_err(StoreError::backend)?;
+        Ok(EmbeddedStore {
+            writer: Arc::new(writer),
+            db,
+        })
     }
 
-    /// Runs `f` in a write transaction on the blocking pool and commits when it returns `Ok`.
+    /// Runs `f` in a write transaction and answers once it is committed. Writes that arrive
+    /// together share one commit (see [`crate::batch_writer`]); `f` may run twice, so it must check
+    /// before it writes and give the same answer for the same state.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        f: impl Fn(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let tx = db.begin_write().map_err(StoreError::backend)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(StoreError::backend)?;
-            Ok(out)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        self.writer.write(f).await
     }
 
-    /// Runs `f` in a read transaction on the blocking pool.
+    /// Runs `f` in a read transaction. Inline, not on the blocking pool: a redb read of hot pages
+    /// takes microseconds, less than handing it to another thread.
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let tx = db.begin_read().map_err(StoreError::backend)?;
-            f(&tx)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        let tx = self.db.begin_read().map_err(StoreError::backend)?;
+        f(&tx)
+    }
+}
+
+impl WriterError for StoreError {
+    fn backend(message: String) -> Self {
+        StoreError::backend(std::io::Error::other(message))
     }
 }
 
@@ -120,7 +124,7 @@ impl Store for EmbeddedStore {
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError> {
         self.write(move |tx| {
             let key = name_key(&new.address.domain, &new.address.username);
-            let account = new.into_account(unix_now());
+            let account = new.clone().into_account(unix_now());
             let mut names = tx.open_table(NAMES).map_err(StoreError::backend)?;
             if names
                 .get(key.as_str())
@@ -197,7 +201,7 @@ impl Store for EmbeddedStore {
                 let t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
                 get_account(&t, &id)?.ok_or(StoreError::NotFound)?
             };
-            account.nostr_pubkey = pubkey;
+            account.nostr_pubkey = pubkey.clone();
             put_account(tx, &account)?;
             Ok(account)
         })
@@ -373,7 +377,7 @@ impl Store for EmbeddedStore {
             }
             t.insert(key.as_str(), value.as_slice())
                 .map_err(StoreError::backend)?;
-            Ok(value)
+            Ok(value.clone())
         })
         .await
     }
