@@ -111,6 +111,9 @@ async fn connection(
     mut cut: watch::Receiver<u64>,
 ) {
     cut.mark_unchanged();
+    // Go's net package (so LND) turns Nagle off on every TCP connection; without this, each small
+    // gRPC answer waits for the client's delayed ACK (~40 ms).
+    let _ = tcp.set_nodelay(true);
     let serve = async {
         let Ok(tls) = acceptor.accept(tcp).await else {
             return;
