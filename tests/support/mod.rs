@@ -8,3 +8,4 @@ pub mod outbox_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;
+pub mod zaps;
