@@ -325,3 +325,69 @@ pub fn settle_status(job: &mut ZapJob, now: u64) {
     }
     job.due_at_ms = next.unwrap_or(now);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AccountId;
+    use crate::types::PaymentHash;
+
+    fn job(relays: Vec<(bool, Option<u64>)>) -> ZapJob {
+        let mut job = ZapJob::new(PaymentHash([1; 32]), AccountId("a".into()), 0);
+        job.relays = relays
+            .into_iter()
+            .enumerate()
+            .map(|(i, (ok, next_at_ms))| RelayAttempt {
+                url: format!("wss://r{i}.example"),
+                ok,
+                attempts: 0,
+                next_at_ms,
+                last_error: None,
+            })
+            .collect();
+        job
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap() {
+        assert_eq!(backoff(1), BACKOFF_START);
+        assert_eq!(backoff(2), BACKOFF_START * 2);
+        assert_eq!(backoff(4), BACKOFF_START * 8);
+        assert_eq!(backoff(30), BACKOFF_MAX);
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn sent_after_one_ok_and_done_after_keep_trying() {
+        let mut j = job(vec![(true, None), (false, Some(5_000))]);
+        settle_status(&mut j, 1_000);
+        assert_eq!(j.status, ReceiptStatus::Sent);
+        assert!(!j.done, "the other relay is still tried");
+        assert_eq!(j.due_at_ms, 5_000);
+        settle_status(&mut j, 1_000 + ms(KEEP_TRYING));
+        assert!(j.done);
+        assert_eq!(j.status, ReceiptStatus::Sent);
+    }
+
+    #[test]
+    fn pending_until_give_up_then_failed() {
+        let mut j = job(vec![(false, Some(9_000))]);
+        settle_status(&mut j, 1_000);
+        assert_eq!(
+            (j.status, j.done, j.due_at_ms),
+            (ReceiptStatus::Pending, false, 9_000)
+        );
+        settle_status(&mut j, ms(GIVE_UP));
+        assert_eq!((j.status, j.done), (ReceiptStatus::Failed, true));
+    }
+
+    #[test]
+    fn all_relays_refused_fails_at_once() {
+        let mut j = job(vec![(false, None), (false, None)]);
+        settle_status(&mut j, 1_000);
+        assert_eq!((j.status, j.done), (ReceiptStatus::Failed, true));
+        let mut all_ok = job(vec![(true, None)]);
+        settle_status(&mut all_ok, 1_000);
+        assert_eq!((all_ok.status, all_ok.done), (ReceiptStatus::Sent, true));
+    }
+}

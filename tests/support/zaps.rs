@@ -33,6 +33,15 @@ pub fn free_port() -> u16 {
 
 /// A gateway whose one domain sends receipts also to `domain_relays`; private relays allowed.
 pub async fn zap_gateway(dir: &std::path::Path, domain_relays: &[String]) -> TestGateway {
+    zap_gateway_with(dir, domain_relays, Vec::new()).await
+}
+
+/// [`zap_gateway`] with more `LNADDR_*` settings (e.g. a Redis store).
+pub async fn zap_gateway_with(
+    dir: &std::path::Path,
+    domain_relays: &[String],
+    extra: Vec<(String, String)>,
+) -> TestGateway {
     let relays = domain_relays
         .iter()
         .map(|r| format!("{r:?}"))
@@ -46,6 +55,9 @@ pub async fn zap_gateway(dir: &std::path::Path, domain_relays: &[String]) -> Tes
             ),
             ("LNADDR_ZAPS__ALLOW_PRIVATE_RELAYS".into(), "true".into()),
         ]
+        .into_iter()
+        .chain(extra)
+        .collect()
     })
     .await
 }
