@@ -1,10 +1,11 @@
 //! The zap receipt publisher: a supervised task that claims due jobs from the store's outbox
-//! ([`ZapOutbox`]), builds and signs each receipt ([`super::receipt`], NIP-57 appendix E) and sends
-//! it with nostr-sdk to the zap request's relays (at most `zaps.max_relays`) plus the domain's own
-//! `relays`, through the relay guard. Each relay that fails is retried with capped exponential
-//! backoff until at least one relay accepts the receipt (`OK true`, NIP-01); the others keep being
-//! tried for [`KEEP_TRYING`], then the job is done. A job no relay accepts within [`GIVE_UP`] fails.
-//! The ledger wakes the task after a credit; a poll is the fallback.
+//! ([`ZapOutbox`](crate::store::ZapOutbox)), builds and signs each receipt ([`super::receipt`],
+//! NIP-57 appendix E) and sends it with nostr-sdk to the zap request's relays (at most
+//! `zaps.max_relays`) plus the domain's own `relays`, through the relay guard. Each relay that
+//! fails is retried with capped exponential backoff until at least one relay accepts the receipt
+//! (`OK true`, NIP-01); the others keep being tried for [`KEEP_TRYING`], then the job is done. A
+//! job no relay accepts within [`GIVE_UP`] fails. The ledger wakes the task after a credit; a poll
+//! is the fallback.
 
 use std::sync::Arc;
 use std::time::Duration;
