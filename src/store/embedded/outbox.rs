@@ -71,6 +71,20 @@ impl ZapOutbox for EmbeddedStore {
         lease_ms: u64,
         limit: usize,
     ) -> Result<Vec<ZapJob>, StoreError> {
+        // Most polls find nothing: look in a read transaction first, so an idle outbox costs no
+        // write (and no fsync).
+        let anything_due = self
+            .read(move |tx| {
+                let due = tx.open_table(ZAP_DUE).map_err(StoreError::backend)?;
+                match due.first().map_err(StoreError::backend)? {
+                    Some((k, _)) => Ok(k.value().0 <= now_ms),
+                    None => Ok(false),
+                }
+            })
+            .await?;
+        if !anything_due {
+            return Ok(Vec::new());
+        }
         let owner = owner.to_string();
         self.write(move |tx| {
             let mut due = tx.open_table(ZAP_DUE).map_err(StoreError::backend)?;
