@@ -228,3 +228,48 @@ async fn a_restart_between_payment_and_publication_publishes_once() {
         .collect();
     assert_eq!(again, ids);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_relay_guard_refuses_loopback_relays_unless_allowed() {
+    let (_relay, relay_url) = relay(0).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let gw = zap_gateway_with(
+        dir.path(),
+        &[],
+        vec![("LNADDR_ZAPS__ALLOW_PRIVATE_RELAYS".into(), "false".into())],
+    )
+    .await;
+    let recipient = Keys::generate();
+    account_with_key(&gw, "gina@localhost", &recipient.public_key()).await;
+    let request = zap_request(
+        &Keys::generate(),
+        vec![
+            tag(&["relays", &relay_url]),
+            tag(&["p", &recipient.public_key().to_hex()]),
+        ],
+        "",
+    );
+    let (_, body) = zap_callback(&gw, "gina", 4000, &request.as_json()).await;
+    let pr = body["pr"]
+        .as_str()
+        .expect("a valid zap still gets its invoice");
+    assert_eq!(gw.fake_pay(pr).await.0, 200);
+    let tx = wait_receipt_status(&gw, "gina@localhost", "the receipt failed", |r| {
+        r["status"] == "failed"
+    })
+    .await;
+    let pending = &tx["zap_receipt"]["relays_pending"][0];
+    assert!(
+        pending["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("non-public"),
+        "{tx}"
+    );
+    assert!(
+        receipts_on(&relay_url, &recipient.public_key())
+            .await
+            .is_empty()
+    );
+    assert_eq!(gw.metric("lnaddr_zap_receipts_failed_total").await, 1.0);
+}

@@ -24,6 +24,7 @@ pub async fn run_all(make: impl AsyncFn() -> Arc<dyn Store>) {
     claims_are_exclusive_under_concurrency(make().await).await;
     saves_reschedule_and_finish(make().await).await;
     an_expired_lease_passes_to_another(make().await).await;
+    an_unpaid_zap_has_no_job_until_credited(make().await).await;
 }
 
 pub async fn queued_once_with_the_credit(store: Arc<dyn Store>) {
@@ -221,4 +222,35 @@ pub async fn an_expired_lease_passes_to_another(store: Arc<dyn Store>) {
         "a lost its lease"
     );
     assert!(store.save_zap_job("b", &new).await.expect("save"));
+}
+
+/// An unpaid zap invoice, even long expired, never yields a job; a late credit still does.
+pub async fn an_unpaid_zap_has_no_job_until_credited(store: Arc<dyn Store>) {
+    let a = store
+        .create_account(new_account("late@example.com"))
+        .await
+        .expect("create");
+    let mut inv = zap_invoice_for(&a, 7, 2_000);
+    inv.expires_at = 1; // long expired: Redis looks at its queue entry at once, and drops it
+    store.add_invoice(inv.clone()).await.expect("add");
+    let now = lnaddr::types::unix_now() * 1000;
+    for _ in 0..2 {
+        assert!(
+            store
+                .claim_zap_jobs("w", now, LEASE, 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+    }
+    store
+        .credit_settlement(&settlement(&inv, 7))
+        .await
+        .expect("credit");
+    let got = store
+        .claim_zap_jobs("w", now, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payment_hash, inv.payment_hash);
 }
