@@ -33,7 +33,7 @@ pub enum ZapRequestError {
     ETagCount,
     #[error("zap request e tag must be a 32-byte hex event id")]
     BadETag,
-    #[error("zap request must have at most one P tag, equal to its author")]
+    #[error("zap request must have at most one P tag, a public key")]
     BadSenderTag,
     #[error("zap request amount tag does not match the amount")]
     AmountMismatch,
@@ -214,13 +214,12 @@ pub fn check(json: &str, amount_msat: u64, recipient: &str) -> Result<ZapRequest
             return Err(ZapRequestError::BadCoordinate);
         }
     }
-    // 8. At most one P tag; it names the sender, who the receipt's P tag will name.
+    // 8. At most one P tag, a public key. (The text says it must equal "the zap receipt's
+    // pubkey", which is ambiguous; the receipt's own P tag is always the request's author.)
     let sender: Vec<&[String]> = tags_named(&event, "P").collect();
     match sender.as_slice() {
         [] => {}
-        [s] if s
-            .get(1)
-            .is_some_and(|k| k.eq_ignore_ascii_case(&event.pubkey.to_hex())) => {}
+        [s] if s.get(1).is_some_and(|k| is_pubkey(k)) => {}
         _ => return Err(ZapRequestError::BadSenderTag),
     }
     Ok(ZapRequest {
