@@ -88,6 +88,11 @@ async fn invalid_zap_requests_are_refused_and_create_no_invoice() {
             "coordinate",
         ),
         ("oversize", oversize, "too large"),
+        (
+            "two P tags",
+            good(vec![tag(&["P", &other]), tag(&["P", &p])]).as_json(),
+            "at most one P tag",
+        ),
         ("not JSON", "{not json".to_string(), "not a JSON"),
     ];
     for (name, json, reason) in &cases {
