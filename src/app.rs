@@ -1,13 +1,13 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
-//! admin token, binds both listeners and runs the supervised background tasks (settlement follower)
-//! under one shutdown signal.
+//! admin token and the zapper keys, binds both listeners and runs the supervised background tasks
+//! (settlement follower, zap receipt publisher) under one shutdown signal.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{AdminTokenSource, LightningBackend, Settings, StoreSettings};
@@ -16,6 +16,8 @@ use crate::lightning::LightningNode;
 use crate::lightning::fake::FakeNode;
 use crate::lightning::lnd::{LndConfig, LndNode, LndStartError};
 use crate::metrics::Metrics;
+use crate::nostr::publisher::Publisher;
+use crate::nostr::zapper::ZapperKeys;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
@@ -43,6 +45,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Lnd(#[from] LndStartError),
+    #[error("cannot load the zapper keys")]
+    Zapper(#[source] crate::nostr::zapper::ZapperKeyError),
     #[error("{0} is not available in this build yet")]
     Unsupported(&'static str),
 }
@@ -145,6 +149,11 @@ pub async fn start_with_listeners(
             }
         };
     let admin_token = load_admin_token(&settings.admin_token)?;
+    let zappers = Arc::new(
+        ZapperKeys::load(&settings.domains, store.as_ref())
+            .await
+            .map_err(StartError::Zapper)?,
+    );
 
     let metrics = Metrics::default();
     let gateway = Arc::new(Gateway {
@@ -154,6 +163,7 @@ pub async fn start_with_listeners(
         fake,
         metrics,
         admin_token,
+        zappers,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -172,12 +182,24 @@ pub async fn start_with_listeners(
         shutdown_rx.clone(),
         SHUTDOWN_GRACE,
     ));
+    let zap_wake = Arc::new(Notify::new());
     tasks.spawn(ledger::follow_settlements(
         gateway.store.clone(),
         gateway.node.clone(),
         gateway.metrics.clone(),
-        shutdown_rx,
+        zap_wake.clone(),
+        shutdown_rx.clone(),
     ));
+    let publisher = Publisher {
+        store: gateway.store.clone(),
+        zappers: gateway.zappers.clone(),
+        domains: gateway.settings.domains.clone(),
+        zaps: gateway.settings.zaps.clone(),
+        metrics: gateway.metrics.clone(),
+        wake: zap_wake,
+        owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
+    };
+    tasks.spawn(publisher.run(shutdown_rx));
     tracing::info!(public = %public_addr, admin = %admin_addr, "lnaddr gateway started");
     Ok(Running {
         public_addr,

@@ -2,6 +2,10 @@
 //! account a name resolves to, issuing invoices bound to an account (LUD-06/16/18), verifying them
 //! (LUD-21 verify), and the account operations of the admin API. No HTTP types here.
 
+mod zap;
+
+pub use zap::{ReceiptView, TransactionView};
+
 use std::sync::Arc;
 
 use crate::config::{DomainSettings, Settings};
@@ -9,6 +13,7 @@ use crate::lightning::fake::{FakeNode, FakePayError};
 use crate::lightning::{InvoiceRequest, InvoiceState, LightningError, LightningNode};
 use crate::lnurl::pay;
 use crate::metrics::Metrics;
+use crate::nostr::zapper::ZapperKeys;
 use crate::secret::Secret;
 use crate::store::{Account, InvoiceRecord, NewAccount, Store, StoreError, Transaction};
 use crate::types::{LightningAddress, Msat, NostrPubkey, PaymentHash, TaggedName, unix_now};
@@ -67,14 +72,19 @@ pub struct Gateway {
     pub fake: Option<Arc<FakeNode>>,
     pub metrics: Metrics,
     pub admin_token: Secret,
+    /// Each domain's NIP-57 zapper key, loaded at start.
+    pub zappers: Arc<ZapperKeys>,
 }
 
-/// The callback parameters of LUD-06 (amount), LUD-12 (comment) and LUD-18 (payerdata).
+/// The callback parameters of LUD-06 (amount), LUD-12 (comment), LUD-18 (payerdata) and NIP-57
+/// (nostr).
 #[derive(Debug, Default)]
 pub struct CallbackParams {
     pub amount: Option<String>,
     pub comment: Option<String>,
     pub payer_data: Option<String>,
+    /// The zap request as it appears in the query, still percent-encoded: its exact bytes matter,
+    /// and [`crate::nostr::nip57::check_param`] decides how to decode it.
     pub nostr: Option<String>,
 }
 
@@ -168,20 +178,32 @@ impl Gateway {
                 domain.min_sendable.0, domain.max_sendable.0
             )));
         }
-        if params.nostr.is_some() {
-            return Err(Error::BadRequest(
-                "zaps are not accepted for this address".into(),
-            ));
-        }
-        if let Some(pd) = params.payer_data.as_deref() {
+        let zap = match params.nostr.as_deref() {
+            Some(raw) => Some(self.check_zap(domain, &account, raw, amount)?),
+            None => None,
+        };
+        let payer_data = match zap {
+            // The zap request is what the hash commits to; payerdata has no place in a zap.
+            Some(_) => None,
+            None => params.payer_data,
+        };
+        if let Some(pd) = payer_data.as_deref() {
             pay::check_payer_data(pd).map_err(|e| Error::BadRequest(e.to_string()))?;
         }
-        let comment = params
-            .comment
-            .as_deref()
-            .and_then(|c| pay::cut_comment(c, domain.comment_allowed));
-        let metadata = Self::metadata(domain, &tagged);
-        let description_hash = pay::description_hash(&metadata, params.payer_data.as_deref());
+        // NIP-57: with a zap request, its content is the comment.
+        let comment = match &zap {
+            Some(z) => Some(z.comment()),
+            None => params.comment.as_deref(),
+        }
+        .and_then(|c| pay::cut_comment(c, domain.comment_allowed));
+        let description_hash = match &zap {
+            Some(z) => zap::description_hash(z),
+            None => {
+                let metadata = Self::metadata(domain, &tagged);
+                pay::description_hash(&metadata, payer_data.as_deref())
+            }
+        };
+        let is_zap = zap.is_some();
         let created = self
             .node
             .create_invoice(InvoiceRequest {
@@ -198,15 +220,15 @@ impl Gateway {
                 bolt11: created.bolt11.clone(),
                 comment,
                 tag: tagged.tag.clone(),
-                payer_data: params.payer_data,
-                zap_request: None,
+                payer_data,
+                zap_request: zap.map(|z| z.raw),
                 created_at: unix_now(),
                 expires_at: created.expires_at,
                 settled: None,
             })
             .await?;
         self.metrics.invoices_created.inc();
-        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount, "invoice issued");
+        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount, zap = is_zap, "invoice issued");
         Ok(IssuedInvoice {
             bolt11: created.bolt11,
             payment_hash: created.payment_hash,

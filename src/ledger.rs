@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::lightning::LightningNode;
 use crate::metrics::Metrics;
@@ -72,12 +72,35 @@ pub async fn apply_settlement(
     Ok(outcome)
 }
 
+/// After a credit: when it queued a zap receipt (NIP-57), count it and wake the publisher.
+async fn wake_for_zap(
+    store: &dyn Store,
+    settlement: &Settlement,
+    outcome: &CreditOutcome,
+    metrics: &Metrics,
+    zap_wake: &Notify,
+) {
+    if !matches!(outcome, CreditOutcome::Credited { .. }) {
+        return;
+    }
+    match store.zap_job(&settlement.payment_hash).await {
+        Ok(Some(_)) => {
+            metrics.zap_receipts_queued.inc();
+            zap_wake.notify_one();
+        }
+        Ok(None) => {}
+        // The publisher's poll finds the job anyway.
+        Err(e) => tracing::debug!(error = %e, "cannot look up a zap receipt job"),
+    }
+}
+
 /// Follows the node's settlements until `shutdown` turns true. A settlement being applied when the
-/// signal comes is finished first.
+/// signal comes is finished first. `zap_wake` is notified when a credit queues a zap receipt.
 pub async fn follow_settlements(
     store: Arc<dyn Store>,
     node: Arc<dyn LightningNode>,
     metrics: Metrics,
+    zap_wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let node_id = node.node_id();
@@ -98,11 +121,23 @@ pub async fn follow_settlements(
                 };
                 match item {
                     Some(Ok(settlement)) => {
-                        if let Err(e) =
-                            apply_settlement(store.as_ref(), &node_id, &settlement, &metrics).await
+                        match apply_settlement(store.as_ref(), &node_id, &settlement, &metrics)
+                            .await
                         {
-                            tracing::warn!(error = %e, payment_hash = %settlement.payment_hash, "could not credit; resubscribing");
-                            break;
+                            Ok(outcome) => {
+                                wake_for_zap(
+                                    store.as_ref(),
+                                    &settlement,
+                                    &outcome,
+                                    &metrics,
+                                    &zap_wake,
+                                )
+                                .await;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, payment_hash = %settlement.payment_hash, "could not credit; resubscribing");
+                                break;
+                            }
                         }
                         backoff.reset();
                     }

@@ -7,7 +7,9 @@
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
-//! - [`store`]: the `Store` trait and records; [`store::embedded`] (redb), [`store::redis`] (Redis or
+//! - [`nostr`]: NIP-57 zaps: zap request checks and receipt building (pure), zapper keys, the relay
+//!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
+//! - [`store`]: the `Store` trait (with its zap receipt outbox, [`store::outbox`]) and records; [`store::embedded`] (redb), [`store::redis`] (Redis or
 //!   Redis Cluster, key names only in [`store::keys`]).
 //! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices);
 //!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
@@ -28,6 +30,7 @@ pub mod ledger;
 pub mod lightning;
 pub mod lnurl;
 pub mod metrics;
+pub mod nostr;
 pub mod secret;
 pub mod seed;
 pub mod store;

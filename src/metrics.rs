@@ -29,6 +29,9 @@ pub struct Metrics {
     pub latency: LatencyFamily,
     pub invoices_created: Counter,
     pub invoices_settled: Counter,
+    pub zap_receipts_queued: Counter,
+    pub zap_receipts_sent: Counter,
+    pub zap_receipts_failed: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -63,12 +66,33 @@ impl Default for Metrics {
             "Settled invoices credited to an account",
             invoices_settled.clone(),
         );
+        let zap_receipts_queued = Counter::default();
+        let zap_receipts_sent = Counter::default();
+        let zap_receipts_failed = Counter::default();
+        registry.register(
+            "zap_receipts_queued",
+            "Zap receipts queued by credited zap invoices (NIP-57)",
+            zap_receipts_queued.clone(),
+        );
+        registry.register(
+            "zap_receipts_sent",
+            "Zap receipts accepted by at least one relay",
+            zap_receipts_sent.clone(),
+        );
+        registry.register(
+            "zap_receipts_failed",
+            "Zap receipts given up without any relay accepting them",
+            zap_receipts_failed.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
             latency,
             invoices_created,
             invoices_settled,
+            zap_receipts_queued,
+            zap_receipts_sent,
+            zap_receipts_failed,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use lnaddr::store::embedded::EmbeddedStore;
 use lnaddr::store::redis::RedisStore;
-use lnaddr::store::{Store, StoreError};
+use lnaddr::store::{Store, StoreError, ZapOutbox};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_store_conforms() {
@@ -32,7 +32,7 @@ async fn embedded_store_survives_reopen() {
             .create_account(support::store_suite::new_account("zed@example.com"))
             .await
             .expect("create");
-        let inv = support::store_suite::invoice_for(&a, 1, 4242);
+        let inv = support::outbox_suite::zap_invoice_for(&a, 1, 4242);
         store.add_invoice(inv.clone()).await.expect("add");
         store
             .credit_settlement(&support::store_suite::settlement(&inv, 1))
@@ -52,6 +52,14 @@ async fn embedded_store_survives_reopen() {
             .settled
             .is_some()
     );
+    // The zap receipt job queued with the credit survives too, and is still due.
+    let job = store.zap_job(&hash).await.expect("read").expect("kept");
+    assert_eq!(job.status, lnaddr::store::ReceiptStatus::Pending);
+    let claimed = store
+        .claim_zap_jobs("after-reopen", u64::MAX / 2, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
 }
 
 /// The suite against a private `redis-server`, emptied before each case.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{Surface, error_response, into_response};
 use super::{Body, json, query_param, segments};
 use crate::gateway::{Error, Gateway};
-use crate::store::{Account, Transaction};
+use crate::store::Account;
 
 /// Largest admin request body.
 const MAX_BODY: usize = 64 * 1024;
@@ -231,9 +231,7 @@ async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Respo
 async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Response<Body> {
     answer(
         StatusCode::OK,
-        gw.transactions(address, limit)
-            .await
-            .map(|t: Vec<Transaction>| t),
+        gw.transactions_with_receipts(address, limit).await,
     )
 }
 

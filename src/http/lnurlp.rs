@@ -1,5 +1,5 @@
 //! LNURL-pay endpoints: the Lightning Address lookup (LUD-16/LUD-06), the callback that issues the
-//! invoice (LUD-06, LUD-09, LUD-12, LUD-18), and the verify URL.
+//! invoice (LUD-06, LUD-09, LUD-12, LUD-18, NIP-57 zaps), and the verify URL.
 
 use hyper::{Response, StatusCode};
 
@@ -12,8 +12,9 @@ use crate::lnurl::pay::{PayCallback, PayRequest, PayerDataSpec, SuccessAction, V
 pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Response<Body> {
     let result = async {
         let domain = gw.domain_for_host(host)?;
-        let (_account, tagged) = gw.resolve(domain, name).await?;
+        let (account, tagged) = gw.resolve(domain, name).await?;
         let metadata = Gateway::metadata(domain, &tagged);
+        let zapper = gw.zap_pubkey(domain, &account);
         let body = PayRequest {
             tag: "payRequest",
             callback: format!("{}/lnurlp/{tagged}/callback", domain.public_url),
@@ -21,8 +22,8 @@ pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Respon
             max_sendable: domain.max_sendable.0,
             metadata: &metadata,
             comment_allowed: domain.comment_allowed,
-            allows_nostr: None,
-            nostr_pubkey: None,
+            allows_nostr: zapper.as_ref().map(|_| true),
+            nostr_pubkey: zapper.as_deref(),
             payer_data: PayerDataSpec::OPTIONAL,
         };
         Ok(json(StatusCode::OK, &body))
@@ -44,7 +45,7 @@ pub async fn callback(
             amount: query_param(query, "amount"),
             comment: query_param(query, "comment"),
             payer_data: query_param(query, "payerdata"),
-            nostr: query_param(query, "nostr"),
+            nostr: raw_query_param(query, "nostr"),
         };
         let issued = gw.issue_invoice(domain, name, params).await?;
         let body = PayCallback {
@@ -64,6 +65,14 @@ pub async fn callback(
     }
     .await;
     result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+}
+
+/// A query parameter as sent, still percent-encoded (NIP-57: the zap request's exact bytes).
+fn raw_query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+        .map(str::to_string)
 }
 
 /// `GET /lnurlp/{username}/verify/{payment_hash}`

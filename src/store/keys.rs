@@ -11,6 +11,9 @@
 //! | `inv:<hash>` | string | the account id an invoice belongs to | `add_invoice` (SET NX) |
 //! | `cursor:<node id>` | string | the node's last processed settle index | `advance_settle_cursor` (Lua max) |
 //! | `meta:<key>` | string | write-once shared state (generated keys) | `put_meta_once` (SET NX) |
+//! | `{a:<id>}:zap:<hash>` | string | the zap receipt job ([`ZapJob`](super::ZapJob) JSON) | `credit_settlement` (in its script), `save_zap_job` |
+//! | `{zapq}` | sorted set | receipt jobs by due time (ms); member `<id>/<hash>` | `add_invoice` (ZADD NX), `credit_settlement` (ZADD LT), claim and save scripts |
+//! | `{zapq}:lease` | hash | member → the process holding its lease | claim and save scripts |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -23,7 +26,13 @@
 //!   the invoice is handed to a wallet. An index without a record is an invoice nobody was given:
 //!   it is treated as unknown, and a retry of `add_invoice` completes it.
 //! - `credit_settlement` is one script over one slot: marking the invoice settled, adding to the
-//!   balance and pushing the ledger entry happen together or not at all.
+//!   balance, pushing the ledger entry and, for a zap, writing its receipt job happen together or
+//!   not at all.
+//! - The zap due queue `{zapq}` is one global key, so the credit script cannot touch it. A zap
+//!   invoice is entered in it by `add_invoice`, before a wallet sees the invoice, due at the
+//!   invoice's expiry plus a grace period; after a credit the entry is moved to "due now". A crash
+//!   between the credit and that move only delays the receipt until the pre-registered time; a
+//!   claimed entry without a job (never paid) is rescheduled, then dropped a day after expiry.
 
 use crate::types::{DomainName, PaymentHash, Username};
 
@@ -82,6 +91,21 @@ pub fn meta(key: &str) -> String {
     format!("meta:{key}")
 }
 
+/// The receipt job of a zap invoice, in the account's slot (written by the credit script).
+pub fn zap_job(id: &AccountId, hash: &PaymentHash) -> String {
+    format!("{}:zap:{hash}", tag(id))
+}
+
+/// Global due queue of receipt jobs (sorted set, score = due ms).
+pub const ZAP_QUEUE: &str = "{zapq}";
+/// Lease holders of claimed receipt jobs (hash, same slot as [`ZAP_QUEUE`]).
+pub const ZAP_LEASES: &str = "{zapq}:lease";
+
+/// The member naming a job in [`ZAP_QUEUE`].
+pub fn zap_member(id: &AccountId, hash: &PaymentHash) -> String {
+    format!("{id}/{hash}")
+}
+
 /// Field names inside the hashes.
 pub const FIELD_JSON: &str = "json";
 pub const FIELD_BALANCE: &str = "balance";
@@ -119,6 +143,8 @@ mod tests {
         assert_eq!(tag, "a:00ff");
         assert_eq!(hash_tag(&ledger(&id)), tag);
         assert_eq!(hash_tag(&invoice(&id, &hash)), tag);
+        assert_eq!(hash_tag(&zap_job(&id, &hash)), tag);
+        assert_eq!(hash_tag(ZAP_QUEUE), hash_tag(ZAP_LEASES));
     }
 
     #[test]

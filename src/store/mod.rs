@@ -5,9 +5,11 @@
 
 pub mod embedded;
 pub mod keys;
+pub mod outbox;
 mod records;
 pub mod redis;
 
+pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use records::*;
 
 use async_trait::async_trait;
@@ -51,10 +53,12 @@ impl StoreError {
 ///   the backend.
 /// - [`Store::credit_settlement`] credits each payment hash at most once, whatever the number of
 ///   calls, callers or processes; the balance never goes below zero.
+/// - A credit of an invoice with a zap request queues its receipt job in the same atomic step (see
+///   [`ZapOutbox`]).
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ZapOutbox + Send + Sync + 'static {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
 
@@ -90,7 +94,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Credits a settled invoice to its account, once: marks the invoice settled, adds the amount to
     /// the balance and appends a ledger entry in one atomic step. A second call for the same hash
-    /// changes nothing and answers [`CreditOutcome::AlreadyCredited`].
+    /// changes nothing and answers [`CreditOutcome::AlreadyCredited`]. When the invoice carries a
+    /// zap request, the same step queues its receipt job ([`ZapOutbox`]).
     async fn credit_settlement(&self, settled: &Settlement) -> Result<CreditOutcome, StoreError>;
 
     /// The last settle index fully processed for the node `node_id` (0 when none).

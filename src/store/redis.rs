@@ -9,6 +9,7 @@
 //! every master) is acceptable.
 
 mod conn;
+mod outbox;
 mod scripts;
 
 use async_trait::async_trait;
@@ -219,6 +220,7 @@ impl Store for RedisStore {
                 return Err(StoreError::DuplicateInvoice);
             }
         }
+        outbox::preregister(&self.conn, &invoice).await?;
         let mut put = ::redis::cmd("HSETNX");
         put.arg(&record_key).arg(FIELD_JSON).arg(encode(&invoice)?);
         let written: bool = self.conn.query(&put).await?;
@@ -267,15 +269,20 @@ impl Store for RedisStore {
             .key(keys::invoice(id, &hash))
             .key(keys::account(id))
             .key(keys::ledger(id))
+            .key(keys::zap_job(id, &hash))
             .arg(encode(&info)?)
             .arg(settled.amount_paid_msat.0)
-            .arg(encode(&entry)?);
+            .arg(encode(&entry)?)
+            .arg(outbox::job_on_credit(&invoice, settled)?);
         let answer: Vec<String> = self.conn.invoke(&credit).await?;
         match answer.as_slice() {
-            [s, balance] if s == "credited" => Ok(CreditOutcome::Credited {
-                account_id: id.clone(),
-                balance: parse_msat(balance)?,
-            }),
+            [s, balance] if s == "credited" => {
+                outbox::due_now(&self.conn, &invoice).await;
+                Ok(CreditOutcome::Credited {
+                    account_id: id.clone(),
+                    balance: parse_msat(balance)?,
+                })
+            }
             [s] if s == "already" => Ok(CreditOutcome::AlreadyCredited),
             [s] if s == "gone" => Ok(CreditOutcome::AccountGone),
             [s] if s == "unknown" => Ok(CreditOutcome::UnknownInvoice),

@@ -4,6 +4,8 @@
 pub mod gateway;
 pub mod lnd_gateway;
 pub mod node_suite;
+pub mod outbox_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;
+pub mod zaps;

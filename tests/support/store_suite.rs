@@ -65,6 +65,7 @@ where
     delete_refused_with_balance(make().await).await;
     meta_once(make().await).await;
     concurrent_credits_exact(make().await).await;
+    super::outbox_suite::run_all(async || make().await).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

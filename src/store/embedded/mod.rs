@@ -4,6 +4,8 @@
 //! time makes every operation atomic without further locking. Single process only (redb takes a
 //! file lock); use Redis for many processes.
 
+mod outbox;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -51,6 +53,7 @@ impl EmbeddedStore {
             tx.open_table(INVOICES).map_err(StoreError::backend)?;
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
+            outbox::create_tables(&tx)?;
         }
         tx.commit().map_err(StoreError::backend)?;
         let db = Arc::new(db);
@@ -305,6 +308,7 @@ impl Store for EmbeddedStore {
             let entry = Transaction::credit(&invoice, &settled);
             txs.insert((account.id.0.as_str(), seq), encode(&entry)?.as_slice())
                 .map_err(StoreError::backend)?;
+            outbox::enqueue_on_credit(tx, &invoice, &settled)?;
             Ok(CreditOutcome::Credited {
                 account_id: account.id,
                 balance: account.balance_msat,

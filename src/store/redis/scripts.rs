@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 
 use ::redis::Script;
 
-/// Credits a settled invoice once.
-/// KEYS: invoice hash, account hash, ledger list. ARGV: settled JSON, amount msat, ledger JSON.
-/// Answers `{"unknown"}`, `{"already"}`, `{"gone"}` or `{"credited", balance}`.
+/// Credits a settled invoice once and, for a zap, writes its receipt job.
+/// KEYS: invoice hash, account hash, ledger list, zap job. ARGV: settled JSON, amount msat, ledger
+/// JSON, zap job JSON (empty when the invoice is not a zap). Answers `{"unknown"}`, `{"already"}`, `{"gone"}` or `{"credited", balance}`.
 pub static CREDIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -24,6 +24,7 @@ end
 redis.call('HINCRBY', KEYS[2], 'balance', ARGV[2])
 redis.call('HSET', KEYS[1], 'settled', ARGV[1])
 redis.call('LPUSH', KEYS[3], ARGV[3])
+if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4], 'NX') end
 return {'credited', redis.call('HGET', KEYS[2], 'balance')}
 ",
     )

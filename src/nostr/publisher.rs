@@ -1,0 +1,394 @@
+//! The zap receipt publisher: a supervised task that claims due jobs from the store's outbox
+//! ([`ZapOutbox`](crate::store::ZapOutbox)), builds and signs each receipt ([`super::receipt`],
+//! NIP-57 appendix E) and sends it with nostr-sdk to the zap request's relays (at most
+//! `zaps.max_relays`) plus the domain's own `relays`, through the relay guard. Each relay that
+//! fails is retried with capped exponential backoff until at least one relay accepts the receipt
+//! (`OK true`, NIP-01); the others keep being tried for [`KEEP_TRYING`], then the job is done. A
+//! job no relay accepts within [`GIVE_UP`] fails. The ledger wakes the task after a credit; a poll
+//! is the fallback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use nostr_sdk::{Client, Event, JsonUtil};
+use tokio::sync::{Notify, watch};
+
+use super::nip57::relays_of;
+use super::receipt::{PaidZap, build_receipt};
+use super::relay_guard::{RelayRefused, check_relay};
+use super::zapper::ZapperKeys;
+use crate::config::{DomainSettings, ZapSettings};
+use crate::metrics::Metrics;
+use crate::store::{ReceiptStatus, RelayAttempt, Store, ZapJob};
+
+/// How long a claimed job is ours before another process may take it.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How often the outbox is polled when nothing wakes the task.
+pub const POLL: Duration = Duration::from_secs(5);
+/// Jobs claimed at once.
+const BATCH: usize = 16;
+/// Connecting to one relay.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Waiting for a relay's `OK` (nostr-sdk's own wait is a fixed 10 s).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(8);
+/// First retry delay of a relay; doubles per failure up to [`BACKOFF_MAX`].
+pub const BACKOFF_START: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// After the first relay accepted, how long the others are still tried.
+pub const KEEP_TRYING: Duration = Duration::from_secs(3600);
+/// With no relay accepting, when the job fails.
+pub const GIVE_UP: Duration = Duration::from_secs(3 * 86_400);
+/// When the job's data cannot be read (store down), when to look again.
+const STORE_RETRY: Duration = Duration::from_secs(10);
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, ms)
+}
+
+/// The delay before retry number `attempts` (1-based) of one relay.
+pub fn backoff(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(20);
+    (BACKOFF_START * 2u32.pow(doublings)).min(BACKOFF_MAX)
+}
+
+/// A relay attempt that failed.
+#[derive(Debug)]
+enum SendError {
+    /// Refused by the relay guard for good.
+    Refused(RelayRefused),
+    /// Worth retrying: unreachable, timed out, or the relay said `OK false`.
+    Retry(String),
+}
+
+/// What the publisher needs; shared with nothing else.
+pub struct Publisher {
+    pub store: Arc<dyn Store>,
+    pub zappers: Arc<ZapperKeys>,
+    pub domains: Vec<DomainSettings>,
+    pub zaps: ZapSettings,
+    pub metrics: Metrics,
+    pub wake: Arc<Notify>,
+    /// This process' lease owner name (random per start).
+    pub owner: String,
+}
+
+impl Publisher {
+    /// Runs until `shutdown` turns true. Jobs in flight when it does are released unchanged, due
+    /// now, so the next start (or another process) picks them up at once.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let claimed = self
+                .store
+                .claim_zap_jobs(&self.owner, now_ms(), ms(LEASE), BATCH)
+                .await;
+            let mut full = false;
+            match claimed {
+                Ok(jobs) if !jobs.is_empty() => {
+                    full = jobs.len() == BATCH;
+                    let originals = jobs.clone();
+                    tokio::select! {
+                        () = self.process_all(jobs) => {}
+                        _ = shutdown.changed() => {
+                            self.release(originals).await;
+                            return;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot claim zap receipt jobs"),
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn release(&self, jobs: Vec<ZapJob>) {
+        for mut job in jobs {
+            job.due_at_ms = now_ms();
+            if let Err(e) = self.store.save_zap_job(&self.owner, &job).await {
+                tracing::debug!(payment_hash = %job.payment_hash, error = %e, "could not release a zap job; its lease will run out");
+            }
+        }
+    }
+
+    async fn process_all(&self, jobs: Vec<ZapJob>) {
+        join_all(jobs.into_iter().map(|job| async move {
+            let before = job.status;
+            let job = self.process(job, now_ms()).await;
+            match self.store.save_zap_job(&self.owner, &job).await {
+                Ok(true) => self.count(before, &job),
+                Ok(false) => tracing::info!(payment_hash = %job.payment_hash, "lost the lease of a zap job; another process has it"),
+                Err(e) => tracing::warn!(payment_hash = %job.payment_hash, error = %e, "cannot save a zap job; it will be retried"),
+            }
+        }))
+        .await;
+    }
+
+    fn count(&self, before: ReceiptStatus, job: &ZapJob) {
+        if before == job.status {
+            return;
+        }
+        match job.status {
+            ReceiptStatus::Sent => {
+                self.metrics.zap_receipts_sent.inc();
+            }
+            ReceiptStatus::Failed => {
+                self.metrics.zap_receipts_failed.inc();
+            }
+            ReceiptStatus::Pending => {}
+        }
+        tracing::info!(payment_hash = %job.payment_hash, status = ?job.status, relays_ok = ?job.relays_ok(), "zap receipt status");
+    }
+
+    /// One pass over a claimed job: answers it updated (to be saved).
+    pub async fn process(&self, mut job: ZapJob, now: u64) -> ZapJob {
+        if job.done {
+            return job;
+        }
+        let (event, targets) = match self.prepare(&job).await {
+            Ok(prepared) => prepared,
+            Err(Some(reason)) => {
+                tracing::warn!(payment_hash = %job.payment_hash, reason, "zap receipt cannot be built; giving up");
+                job.status = ReceiptStatus::Failed;
+                job.done = true;
+                return job;
+            }
+            Err(None) => {
+                job.due_at_ms = now.saturating_add(ms(STORE_RETRY));
+                return job;
+            }
+        };
+        job.event_id = Some(event.id.to_hex());
+        if job.relays.is_empty() {
+            job.relays = targets
+                .into_iter()
+                .map(|url| RelayAttempt {
+                    url,
+                    ok: false,
+                    attempts: 0,
+                    next_at_ms: Some(0),
+                    last_error: None,
+                })
+                .collect();
+        }
+        let due: Vec<usize> = (0..job.relays.len())
+            .filter(|&i| !job.relays[i].ok && job.relays[i].next_at_ms.is_some_and(|t| t <= now))
+            .collect();
+        let results = join_all(due.iter().map(|&i| self.send(&job.relays[i].url, &event))).await;
+        for (i, result) in due.into_iter().zip(results) {
+            let relay = &mut job.relays[i];
+            match result {
+                Ok(()) => {
+                    relay.ok = true;
+                    relay.next_at_ms = None;
+                    relay.last_error = None;
+                }
+                Err(SendError::Refused(why)) => {
+                    relay.next_at_ms = None;
+                    relay.last_error = Some(why.to_string());
+                }
+                Err(SendError::Retry(why)) => {
+                    relay.attempts = relay.attempts.saturating_add(1);
+                    relay.next_at_ms = Some(now.saturating_add(ms(backoff(relay.attempts))));
+                    relay.last_error = Some(why);
+                }
+            }
+        }
+        settle_status(&mut job, now);
+        job
+    }
+
+    /// The signed receipt and its target relays. `Err(Some(reason))`: never buildable;
+    /// `Err(None)`: the store did not answer, try later.
+    async fn prepare(&self, job: &ZapJob) -> Result<(Event, Vec<String>), Option<&'static str>> {
+        let invoice = self
+            .store
+            .invoice(&job.payment_hash)
+            .await
+            .map_err(|_| None)?
+            .ok_or(Some("invoice not found"))?;
+        let zap_request = invoice.zap_request.as_deref().ok_or(Some("not a zap"))?;
+        let settled = invoice
+            .settled
+            .as_ref()
+            .ok_or(Some("invoice not settled"))?;
+        let account = self
+            .store
+            .account(&job.account_id)
+            .await
+            .map_err(|_| None)?
+            .ok_or(Some("account removed"))?;
+        let keys = self
+            .zappers
+            .keys(&account.domain)
+            .ok_or(Some("domain no longer served"))?;
+        let event = build_receipt(
+            keys,
+            &PaidZap {
+                zap_request,
+                bolt11: &invoice.bolt11,
+                preimage: &settled.preimage,
+                paid_at: settled.settled_at,
+            },
+        )
+        .map_err(|_| Some("zap receipt cannot be built"))?;
+        let request = Event::from_json(zap_request).map_err(|_| Some("bad zap request"))?;
+        let mut targets: Vec<String> = relays_of(&request)
+            .into_iter()
+            .take(self.zaps.max_relays)
+            .collect();
+        let own = self
+            .domains
+            .iter()
+            .find(|d| d.name.as_str() == account.domain)
+            .map(|d| d.relays.clone())
+            .unwrap_or_default();
+        for relay in own {
+            if !targets.contains(&relay) {
+                targets.push(relay);
+            }
+        }
+        Ok((event, targets))
+    }
+
+    /// Publishes to one relay: guard, connect, send, wait for `OK`, each bounded in time.
+    async fn send(&self, url: &str, event: &Event) -> Result<(), SendError> {
+        match check_relay(url, self.zaps.allow_private_relays).await {
+            Ok(()) => {}
+            Err(why) if why.is_permanent() => return Err(SendError::Refused(why)),
+            Err(why) => return Err(SendError::Retry(why.to_string())),
+        }
+        let client = Client::default();
+        let result = async {
+            client
+                .add_relay(url)
+                .await
+                .map_err(|e| SendError::Retry(e.to_string()))?;
+            client
+                .try_connect_relay(url, CONNECT_TIMEOUT)
+                .await
+                .map_err(|e| SendError::Retry(e.to_string()))?;
+            let output = tokio::time::timeout(SEND_TIMEOUT, client.send_event_to([url], event))
+                .await
+                .map_err(|_| SendError::Retry("no OK from the relay in time".into()))?
+                .map_err(|e| SendError::Retry(e.to_string()))?;
+            if output.success.is_empty() {
+                let why = output.failed.into_values().next().unwrap_or_default();
+                return Err(SendError::Retry(format!("relay refused: {why}")));
+            }
+            Ok(())
+        }
+        .await;
+        client.shutdown().await;
+        if let Err(e) = &result {
+            tracing::debug!(relay = url, error = ?e, "zap receipt not accepted");
+        }
+        result
+    }
+}
+
+/// Status and schedule after a pass: sent once a relay accepted; done when nothing is left to
+/// retry, when the others had [`KEEP_TRYING`] after the first success, or (failed) after
+/// [`GIVE_UP`] without one.
+pub fn settle_status(job: &mut ZapJob, now: u64) {
+    let any_ok = job.relays.iter().any(|r| r.ok);
+    if any_ok {
+        job.status = ReceiptStatus::Sent;
+        job.first_ok_at_ms.get_or_insert(now);
+    }
+    let next = job
+        .relays
+        .iter()
+        .filter(|r| !r.ok)
+        .filter_map(|r| r.next_at_ms)
+        .min();
+    let kept_trying = job
+        .first_ok_at_ms
+        .is_some_and(|t| now.saturating_sub(t) >= ms(KEEP_TRYING));
+    let gave_up = !any_ok && now.saturating_sub(job.queued_at_ms) >= ms(GIVE_UP);
+    job.done = next.is_none() || kept_trying || gave_up;
+    if job.done && !any_ok {
+        job.status = ReceiptStatus::Failed;
+    }
+    job.due_at_ms = next.unwrap_or(now);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AccountId;
+    use crate::types::PaymentHash;
+
+    fn job(relays: Vec<(bool, Option<u64>)>) -> ZapJob {
+        let mut job = ZapJob::new(PaymentHash([1; 32]), AccountId("a".into()), 0);
+        job.relays = relays
+            .into_iter()
+            .enumerate()
+            .map(|(i, (ok, next_at_ms))| RelayAttempt {
+                url: format!("wss://r{i}.example"),
+                ok,
+                attempts: 0,
+                next_at_ms,
+                last_error: None,
+            })
+            .collect();
+        job
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap() {
+        assert_eq!(backoff(1), BACKOFF_START);
+        assert_eq!(backoff(2), BACKOFF_START * 2);
+        assert_eq!(backoff(4), BACKOFF_START * 8);
+        assert_eq!(backoff(30), BACKOFF_MAX);
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn sent_after_one_ok_and_done_after_keep_trying() {
+        let mut j = job(vec![(true, None), (false, Some(5_000))]);
+        settle_status(&mut j, 1_000);
+        assert_eq!(j.status, ReceiptStatus::Sent);
+        assert!(!j.done, "the other relay is still tried");
+        assert_eq!(j.due_at_ms, 5_000);
+        settle_status(&mut j, 1_000 + ms(KEEP_TRYING));
+        assert!(j.done);
+        assert_eq!(j.status, ReceiptStatus::Sent);
+    }
+
+    #[test]
+    fn pending_until_give_up_then_failed() {
+        let mut j = job(vec![(false, Some(9_000))]);
+        settle_status(&mut j, 1_000);
+        assert_eq!(
+            (j.status, j.done, j.due_at_ms),
+            (ReceiptStatus::Pending, false, 9_000)
+        );
+        settle_status(&mut j, ms(GIVE_UP));
+        assert_eq!((j.status, j.done), (ReceiptStatus::Failed, true));
+    }
+
+    #[test]
+    fn all_relays_refused_fails_at_once() {
+        let mut j = job(vec![(false, None), (false, None)]);
+        settle_status(&mut j, 1_000);
+        assert_eq!((j.status, j.done), (ReceiptStatus::Failed, true));
+        let mut all_ok = job(vec![(true, None)]);
+        settle_status(&mut all_ok, 1_000);
+        assert_eq!((all_ok.status, all_ok.done), (ReceiptStatus::Sent, true));
+    }
+}

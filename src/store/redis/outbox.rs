@@ -1,0 +1,243 @@
+//! The Redis store's zap receipt outbox (NIP-57 appendix E). Layout and crash argument in
+//! [`keys`](super::keys): the job record lives in the account's slot (written by the credit script,
+//! so queued atomically with the credit); the due queue `{zapq}` and its lease hash share one
+//! slot, so claims and releases are one script each on one slot, unchanged on Redis Cluster.
+
+use std::sync::LazyLock;
+
+use ::redis::Script;
+use async_trait::async_trait;
+
+use super::conn::{Conn, RedisCallError};
+use super::{RedisStore, decode, encode};
+use crate::store::keys::{self, ZAP_LEASES, ZAP_QUEUE};
+use crate::store::outbox::{ZapJob, ZapOutbox};
+use crate::store::{AccountId, InvoiceRecord, Settlement, StoreError};
+use crate::types::{PaymentHash, unix_now};
+
+/// After its expiry, how long an unpaid zap invoice's queue entry waits before it is looked at.
+const EXPIRY_GRACE_SECS: u64 = 600;
+/// How often an entry without a job is looked at again once its invoice has expired.
+const ORPHAN_RECHECK_MS: u64 = 3_600_000;
+/// How long after its invoice's expiry an entry without a job is dropped.
+const ORPHAN_DROP_SECS: u64 = 86_400;
+
+/// Claims due members. KEYS: queue, leases. ARGV: now ms, lease end ms, owner, limit.
+/// Answers the claimed members.
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[4])
+for _, m in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], m)
+  redis.call('HSET', KEYS[2], m, ARGV[3])
+end
+return due
+",
+    )
+});
+
+/// Releases a member held by its owner: reschedules it at a due time, or removes it (`done`).
+/// KEYS: queue, leases. ARGV: member, owner, due ms or `done`. Answers 1, or 0 if not the holder.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[3] == 'done' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+end
+return 1
+",
+    )
+});
+
+/// The job JSON the credit script writes for a zap invoice ("" for other invoices).
+pub(super) fn job_on_credit(
+    invoice: &InvoiceRecord,
+    settled: &Settlement,
+) -> Result<Vec<u8>, StoreError> {
+    if invoice.zap_request.is_none() {
+        return Ok(Vec::new());
+    }
+    encode(&ZapJob::new(
+        invoice.payment_hash,
+        invoice.account_id.clone(),
+        settled.settled_at.saturating_mul(1000),
+    ))
+}
+
+/// In `add_invoice`: enters a zap invoice in the due queue at its expiry plus a grace period, so a
+/// job credited later can never be missing from the queue.
+pub(super) async fn preregister(conn: &Conn, invoice: &InvoiceRecord) -> Result<(), StoreError> {
+    if invoice.zap_request.is_none() {
+        return Ok(());
+    }
+    let at = invoice
+        .expires_at
+        .saturating_add(EXPIRY_GRACE_SECS)
+        .saturating_mul(1000);
+    let mut cmd = ::redis::cmd("ZADD");
+    cmd.arg(ZAP_QUEUE)
+        .arg("NX")
+        .arg(at)
+        .arg(keys::zap_member(&invoice.account_id, &invoice.payment_hash));
+    conn.query::<i64>(&cmd).await?;
+    Ok(())
+}
+
+/// After a credit: makes a zap's job due now. Best effort: on failure the job is found at its
+/// pre-registered time.
+pub(super) async fn due_now(conn: &Conn, invoice: &InvoiceRecord) {
+    if invoice.zap_request.is_none() {
+        return;
+    }
+    let mut cmd = ::redis::cmd("ZADD");
+    cmd.arg(ZAP_QUEUE)
+        .arg("LT")
+        .arg(0)
+        .arg(keys::zap_member(&invoice.account_id, &invoice.payment_hash));
+    if let Err(e) = conn.query::<i64>(&cmd).await {
+        tracing::warn!(payment_hash = %invoice.payment_hash, error = %e, "could not make a zap receipt due now; it will go out later");
+    }
+}
+
+fn parse_member(member: &str) -> Result<(AccountId, PaymentHash), StoreError> {
+    let bad = || -> StoreError {
+        RedisCallError::Unexpected(format!("zap queue member {member:?}")).into()
+    };
+    let (id, hash) = member.split_once('/').ok_or_else(bad)?;
+    let hash: PaymentHash = hash.parse().map_err(|_| bad())?;
+    Ok((AccountId(id.to_string()), hash))
+}
+
+impl RedisStore {
+    async fn release(
+        &self,
+        member: &str,
+        owner: &str,
+        due: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut release = RELEASE.prepare_invoke();
+        release
+            .key(ZAP_QUEUE)
+            .key(ZAP_LEASES)
+            .arg(member)
+            .arg(owner);
+        match due {
+            Some(at) => release.arg(at.to_string()),
+            None => release.arg("done"),
+        };
+        let done: i64 = self.conn.invoke(&release).await?;
+        Ok(done == 1)
+    }
+
+    async fn read_job(
+        &self,
+        id: &AccountId,
+        hash: &PaymentHash,
+    ) -> Result<Option<ZapJob>, StoreError> {
+        let json: Option<Vec<u8>> = self
+            .conn
+            .query(::redis::cmd("GET").arg(keys::zap_job(id, hash)))
+            .await?;
+        json.map(|j| decode(&j)).transpose()
+    }
+
+    /// A claimed member without a job: its invoice was not credited (yet). Look again later, or
+    /// drop it once the invoice is long expired or settled without a credit (account removed).
+    async fn handle_orphan(
+        &self,
+        member: &str,
+        owner: &str,
+        hash: &PaymentHash,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        use crate::store::Store;
+        let invoice = self.invoice(hash).await?;
+        let next = match invoice {
+            Some(inv) if inv.settled.is_none() => {
+                let drop_at = inv.expires_at.saturating_add(ORPHAN_DROP_SECS);
+                (unix_now() < drop_at).then(|| {
+                    let after_expiry = inv
+                        .expires_at
+                        .saturating_add(EXPIRY_GRACE_SECS)
+                        .saturating_mul(1000);
+                    after_expiry.max(now_ms.saturating_add(ORPHAN_RECHECK_MS))
+                })
+            }
+            _ => None,
+        };
+        self.release(member, owner, next).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ZapOutbox for RedisStore {
+    async fn claim_zap_jobs(
+        &self,
+        owner: &str,
+        now_ms: u64,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ZapJob>, StoreError> {
+        let until = now_ms.saturating_add(lease_ms);
+        let mut claim = CLAIM.prepare_invoke();
+        claim
+            .key(ZAP_QUEUE)
+            .key(ZAP_LEASES)
+            .arg(now_ms.to_string())
+            .arg(until.to_string())
+            .arg(owner)
+            .arg(limit);
+        let members: Vec<String> = self.conn.invoke(&claim).await?;
+        let mut out = Vec::new();
+        for member in members {
+            let (id, hash) = parse_member(&member)?;
+            match self.read_job(&id, &hash).await? {
+                Some(mut job) => {
+                    job.lease_owner = Some(owner.to_string());
+                    job.due_at_ms = until;
+                    out.push(job);
+                }
+                None => self.handle_orphan(&member, owner, &hash, now_ms).await?,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_zap_job(&self, owner: &str, job: &ZapJob) -> Result<bool, StoreError> {
+        let member = keys::zap_member(&job.account_id, &job.payment_hash);
+        let holder: Option<String> = self
+            .conn
+            .query(::redis::cmd("HGET").arg(ZAP_LEASES).arg(&member))
+            .await?;
+        if holder.as_deref() != Some(owner) {
+            return Ok(false);
+        }
+        // The record first: a crash before the release leaves a record that is ahead of the
+        // queue, and the next claimer finds it (finished or not) and carries on from it.
+        let mut record = job.clone();
+        record.lease_owner = None;
+        let mut set = ::redis::cmd("SET");
+        set.arg(keys::zap_job(&job.account_id, &job.payment_hash))
+            .arg(encode(&record)?);
+        self.conn.query::<()>(&set).await?;
+        let due = (!job.done).then_some(job.due_at_ms);
+        self.release(&member, owner, due).await
+    }
+
+    async fn zap_job(&self, hash: &PaymentHash) -> Result<Option<ZapJob>, StoreError> {
+        let owner: Option<String> = self
+            .conn
+            .query(::redis::cmd("GET").arg(keys::invoice_owner(hash)))
+            .await?;
+        match owner {
+            Some(id) => self.read_job(&AccountId(id), hash).await,
+            None => Ok(None),
+        }
+    }
+}
