@@ -11,6 +11,7 @@
 //! | `inv:<hash>` | string | the account id an invoice belongs to | `add_invoice` (SET NX) |
 //! | `cursor:<node id>` | string | the node's last processed settle index | `advance_settle_cursor` (Lua max) |
 //! | `meta:<key>` | string | write-once shared state (generated keys) | `put_meta_once` (SET NX) |
+//! | `rl:<bucket>` | string | a rate-limit bucket's GCRA arrival time (ms, server clock), with a TTL | `take_token` (Lua) |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -80,6 +81,11 @@ pub fn cursor(node_id: &str) -> String {
 /// A write-once meta value.
 pub fn meta(key: &str) -> String {
     format!("meta:{key}")
+}
+
+/// A rate-limit bucket (`rl:acct:<domain>/<user>`); one key, so one slot.
+pub fn rate_limit(bucket: &str) -> String {
+    format!("rl:{bucket}")
 }
 
 /// Field names inside the hashes.

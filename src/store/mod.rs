@@ -5,9 +5,11 @@
 
 pub mod embedded;
 pub mod keys;
+pub mod ratelimit;
 mod records;
 pub mod redis;
 
+pub use ratelimit::RateLimitStore;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -53,8 +55,9 @@ impl StoreError {
 ///   calls, callers or processes; the balance never goes below zero.
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
+/// - Rate-limit buckets shared across processes: [`RateLimitStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RateLimitStore + Send + Sync + 'static {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
 

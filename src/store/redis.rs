@@ -9,6 +9,7 @@
 //! every master) is acceptable.
 
 mod conn;
+mod ratelimit;
 mod scripts;
 
 use async_trait::async_trait;

@@ -4,6 +4,8 @@
 //! time makes every operation atomic without further locking. Single process only (redb takes a
 //! file lock); use Redis for many processes.
 
+mod ratelimit;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,6 +34,7 @@ fn cursor_key(node_id: &str) -> String {
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    buckets: Arc<ratelimit::Buckets>,
 }
 
 impl EmbeddedStore {
@@ -50,7 +53,10 @@ impl EmbeddedStore {
             tx.open_table(META).map_err(StoreError::backend)?;
         }
         tx.commit().map_err(StoreError::backend)?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            buckets: Arc::default(),
+        })
     }
 
     /// Runs `f` in a write transaction on the blocking pool and commits when it returns `Ok`.
