@@ -3,6 +3,7 @@
 //! name; [`Settings::from_raw`] validates it once into typed settings, reporting every problem at once.
 
 mod limits;
+mod proxies;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::secret::Secret;
 use crate::types::{DomainName, Msat};
 
 pub use limits::{LimitSettings, Rate, RawLimits};
+pub use proxies::TrustedProxy;
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]

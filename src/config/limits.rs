@@ -2,10 +2,11 @@
 //! connection limits of both listeners. Raw keys with their named defaults, validated into
 //! [`LimitSettings`].
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::proxies::TrustedProxy;
 
 /// Lookups (`/.well-known/*`, verify, everything not a callback) per client IP and minute.
 pub const DEFAULT_LOOKUP_PER_MINUTE: u32 = 300;
@@ -37,7 +38,7 @@ const MIN_HEADER_BYTES: usize = 8192;
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     pub enabled: Option<bool>,
-    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub trusted_proxies: Option<Vec<TrustedProxy>>,
     pub lookup_per_minute: Option<u32>,
     pub lookup_burst: Option<u32>,
     pub callback_per_minute: Option<u32>,
@@ -71,8 +72,8 @@ pub struct LimitSettings {
     /// Rate limits on; `false` turns them off (benchmarks). The request and connection limits
     /// below always apply.
     pub enabled: bool,
-    /// Peers whose `X-Forwarded-For` header is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` header is believed (addresses or CIDR ranges).
+    pub trusted_proxies: Vec<TrustedProxy>,
     pub lookup: Rate,
     pub callback: Rate,
     pub account_callback: Rate,

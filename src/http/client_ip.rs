@@ -7,13 +7,15 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use hyper::HeaderMap;
 
+use crate::config::TrustedProxy;
+
 /// The header proxies append the client address to.
 pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// The client's address for a request that came from `peer`.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[TrustedProxy]) -> IpAddr {
     let peer = canonical(peer);
-    if !trusted.iter().any(|t| canonical(*t) == peer) {
+    if !trusted.iter().any(|t| t.contains(peer)) {
         return peer;
     }
     // Several headers count as one comma-separated list, in order.
@@ -25,7 +27,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
         .collect();
     for entry in entries.iter().rev() {
         match parse_entry(entry) {
-            Some(ip) if trusted.iter().any(|t| canonical(*t) == ip) => continue,
+            Some(ip) if trusted.iter().any(|t| t.contains(ip)) => continue,
             Some(ip) => return ip,
             // Garbage where a client address should be: the proxy is the best we know.
             None => return peer,
@@ -75,6 +77,10 @@ mod tests {
         s.parse().expect("ip")
     }
 
+    fn proxy(s: &str) -> TrustedProxy {
+        s.parse().expect("proxy")
+    }
+
     fn xff(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for v in values {
@@ -88,14 +94,14 @@ mod tests {
         let h = xff(&["9.9.9.9"]);
         assert_eq!(client_ip(ip("1.1.1.1"), &h, &[]), ip("1.1.1.1"));
         assert_eq!(
-            client_ip(ip("1.1.1.1"), &h, &[ip("2.2.2.2")]),
+            client_ip(ip("1.1.1.1"), &h, &[proxy("2.2.2.2")]),
             ip("1.1.1.1")
         );
     }
 
     #[test]
     fn trusted_peer_gives_the_rightmost_untrusted_entry() {
-        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let trusted = [proxy("10.0.0.1"), proxy("10.0.0.2/32")];
         let h = xff(&["6.6.6.6, 5.5.5.5", "10.0.0.2"]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("5.5.5.5"));
         let h = xff(&["[2001:db8::7]:443"]);
@@ -109,6 +115,9 @@ mod tests {
             client_ip(ip("::ffff:10.0.0.1"), &h, &trusted),
             ip("10.0.0.1")
         );
+        let h = xff(&["7.7.7.7, 172.16.5.5"]);
+        let net = [proxy("172.16.0.0/12")];
+        assert_eq!(client_ip(ip("172.16.0.1"), &h, &net), ip("7.7.7.7"));
     }
 
     #[test]

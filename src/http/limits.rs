@@ -1,13 +1,13 @@
 //! Request and connection limits of both listeners, so that no client can make the server hang or
 //! grow without bound: a cap on open connections (a semaphore in the accept loop), the request
 //! head's size (hyper answers 431), a deadline for the request head (hyper's header read timeout,
-//! which also closes idle keep-alive connections) and, before hyper can apply it, for the first
-//! bytes of a connection (a connection that sends nothing is closed), HTTP/2 stream and header-list
+//! which also closes idle keep-alive connections), an idle timeout of our own for what hyper does not
+//! cover (a connection that sends nothing, idle HTTP/2 connections), HTTP/2 stream and header-list
 //! caps, and the URL's length (414, answered by [`super::layers`]).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -60,26 +60,58 @@ impl ConnLimits {
     }
 }
 
-/// Drives one connection; closes it (by dropping it) when no request has started within
-/// `first_request` (`seen` turns true when the first request reaches the service). After the first
-/// request hyper's own timeouts apply.
-pub async fn drive<C, E>(conn: C, seen: Arc<AtomicBool>, first_request: Duration)
+/// What a connection's service reports to [`drive`]: requests started and requests in flight.
+#[derive(Debug, Default)]
+pub struct Activity {
+    started: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    /// Marks a request as started; the guard marks it finished when dropped.
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.started.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+}
+
+/// A request being served; see [`Activity::begin`].
+pub struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Drives one connection, closing it (by dropping it) once a whole `idle` period passed with no
+/// request started and none in flight: a client that sends nothing, or an idle HTTP/2 connection,
+/// cannot hold one of the `max_connections` slots for long. Within a request head, hyper's own
+/// header read timeout applies.
+pub async fn drive<C, E>(conn: C, activity: Arc<Activity>, idle: Duration)
 where
     C: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
     tokio::pin!(conn);
-    let result = tokio::select! {
-        r = &mut conn => r,
-        () = tokio::time::sleep(first_request) => {
-            if !seen.load(Ordering::Acquire) {
-                tracing::debug!("no request within the header read timeout; closing");
+    let mut seen = 0;
+    loop {
+        tokio::select! {
+            result = &mut conn => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection closed with an error");
+                }
                 return;
             }
-            conn.await
+            () = tokio::time::sleep(idle) => {
+                let started = activity.started.load(Ordering::Acquire);
+                if started == seen && activity.in_flight.load(Ordering::Acquire) == 0 {
+                    tracing::debug!("idle connection closed");
+                    return;
+                }
+                seen = started;
+            }
         }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "connection closed with an error");
     }
 }

@@ -18,7 +18,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -69,20 +68,24 @@ pub async fn serve<F, Fut>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let seen = Arc::new(AtomicBool::new(false));
-        let seen_in_service = seen.clone();
+        let activity = Arc::new(limits::Activity::default());
+        let activity_in_service = activity.clone();
         let service = hyper::service::service_fn(move |req| {
-            seen_in_service.store(true, Ordering::Release);
+            let in_flight = activity_in_service.begin();
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(req, peer).await) }
+            async move {
+                let resp = handler(req, peer).await;
+                drop(in_flight);
+                Ok::<_, Infallible>(resp)
+            }
         });
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let conn = graceful.watch(conn);
-        let first_request = limits.header_read_timeout;
+        let idle = limits.header_read_timeout;
         tokio::spawn(async move {
-            limits::drive(conn, seen, first_request).await;
+            limits::drive(conn, activity, idle).await;
             drop(slot);
         });
     }
