@@ -142,6 +142,18 @@ async fn slow_and_silent_clients_are_cut_off_and_the_server_goes_on() {
         .expect("the silent connection is closed");
     assert!(started.elapsed() >= cutoff - Duration::from_millis(200));
 
+    // A keep-alive connection is closed once idle for the timeout after its last answer.
+    let mut idle = TcpStream::connect(addr(&gw.public)).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let answer = tokio::time::timeout(cutoff + margin, read_to_close(&mut idle))
+        .await
+        .expect("the idle keep-alive connection is closed");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    assert!(started.elapsed() >= cutoff - Duration::from_millis(200));
+
     let (status, _) = gw.get("/healthz").await;
     assert_eq!(status, 200);
 }
