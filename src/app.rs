@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -50,9 +49,6 @@ pub enum StartError {
     #[error("{0} is not available in this build yet")]
     Unsupported(&'static str),
 }
-
-/// How long open requests may take to finish once shutdown starts.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// A running gateway.
 pub struct Running {
@@ -168,19 +164,23 @@ pub async fn start_with_listeners(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
-    let gw = gateway.clone();
+    let limits = &gateway.settings.limits;
+    // Connections get most of the shutdown timeout; the rest is for the settlement in progress.
+    let grace = gateway.settings.shutdown_timeout.mul_f64(0.8);
+    let conn_limits = http::limits::ConnLimits::new(limits, grace);
+    let (gw, layers) = (gateway.clone(), http::layers::Layers::new(limits));
     tasks.spawn(http::serve(
         public,
-        move |req, peer| http::public::handle(gw.clone(), req, peer),
+        move |req, peer| http::layers::public(gw.clone(), layers.clone(), req, peer),
         shutdown_rx.clone(),
-        SHUTDOWN_GRACE,
+        conn_limits.clone(),
     ));
-    let gw = gateway.clone();
+    let (gw, layers) = (gateway.clone(), http::layers::Layers::new(limits));
     tasks.spawn(http::serve(
         admin,
-        move |req, peer| http::admin::handle(gw.clone(), req, peer),
+        move |req, peer| http::layers::admin(gw.clone(), layers.clone(), req, peer),
         shutdown_rx.clone(),
-        SHUTDOWN_GRACE,
+        conn_limits,
     ));
     let zap_wake = Arc::new(Notify::new());
     tasks.spawn(ledger::follow_settlements(

@@ -2,14 +2,21 @@
 //! variables, over defaults that work with no file at all. The raw serde tree rejects unknown keys by
 //! name; [`Settings::from_raw`] validates it once into typed settings, reporting every problem at once.
 
+mod limits;
+mod proxies;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
 use crate::secret::Secret;
 use crate::types::{DomainName, Msat};
+
+pub use limits::{LimitSettings, Rate, RawLimits};
+pub use proxies::TrustedProxy;
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +50,8 @@ pub struct RawConfig {
     pub admin_token: Option<String>,
     pub admin_token_file: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
+    /// Seconds a graceful shutdown may take before the process exits anyway.
+    pub shutdown_timeout_secs: Option<u64>,
     #[serde(default)]
     pub store: RawStore,
     #[serde(default)]
@@ -116,13 +125,6 @@ pub struct RawLnd {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLimits {
-    pub enabled: Option<bool>,
-    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawZaps {
     pub allow_private_relays: Option<bool>,
     pub max_relays: Option<usize>,
@@ -149,6 +151,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub admin_token: AdminTokenSource,
     pub log_format: LogFormat,
+    /// How long a graceful shutdown may take (open requests, the settlement in progress).
+    pub shutdown_timeout: Duration,
     pub store: StoreSettings,
     pub lightning: LightningSettings,
     pub limits: LimitSettings,
@@ -190,12 +194,6 @@ pub enum LightningBackend {
         /// Invoices carry route hints for private channels (default true).
         private_route_hints: bool,
     },
-}
-
-#[derive(Debug, Clone)]
-pub struct LimitSettings {
-    pub enabled: bool,
-    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -290,6 +288,11 @@ impl Settings {
         };
 
         let lightning = lightning_settings(raw.lightning, &mut problems);
+        let limits = limits::limit_settings(raw.limits, &mut problems);
+        let shutdown_timeout_secs = raw.shutdown_timeout_secs.unwrap_or(10);
+        if !(1..=600).contains(&shutdown_timeout_secs) {
+            problems.push("shutdown_timeout_secs must be between 1 and 600".into());
+        }
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -301,12 +304,10 @@ impl Settings {
             data_dir,
             admin_token,
             log_format: raw.log_format.unwrap_or_default(),
+            shutdown_timeout: Duration::from_secs(shutdown_timeout_secs),
             store,
             lightning,
-            limits: LimitSettings {
-                enabled: raw.limits.enabled.unwrap_or(true),
-                trusted_proxies: raw.limits.trusted_proxies.unwrap_or_default(),
-            },
+            limits,
             zaps: ZapSettings {
                 allow_private_relays: raw.zaps.allow_private_relays.unwrap_or(false),
                 max_relays: raw.zaps.max_relays.unwrap_or(10),

@@ -3,7 +3,8 @@
 //!
 //! Codemap (dependencies point down the list; adapters never import `http`):
 //! - [`app`]: starts and stops a gateway: backends from settings, listeners, background tasks.
-//! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers.
+//! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers;
+//!   around the routers, rate limits, request and connection limits and the access log.
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.

@@ -221,15 +221,24 @@ async fn serve(settings: Settings) -> Result<()> {
         running.public_addr, running.admin_addr
     );
     let shutdown = running.shutdown_handle();
+    let timeout = running.gateway.settings.shutdown_timeout;
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutting down");
+        tracing::info!(timeout_secs = timeout.as_secs(), "shutting down");
         let _ = shutdown.send(true);
-        wait_for_signal().await;
-        tracing::warn!("second signal: exiting now");
-        std::process::exit(130);
+        tokio::select! {
+            () = wait_for_signal() => {
+                tracing::warn!("second signal: exiting now");
+                std::process::exit(130);
+            }
+            () = tokio::time::sleep(timeout) => {
+                tracing::warn!("graceful shutdown took longer than shutdown_timeout_secs: exiting now");
+                std::process::exit(1);
+            }
+        }
     });
     running.wait().await;
+    tracing::info!("stopped");
     Ok(())
 }
 

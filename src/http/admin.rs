@@ -78,7 +78,7 @@ mod double_option {
 /// Handles one admin request.
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
-    let (route, resp) = if !authorized(&gw, &req) {
+    let (route, mut resp) = if !authorized(&gw, &req) {
         let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
         resp.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -91,6 +91,8 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
+    resp.extensions_mut()
+        .insert(super::request_log::RouteTemplate(route));
     resp
 }
 

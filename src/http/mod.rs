@@ -3,15 +3,21 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+pub mod client_ip;
 pub mod error;
 mod health;
+pub mod layers;
+pub mod limits;
 mod lnurlp;
 mod nip05;
 pub mod public;
+pub mod ratelimit;
+pub mod request_log;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,27 +25,35 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 pub type Body = Full<Bytes>;
 
 /// Serves `handler` on `listener` until `shutdown` turns true, then lets open requests finish for
-/// up to `grace`.
+/// up to `limits.grace`. At most `limits.max_connections` connections are open at once.
 pub async fn serve<F, Fut>(
     listener: TcpListener,
     handler: F,
     mut shutdown: watch::Receiver<bool>,
-    grace: Duration,
+    limits: limits::ConnLimits,
 ) where
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let builder = limits.builder();
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -54,22 +68,29 @@ pub async fn serve<F, Fut>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
+        let activity = Arc::new(limits::Activity::default());
+        let activity_in_service = activity.clone();
         let service = hyper::service::service_fn(move |req| {
+            let in_flight = activity_in_service.begin();
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(req, peer).await) }
+            async move {
+                let resp = handler(req, peer).await;
+                drop(in_flight);
+                Ok::<_, Infallible>(resp)
+            }
         });
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let conn = graceful.watch(conn);
+        let idle = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection closed with an error");
-            }
+            limits::drive(conn, activity, idle).await;
+            drop(slot);
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
+    if tokio::time::timeout(limits.grace, graceful.shutdown())
         .await
         .is_err()
     {

@@ -92,6 +92,8 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
+    resp.extensions_mut()
+        .insert(super::request_log::RouteTemplate(template));
     resp
 }
 

@@ -14,6 +14,7 @@
 //! | `{a:<id>}:zap:<hash>` | string | the zap receipt job ([`ZapJob`](super::ZapJob) JSON) | `credit_settlement` (in its script), `save_zap_job` |
 //! | `{zapq}` | sorted set | receipt jobs by due time (ms); member `<id>/<hash>` | `add_invoice` (ZADD NX), `credit_settlement` (ZADD LT), claim and save scripts |
 //! | `{zapq}:lease` | hash | member → the process holding its lease | claim and save scripts |
+//! | `rl:<bucket>` | string | a rate-limit bucket's GCRA arrival time (ms, server clock), with a TTL | `take_token` (Lua) |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -104,6 +105,11 @@ pub const ZAP_LEASES: &str = "{zapq}:lease";
 /// The member naming a job in [`ZAP_QUEUE`].
 pub fn zap_member(id: &AccountId, hash: &PaymentHash) -> String {
     format!("{id}/{hash}")
+}
+
+/// A rate-limit bucket (`rl:acct:<domain>/<user>`); one key, so one slot.
+pub fn rate_limit(bucket: &str) -> String {
+    format!("rl:{bucket}")
 }
 
 /// Field names inside the hashes.

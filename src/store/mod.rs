@@ -6,10 +6,12 @@
 pub mod embedded;
 pub mod keys;
 pub mod outbox;
+pub mod ratelimit;
 mod records;
 pub mod redis;
 
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
+pub use ratelimit::RateLimitStore;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -57,8 +59,9 @@ impl StoreError {
 ///   [`ZapOutbox`]).
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
+/// - Rate-limit buckets shared across processes: [`RateLimitStore`].
 #[async_trait]
-pub trait Store: ZapOutbox + Send + Sync + 'static {
+pub trait Store: ZapOutbox + RateLimitStore + Send + Sync + 'static {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
 

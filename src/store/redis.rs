@@ -10,6 +10,7 @@
 
 mod conn;
 mod outbox;
+mod ratelimit;
 mod scripts;
 
 use async_trait::async_trait;

@@ -46,6 +46,8 @@ impl TestGateway {
         let mut env = vec![
             ("LNADDR_DATA_DIR".to_string(), dir.display().to_string()),
             ("LNADDR_ADMIN_TOKEN".to_string(), TOKEN.to_string()),
+            // Tests make many quick requests from one address; the limit tests turn them on.
+            ("LNADDR_LIMITS__ENABLED".to_string(), "false".to_string()),
             (
                 "LNADDR_LISTEN".to_string(),
                 format!("127.0.0.1:{public_port}"),

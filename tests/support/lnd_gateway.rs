@@ -26,6 +26,7 @@ pub fn lnd_env(data: &Path, port: u16, lnd: &Lnd) -> Vec<(String, String)> {
     let env = [
         ("LNADDR_DATA_DIR", data.display().to_string()),
         ("LNADDR_ADMIN_TOKEN", TOKEN.to_string()),
+        ("LNADDR_LIMITS__ENABLED", "false".to_string()),
         ("LNADDR_LIGHTNING__KIND", "lnd".to_string()),
         ("LNADDR_LIGHTNING__LND__ENDPOINT", lnd.endpoint.clone()),
         (

@@ -5,6 +5,7 @@
 //! file lock); use Redis for many processes.
 
 mod outbox;
+mod ratelimit;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub struct EmbeddedStore {
     /// Declared first: dropping the last handle stops the writer thread before the database closes.
     writer: Arc<BatchWriter<StoreError>>,
     db: Arc<Database>,
+    buckets: Arc<ratelimit::Buckets>,
 }
 
 impl EmbeddedStore {
@@ -61,6 +63,7 @@ impl EmbeddedStore {
         Ok(EmbeddedStore {
             writer: Arc::new(writer),
             db,
+            buckets: Arc::default(),
         })
     }
 
