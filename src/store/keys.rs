@@ -11,6 +11,11 @@
 //! | `inv:<hash>` | string | the account id an invoice belongs to | `add_invoice` (SET NX) |
 //! | `cursor:<node id>` | string | the node's last processed settle index | `advance_settle_cursor` (Lua max) |
 //! | `meta:<key>` | string | write-once shared state (generated keys) | `put_meta_once` (SET NX) |
+//! | `{a:<id>}:wl:<k1>` | hash | a withdraw link: `json` (the [`WithdrawLink`](super::WithdrawLink) as created), `uses`, `used`, `expires_at` (0: never), `disabled` | `create_withdraw_link`, `reserve_withdrawal`, `finish_withdrawal`, `disable_withdraw_link` |
+//! | `wl:<k1>` | string | the account id a withdraw link belongs to | `create_withdraw_link` (SET NX) |
+//! | `{a:<id>}:wd:<hash>` | hash | a withdrawal: `json` (the [`WithdrawPayment`](super::WithdrawPayment)), `status`, `tx` (its ledger entry exactly as in the ledger list) | `reserve_withdrawal`, `finish_withdrawal` |
+//! | `wd:<hash>` | string | the account id a withdrawal's payment hash is claimed by | `reserve_withdrawal` (SET NX) |
+//! | `wd:pending` | set | `<id>:<hash>` of withdrawals that may still be pending | `reserve_withdrawal`, `finish_withdrawal`, `pending_withdrawals` |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -82,6 +87,31 @@ pub fn meta(key: &str) -> String {
     format!("meta:{key}")
 }
 
+/// A withdraw link of the account (LUD-03).
+pub fn withdraw_link(id: &AccountId, k1: &str) -> String {
+    format!("{}:wl:{k1}", tag(id))
+}
+
+/// Global index: withdraw link k1 → account id.
+pub fn withdraw_link_owner(k1: &str) -> String {
+    format!("wl:{k1}")
+}
+
+/// A withdrawal from the account.
+pub fn withdrawal(id: &AccountId, hash: &PaymentHash) -> String {
+    format!("{}:wd:{hash}", tag(id))
+}
+
+/// Global claim: a withdrawal's payment hash → account id (one withdrawal per hash).
+pub fn withdrawal_owner(hash: &PaymentHash) -> String {
+    format!("wd:{hash}")
+}
+
+/// Global set of withdrawals that may be pending, as `<id>:<hash>` members.
+pub fn withdrawals_pending() -> &'static str {
+    "wd:pending"
+}
+
 /// Field names inside the hashes.
 pub const FIELD_JSON: &str = "json";
 pub const FIELD_BALANCE: &str = "balance";
@@ -119,6 +149,10 @@ mod tests {
         assert_eq!(tag, "a:00ff");
         assert_eq!(hash_tag(&ledger(&id)), tag);
         assert_eq!(hash_tag(&invoice(&id, &hash)), tag);
+        assert_eq!(hash_tag(&withdraw_link(&id, "k1")), tag);
+        assert_eq!(hash_tag(&withdrawal(&id, &hash)), tag);
+        assert!(!withdraw_link_owner("k1").contains('{'));
+        assert!(!withdrawal_owner(&hash).contains('{'));
     }
 
     #[test]

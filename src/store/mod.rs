@@ -7,8 +7,13 @@ pub mod embedded;
 pub mod keys;
 mod records;
 pub mod redis;
+pub mod withdraw;
 
 pub use records::*;
+pub use withdraw::{
+    Finish, FinishOutcome, Reservation, ReserveOutcome, WithdrawLink, WithdrawPayment,
+    WithdrawStatus, WithdrawStore,
+};
 
 use async_trait::async_trait;
 
@@ -51,10 +56,11 @@ impl StoreError {
 ///   the backend.
 /// - [`Store::credit_settlement`] credits each payment hash at most once, whatever the number of
 ///   calls, callers or processes; the balance never goes below zero.
+/// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file.
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: WithdrawStore + Send + Sync + 'static {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
 

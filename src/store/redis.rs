@@ -10,6 +10,7 @@
 
 mod conn;
 mod scripts;
+mod withdraw;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};

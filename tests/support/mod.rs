@@ -7,3 +7,4 @@ pub mod node_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;
+pub mod withdraw_suite;

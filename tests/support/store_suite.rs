@@ -65,6 +65,7 @@ where
     delete_refused_with_balance(make().await).await;
     meta_once(make().await).await;
     concurrent_credits_exact(make().await).await;
+    super::withdraw_suite::run_all(&make).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

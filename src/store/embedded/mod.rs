@@ -4,6 +4,8 @@
 //! time makes every operation atomic without further locking. Single process only (redb takes a
 //! file lock); use Redis for many processes.
 
+mod withdraw;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,6 +50,12 @@ impl EmbeddedStore {
             tx.open_table(INVOICES).map_err(StoreError::backend)?;
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
+            tx.open_table(withdraw::LINKS)
+                .map_err(StoreError::backend)?;
+            tx.open_table(withdraw::PAYMENTS)
+                .map_err(StoreError::backend)?;
+            tx.open_table(withdraw::PENDING)
+                .map_err(StoreError::backend)?;
         }
         tx.commit().map_err(StoreError::backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
