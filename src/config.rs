@@ -52,7 +52,21 @@ pub struct RawConfig {
     #[serde(default)]
     pub zaps: RawZaps,
     #[serde(default)]
+    pub withdraw: RawWithdraw,
+    #[serde(default)]
     pub domains: Vec<RawDomain>,
+}
+
+/// `[withdraw]`: LNURL-withdraw (LUD-03) payments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWithdraw {
+    /// Fee reserve in parts per million of the amount (10000 = 1%).
+    pub fee_reserve_ppm: Option<u64>,
+    /// The fee reserve is never below this.
+    pub min_fee_reserve_msat: Option<u64>,
+    /// How long the node may look for a route.
+    pub payment_timeout_secs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -153,7 +167,47 @@ pub struct Settings {
     pub lightning: LightningSettings,
     pub limits: LimitSettings,
     pub zaps: ZapSettings,
+    pub withdraw: WithdrawSettings,
     pub domains: Vec<DomainSettings>,
+}
+
+/// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
+/// up) and pay with that reserve as the node's fee limit.
+#[derive(Debug, Clone)]
+pub struct WithdrawSettings {
+    pub fee_reserve_ppm: u64,
+    pub min_fee_reserve: Msat,
+    pub payment_timeout_secs: u32,
+}
+
+impl WithdrawSettings {
+    /// The fee reserve for `amount`, in integers (u128, rounded up).
+    pub fn fee_reserve(&self, amount: Msat) -> Msat {
+        let ppm = u128::from(amount.0) * u128::from(self.fee_reserve_ppm);
+        let part = ppm.div_ceil(1_000_000);
+        Msat(u64::try_from(part).unwrap_or(u64::MAX).max(self.min_fee_reserve.0))
+    }
+
+    /// The largest amount whose `amount + fee reserve` fits in `balance` (0 when none does).
+    pub fn max_payable(&self, balance: Msat) -> Msat {
+        let fits = |a: u64| {
+            self.fee_reserve(Msat(a))
+                .checked_add(Msat(a))
+                .is_some_and(|t| t <= balance)
+        };
+        let Some(mut a) = balance.0.checked_sub(self.min_fee_reserve.0) else {
+            return Msat::ZERO;
+        };
+        if !fits(a) {
+            let scaled = u128::from(balance.0) * 1_000_000
+                / (1_000_000 + u128::from(self.fee_reserve_ppm));
+            a = u64::try_from(scaled).unwrap_or(u64::MAX).min(a);
+            while a > 0 && !fits(a) {
+                a -= 1;
+            }
+        }
+        Msat(a)
+    }
 }
 
 /// Where the admin bearer token comes from.
@@ -290,6 +344,17 @@ impl Settings {
         };
 
         let lightning = lightning_settings(raw.lightning, &mut problems);
+        let withdraw = WithdrawSettings {
+            fee_reserve_ppm: raw.withdraw.fee_reserve_ppm.unwrap_or(10_000),
+            min_fee_reserve: Msat(raw.withdraw.min_fee_reserve_msat.unwrap_or(10_000)),
+            payment_timeout_secs: raw.withdraw.payment_timeout_secs.unwrap_or(60),
+        };
+        if withdraw.fee_reserve_ppm > 1_000_000 {
+            problems.push("withdraw.fee_reserve_ppm must be at most 1000000 (100%)".into());
+        }
+        if !(1..=3600).contains(&withdraw.payment_timeout_secs) {
+            problems.push("withdraw.payment_timeout_secs must be between 1 and 3600".into());
+        }
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -311,6 +376,7 @@ impl Settings {
                 allow_private_relays: raw.zaps.allow_private_relays.unwrap_or(false),
                 max_relays: raw.zaps.max_relays.unwrap_or(10),
             },
+            withdraw,
             domains,
         })
     }
@@ -555,6 +621,30 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn withdraw_fee_reserve_is_integer_and_max_payable_fits() {
+        let s = Settings::load(None, env(&[])).expect("defaults");
+        let w = &s.withdraw;
+        assert_eq!(w.fee_reserve(Msat(1_000)), Msat(10_000));
+        assert_eq!(w.fee_reserve(Msat(5_000_001)), Msat(50_001));
+        for balance in [0, 9_999, 10_000, 10_001, 1_010_000, 2_000_000, 123_456_789] {
+            let a = w.max_payable(Msat(balance));
+            let total = a.0 + if a.0 == 0 { 0 } else { w.fee_reserve(a).0 };
+            assert!(total <= balance, "{balance}: {a:?}");
+            let next = a.0 + 1;
+            assert!(next + w.fee_reserve(Msat(next)).0 > balance, "{balance}: {a:?} not max");
+        }
+        let custom = Settings::load(
+            None,
+            env(&[
+                ("LNADDR_WITHDRAW__FEE_RESERVE_PPM", "5000"),
+                ("LNADDR_WITHDRAW__MIN_FEE_RESERVE_MSAT", "2000"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(custom.withdraw.fee_reserve(Msat(1_000_000)), Msat(5_000));
     }
 
     #[test]
