@@ -1,6 +1,6 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
-//! admin token, binds both listeners and runs the supervised background tasks (settlement follower)
-//! under one shutdown signal.
+//! admin token, binds both listeners and runs the supervised background tasks (settlement follower
+//! and the withdrawal payer) under one shutdown signal.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -146,6 +146,7 @@ pub async fn start_with_listeners(
     let admin_token = load_admin_token(&settings.admin_token)?;
 
     let metrics = Metrics::default();
+    let (payer, payer_jobs) = crate::withdraw::Payer::channel();
     let gateway = Arc::new(Gateway {
         settings,
         store,
@@ -153,6 +154,7 @@ pub async fn start_with_listeners(
         fake,
         metrics,
         admin_token,
+        payer,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -170,6 +172,15 @@ pub async fn start_with_listeners(
         move |req, peer| http::admin::handle(gw.clone(), req, peer),
         shutdown_rx.clone(),
         SHUTDOWN_GRACE,
+    ));
+    tasks.spawn(crate::withdraw::payer::run(
+        crate::withdraw::payer::PayerDeps {
+            store: gateway.store.clone(),
+            node: gateway.node.clone(),
+            settings: gateway.settings.withdraw.clone(),
+        },
+        payer_jobs,
+        shutdown_rx.clone(),
     ));
     tasks.spawn(ledger::follow_settlements(
         gateway.store.clone(),

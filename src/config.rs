@@ -185,7 +185,11 @@ impl WithdrawSettings {
     pub fn fee_reserve(&self, amount: Msat) -> Msat {
         let ppm = u128::from(amount.0) * u128::from(self.fee_reserve_ppm);
         let part = ppm.div_ceil(1_000_000);
-        Msat(u64::try_from(part).unwrap_or(u64::MAX).max(self.min_fee_reserve.0))
+        Msat(
+            u64::try_from(part)
+                .unwrap_or(u64::MAX)
+                .max(self.min_fee_reserve.0),
+        )
     }
 
     /// The largest amount whose `amount + fee reserve` fits in `balance` (0 when none does).
@@ -199,8 +203,8 @@ impl WithdrawSettings {
             return Msat::ZERO;
         };
         if !fits(a) {
-            let scaled = u128::from(balance.0) * 1_000_000
-                / (1_000_000 + u128::from(self.fee_reserve_ppm));
+            let scaled =
+                u128::from(balance.0) * 1_000_000 / (1_000_000 + u128::from(self.fee_reserve_ppm));
             a = u64::try_from(scaled).unwrap_or(u64::MAX).min(a);
             while a > 0 && !fits(a) {
                 a -= 1;
@@ -634,7 +638,10 @@ mod tests {
             let total = a.0 + if a.0 == 0 { 0 } else { w.fee_reserve(a).0 };
             assert!(total <= balance, "{balance}: {a:?}");
             let next = a.0 + 1;
-            assert!(next + w.fee_reserve(Msat(next)).0 > balance, "{balance}: {a:?} not max");
+            assert!(
+                next + w.fee_reserve(Msat(next)).0 > balance,
+                "{balance}: {a:?} not max"
+            );
         }
         let custom = Settings::load(
             None,

@@ -6,6 +6,8 @@
 //! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers.
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
+//! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
+//!   the background payer that finishes each withdrawal once (and resumes after a restart).
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
 //! - [`store`]: the `Store` trait and records; [`store::embedded`] (redb), [`store::redis`] (Redis or
 //!   Redis Cluster, key names only in [`store::keys`]).
@@ -28,3 +30,4 @@ pub mod metrics;
 pub mod secret;
 pub mod store;
 pub mod types;
+pub mod withdraw;

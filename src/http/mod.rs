@@ -3,11 +3,14 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+mod admin_withdraw;
 pub mod error;
 mod health;
 mod lnurlp;
 mod nip05;
 pub mod public;
+mod voucher;
+mod withdraw;
 
 use std::convert::Infallible;
 use std::future::Future;

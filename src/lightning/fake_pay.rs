@@ -47,7 +47,9 @@ impl FakePayments {
             .parse()
             .map_err(|_| LightningError::Rejected("invalid payment request".into()))?;
         if invoice.currency() != *currency {
-            return Err(LightningError::Rejected("invoice for another network".into()));
+            return Err(LightningError::Rejected(
+                "invoice for another network".into(),
+            ));
         }
         if invoice.is_expired() {
             return Ok(PaymentResult::Failed("invoice expired".into()));

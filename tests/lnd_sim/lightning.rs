@@ -126,8 +126,8 @@ impl Lightning for LightningSvc {
             synced_to_chain: synced,
             synced_to_graph: synced,
             chains: vec![lnrpc::Chain {
-                chain: "bitcoin".into(),
                 network: "regtest".into(),
+                ..Default::default()
             }],
         }))
     }

@@ -110,9 +110,10 @@ impl LndNode {
         match Self::call(router.send_payment_v2(self.request(send, false))).await {
             Ok(stream) => follow(stream, wait).await,
             // In flight or paid already: never send twice, learn its state instead.
-            Err(status) if status.code() == Code::AlreadyExists => {
-                Ok(self.track(&hash, wait).await?.unwrap_or(PaymentResult::InFlight))
-            }
+            Err(status) if status.code() == Code::AlreadyExists => Ok(self
+                .track(&hash, wait)
+                .await?
+                .unwrap_or(PaymentResult::InFlight)),
             Err(status) => match convert::status_error(status) {
                 // Refused before any HTLC left: nothing was paid.
                 LightningError::Rejected(reason) => Ok(PaymentResult::Failed(reason)),
