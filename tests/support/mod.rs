@@ -7,4 +7,5 @@ pub mod node_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;
+pub mod wallet;
 pub mod withdraw_suite;
