@@ -232,7 +232,10 @@ impl Gateway {
                 tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
                     amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
                     "withdrawal reserved");
-                self.payer.submit(*payment);
+                // An internal one may be complete already (the embedded store does it atomically).
+                if payment.status == crate::store::WithdrawStatus::Pending {
+                    self.payer.submit(*payment);
+                }
                 Ok(())
             }
             ReserveOutcome::UnknownLink => Err(Error::UnknownLink),

@@ -10,7 +10,8 @@
 //! path ([`Store::credit_settlement`], once per payment hash, marked with an all-zero preimage);
 //! then the withdrawal is completed with no fee. Each of the three steps is atomic and each is
 //! idempotent, so a crash between them is finished by the resume on restart; on Redis the two
-//! accounts live in different slots, which is why these are separate steps.
+//! accounts live in different slots, which is why these are separate steps. The embedded store
+//! does all three inside the reservation's transaction; the steps here then find them done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +28,7 @@ use crate::types::unix_now;
 /// How long one `track_payment` call waits for a final state before asking again.
 const TRACK_WAIT: Duration = Duration::from_secs(60);
 
-/// The preimage recorded for invoices settled inside the ledger (the node was never asked).
-pub const INTERNAL_PREIMAGE: [u8; 32] = [0u8; 32];
+pub use crate::store::withdraw::INTERNAL_PREIMAGE;
 
 /// Hands reserved withdrawals to the payer task.
 #[derive(Clone)]
