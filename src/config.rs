@@ -172,46 +172,12 @@ pub struct Settings {
 }
 
 /// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
-/// up) and pay with that reserve as the node's fee limit.
+/// up) and pay with that reserve as the node's fee limit (the math: `crate::withdraw::fees`).
 #[derive(Debug, Clone)]
 pub struct WithdrawSettings {
     pub fee_reserve_ppm: u64,
     pub min_fee_reserve: Msat,
     pub payment_timeout_secs: u32,
-}
-
-impl WithdrawSettings {
-    /// The fee reserve for `amount`, in integers (u128, rounded up).
-    pub fn fee_reserve(&self, amount: Msat) -> Msat {
-        let ppm = u128::from(amount.0) * u128::from(self.fee_reserve_ppm);
-        let part = ppm.div_ceil(1_000_000);
-        Msat(
-            u64::try_from(part)
-                .unwrap_or(u64::MAX)
-                .max(self.min_fee_reserve.0),
-        )
-    }
-
-    /// The largest amount whose `amount + fee reserve` fits in `balance` (0 when none does).
-    pub fn max_payable(&self, balance: Msat) -> Msat {
-        let fits = |a: u64| {
-            self.fee_reserve(Msat(a))
-                .checked_add(Msat(a))
-                .is_some_and(|t| t <= balance)
-        };
-        let Some(mut a) = balance.0.checked_sub(self.min_fee_reserve.0) else {
-            return Msat::ZERO;
-        };
-        if !fits(a) {
-            let scaled =
-                u128::from(balance.0) * 1_000_000 / (1_000_000 + u128::from(self.fee_reserve_ppm));
-            a = u64::try_from(scaled).unwrap_or(u64::MAX).min(a);
-            while a > 0 && !fits(a) {
-                a -= 1;
-            }
-        }
-        Msat(a)
-    }
 }
 
 /// Where the admin bearer token comes from.
@@ -628,21 +594,10 @@ mod tests {
     }
 
     #[test]
-    fn withdraw_fee_reserve_is_integer_and_max_payable_fits() {
+    fn withdraw_settings_default_and_override() {
         let s = Settings::load(None, env(&[])).expect("defaults");
-        let w = &s.withdraw;
-        assert_eq!(w.fee_reserve(Msat(1_000)), Msat(10_000));
-        assert_eq!(w.fee_reserve(Msat(5_000_001)), Msat(50_001));
-        for balance in [0, 9_999, 10_000, 10_001, 1_010_000, 2_000_000, 123_456_789] {
-            let a = w.max_payable(Msat(balance));
-            let total = a.0 + if a.0 == 0 { 0 } else { w.fee_reserve(a).0 };
-            assert!(total <= balance, "{balance}: {a:?}");
-            let next = a.0 + 1;
-            assert!(
-                next + w.fee_reserve(Msat(next)).0 > balance,
-                "{balance}: {a:?} not max"
-            );
-        }
+        assert_eq!(s.withdraw.fee_reserve_ppm, 10_000);
+        assert_eq!(s.withdraw.min_fee_reserve, Msat(10_000));
         let custom = Settings::load(
             None,
             env(&[
@@ -651,7 +606,15 @@ mod tests {
             ]),
         )
         .expect("valid");
-        assert_eq!(custom.withdraw.fee_reserve(Msat(1_000_000)), Msat(5_000));
+        assert_eq!(custom.withdraw.fee_reserve_ppm, 5_000);
+        assert_eq!(custom.withdraw.min_fee_reserve, Msat(2_000));
+        assert!(
+            Settings::load(
+                None,
+                env(&[("LNADDR_WITHDRAW__FEE_RESERVE_PPM", "1000001")])
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! rules: a link pays at most `uses` times, a balance never goes below zero, a failed payment is
 //! refunded, an invoice of this gateway settles inside the ledger. No HTTP types here.
 
+pub mod fees;
 pub mod payer;
 pub mod qr;
 

@@ -208,7 +208,7 @@ impl WithdrawStore for EmbeddedStore {
             let total = r
                 .amount
                 .checked_add(r.fee_reserve)
-                .ok_or(StoreError::NotFound)?;
+                .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))?;
             let Some(left) = account.balance_msat.checked_sub(total) else {
                 return Ok(ReserveOutcome::InsufficientBalance);
             };

@@ -180,7 +180,10 @@ impl WithdrawStore for RedisStore {
             .arg("NX");
         let done: Option<String> = self.conn.query(&index).await?;
         if done.is_none() {
-            return Err(RedisCallError::Unexpected(format!("k1 {} exists", link.k1)).into());
+            // 256 random bits collided, or a retry: never overwrite another link's index.
+            return Err(
+                RedisCallError::Unexpected("withdraw link k1 already indexed".into()).into(),
+            );
         }
         Ok(())
     }
