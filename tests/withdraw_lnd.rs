@@ -1,7 +1,7 @@
 //! LNURL-withdraw (LUD-03) on the LND backend against the LND simulator: payments go out through
 //! `Router.SendPaymentV2` with the fee reserve as the fee limit and keep the real fee; a failed
 //! payment is refunded; a gateway stopped while a payment is in flight settles it on restart with
-//! `TrackPaymentV2`.
+//! `TrackPaymentV2`, and so does a gateway process killed with `kill -9`.
 
 mod lnd_sim;
 mod support;
@@ -11,8 +11,8 @@ use std::time::Duration;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, start};
-use support::process::wait_for;
+use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::process::{GatewayProcess, free_port, wait_for};
 use support::wallet::{foreign_invoice, withdraw, withdraw_request};
 
 fn lnd_of(sim: &LndSim) -> Lnd {
@@ -130,4 +130,46 @@ async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     assert_eq!(paid["fee_msat"], 1_000);
     assert_eq!(sim.payments_started(), 1, "never sent twice");
     gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_killed_mid_payment_settles_it_on_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let data = dir.path().join("gw");
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(&data, public, &lnd_of(&sim))
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .collect();
+    let mut g = GatewayProcess::start_with(&data, public, admin, env);
+    let c = Client {
+        http: reqwest::Client::new(),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    let healthy = || async {
+        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
+        r.ok().filter(|r| r.status().is_success()).map(|_| ())
+    };
+    wait_for("the gateway", WAIT, healthy).await;
+    fund(&c, &sim, 100_000).await;
+    let link = create_link(&c, json!({"max_msat": 50_000})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+
+    sim.delay_next_payments(1, Duration::from_secs(5));
+    let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(c.balance("alice@localhost").await, 60_000);
+    g.restart(); // kill -9, then the same gateway again
+    wait_for("the restarted gateway", WAIT, healthy).await;
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
+        .await;
+    let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
+    assert_eq!(paid["fee_msat"], 1_000);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
 }
