@@ -173,10 +173,10 @@ async fn balance_never_goes_below_zero_when_it_covers_fewer_than_the_uses() {
     assert_eq!(race(&gw, &w, 10_000).await, 2);
     gw.wait_balance("alice@localhost", 5_000).await;
     assert_eq!(link(&gw, &w.k1).await["uses_left"], 8);
-    // What is left pays nothing after the reserve: the link advertises its minimum, never less.
+    // What is left pays nothing after the reserve: LUD-03 "Zero balance", 0 and 0, not an error.
     let w = withdraw_request(many["lnurl"].as_str().expect("lnurl")).await;
-    assert_eq!(w.max_withdrawable, 1_000);
-    assert_eq!(w.min_withdrawable, Some(1_000));
+    assert_eq!(w.max_withdrawable, 0);
+    assert_eq!(w.min_withdrawable, Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

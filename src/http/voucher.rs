@@ -90,6 +90,8 @@ pub fn render(v: &Voucher<'_>) -> String {
         status.push_str("<p class=\"off\">expired</p>");
     } else if link.uses_left() == 0 {
         status.push_str("<p class=\"off\">used up</p>");
+    } else if v.max_now == Msat::ZERO {
+        status.push_str("<p class=\"s\">Nothing to withdraw right now</p>");
     } else if v.max_now < link.max_msat {
         let _ = write!(
             status,

@@ -87,7 +87,9 @@ pub fn check_invoice(
     })
 }
 
-/// LUD-17: the link URL with the `lnurlw://` scheme in place of `https://` (or `http://`).
+/// LUD-17: the link URL with the `lnurlw://` scheme in place of `https://` (or `http://`, which
+/// LUD-17 means for onion hosts; a wallet reads `lnurlw://` back as `https://` for any other host,
+/// so on a plain-http test domain only the bech32 LNURL works).
 pub fn lnurlw_url(url: &str) -> String {
     let rest = url
         .strip_prefix("https://")

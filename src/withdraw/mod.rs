@@ -156,11 +156,14 @@ impl Gateway {
     }
 
     /// The amounts a wallet may withdraw now: the link's bounds, the maximum lowered to what the
-    /// balance pays after the fee reserve, never below the minimum.
+    /// balance pays after the fee reserve. When even the minimum is out of reach, both are 0
+    /// (LUD-03 "Zero balance": a success with nothing to withdraw, not an error).
     pub fn withdrawable(&self, link: &WithdrawLink, balance: Msat) -> (Msat, Msat) {
         let affordable = self.settings.withdraw.max_payable(balance);
-        let max = link.max_msat.min(affordable).max(link.min_msat);
-        (link.min_msat, max)
+        if affordable < link.min_msat {
+            return (Msat::ZERO, Msat::ZERO);
+        }
+        (link.min_msat, link.max_msat.min(affordable))
     }
 
     /// LUD-03 §2: the link as a wallet sees it. Unusable links answer a protocol error.
