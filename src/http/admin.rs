@@ -1,5 +1,5 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
-//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in [`super::admin_withdraw`].
+//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`.
 //! JSON in and out; amounts in millisatoshis.
 
 use std::net::SocketAddr;
