@@ -13,6 +13,12 @@
 //!   record, which `pending_withdrawals` drops.
 //! - `finish_withdrawal` runs the script, then removes the pending member; a crash in between
 //!   leaves a member whose record is no longer pending, which `pending_withdrawals` drops.
+//!
+//! Known limits: `pending_withdrawals` (run when a payer starts) may drop the member of a
+//! reservation another process is making at that very moment; that process still pays it, only
+//! a crash of it before finishing would then leave the withdrawal pending until checked by hand.
+//! A reservation whose script ran but whose answer was lost (a Redis timeout) answers the wallet
+//! an error, stays pending, and is paid by the next payer start.
 
 use std::sync::LazyLock;
 
