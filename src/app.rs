@@ -1,6 +1,6 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
 //! admin token and the zapper keys, binds both listeners and runs the supervised background tasks
-//! (settlement follower, zap receipt publisher) under one shutdown signal.
+//! (settlement follower, zap receipt publisher, withdrawal payer) under one shutdown signal.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -152,6 +152,7 @@ pub async fn start_with_listeners(
     );
 
     let metrics = Metrics::default();
+    let (payer, payer_jobs) = crate::withdraw::Payer::channel();
     let gateway = Arc::new(Gateway {
         settings,
         store,
@@ -160,6 +161,7 @@ pub async fn start_with_listeners(
         metrics,
         admin_token,
         zappers,
+        payer,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -183,6 +185,15 @@ pub async fn start_with_listeners(
         conn_limits,
     ));
     let zap_wake = Arc::new(Notify::new());
+    tasks.spawn(crate::withdraw::payer::run(
+        crate::withdraw::payer::PayerDeps {
+            store: gateway.store.clone(),
+            node: gateway.node.clone(),
+            settings: gateway.settings.withdraw.clone(),
+        },
+        payer_jobs,
+        shutdown_rx.clone(),
+    ));
     tasks.spawn(ledger::follow_settlements(
         gateway.store.clone(),
         gateway.node.clone(),

@@ -61,7 +61,21 @@ pub struct RawConfig {
     #[serde(default)]
     pub zaps: RawZaps,
     #[serde(default)]
+    pub withdraw: RawWithdraw,
+    #[serde(default)]
     pub domains: Vec<RawDomain>,
+}
+
+/// `[withdraw]`: LNURL-withdraw (LUD-03) payments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWithdraw {
+    /// Fee reserve in parts per million of the amount (10000 = 1%).
+    pub fee_reserve_ppm: Option<u64>,
+    /// The fee reserve is never below this.
+    pub min_fee_reserve_msat: Option<u64>,
+    /// How long the node may look for a route.
+    pub payment_timeout_secs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -157,7 +171,17 @@ pub struct Settings {
     pub lightning: LightningSettings,
     pub limits: LimitSettings,
     pub zaps: ZapSettings,
+    pub withdraw: WithdrawSettings,
     pub domains: Vec<DomainSettings>,
+}
+
+/// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
+/// up) and pay with that reserve as the node's fee limit (the math: `crate::withdraw::fees`).
+#[derive(Debug, Clone)]
+pub struct WithdrawSettings {
+    pub fee_reserve_ppm: u64,
+    pub min_fee_reserve: Msat,
+    pub payment_timeout_secs: u32,
 }
 
 /// Where the admin bearer token comes from.
@@ -293,6 +317,17 @@ impl Settings {
         if !(1..=600).contains(&shutdown_timeout_secs) {
             problems.push("shutdown_timeout_secs must be between 1 and 600".into());
         }
+        let withdraw = WithdrawSettings {
+            fee_reserve_ppm: raw.withdraw.fee_reserve_ppm.unwrap_or(10_000),
+            min_fee_reserve: Msat(raw.withdraw.min_fee_reserve_msat.unwrap_or(10_000)),
+            payment_timeout_secs: raw.withdraw.payment_timeout_secs.unwrap_or(60),
+        };
+        if withdraw.fee_reserve_ppm > 1_000_000 {
+            problems.push("withdraw.fee_reserve_ppm must be at most 1000000 (100%)".into());
+        }
+        if !(1..=3600).contains(&withdraw.payment_timeout_secs) {
+            problems.push("withdraw.payment_timeout_secs must be between 1 and 3600".into());
+        }
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -312,6 +347,7 @@ impl Settings {
                 allow_private_relays: raw.zaps.allow_private_relays.unwrap_or(false),
                 max_relays: raw.zaps.max_relays.unwrap_or(10),
             },
+            withdraw,
             domains,
         })
     }
@@ -556,6 +592,30 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn withdraw_settings_default_and_override() {
+        let s = Settings::load(None, env(&[])).expect("defaults");
+        assert_eq!(s.withdraw.fee_reserve_ppm, 10_000);
+        assert_eq!(s.withdraw.min_fee_reserve, Msat(10_000));
+        let custom = Settings::load(
+            None,
+            env(&[
+                ("LNADDR_WITHDRAW__FEE_RESERVE_PPM", "5000"),
+                ("LNADDR_WITHDRAW__MIN_FEE_RESERVE_MSAT", "2000"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(custom.withdraw.fee_reserve_ppm, 5_000);
+        assert_eq!(custom.withdraw.min_fee_reserve, Msat(2_000));
+        assert!(
+            Settings::load(
+                None,
+                env(&[("LNADDR_WITHDRAW__FEE_RESERVE_PPM", "1000001")])
+            )
+            .is_err()
+        );
     }
 
     #[test]

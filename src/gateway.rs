@@ -31,6 +31,9 @@ pub enum Error {
     /// No invoice with that hash was issued to that account.
     #[error("unknown invoice")]
     UnknownInvoice,
+    /// No withdraw link has that k1 (LUD-03).
+    #[error("unknown withdraw link")]
+    UnknownLink,
     /// The client sent something the protocol does not allow; the reason says what.
     #[error("{0}")]
     BadRequest(String),
@@ -74,6 +77,8 @@ pub struct Gateway {
     pub admin_token: Secret,
     /// Each domain's NIP-57 zapper key, loaded at start.
     pub zappers: Arc<ZapperKeys>,
+    /// Pays reserved withdrawals (LUD-03) in the background.
+    pub payer: crate::withdraw::Payer,
 }
 
 /// The callback parameters of LUD-06 (amount), LUD-12 (comment), LUD-18 (payerdata) and NIP-57
@@ -253,9 +258,12 @@ impl Gateway {
             .filter(|i| i.account_id == account.id)
             .ok_or(Error::UnknownInvoice)?;
         if let Some(settled) = &invoice.settled {
+            // Settled inside the ledger by a withdrawal: no preimage was ever revealed.
+            let internal =
+                settled.preimage == hex::encode(crate::withdraw::payer::INTERNAL_PREIMAGE);
             return Ok(Verification {
                 settled: true,
-                preimage: Some(settled.preimage.clone()),
+                preimage: (!internal).then(|| settled.preimage.clone()),
                 bolt11: invoice.bolt11,
             });
         }

@@ -7,6 +7,8 @@
 //!   around the routers, rate limits, request and connection limits and the access log.
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
+//! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
+//!   the background payer that finishes each withdrawal once (and resumes after a restart).
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
 //! - [`nostr`]: NIP-57 zaps: zap request checks and receipt building (pure), zapper keys, the relay
 //!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
@@ -36,3 +38,4 @@ pub mod secret;
 pub mod seed;
 pub mod store;
 pub mod types;
+pub mod withdraw;

@@ -39,6 +39,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
+    /// LNURL-withdraw vouchers (LUD-03).
+    #[command(subcommand)]
+    Withdraw(WithdrawCmd),
     /// Fake Lightning node controls.
     #[command(subcommand)]
     Fake(FakeCmd),
@@ -53,6 +56,34 @@ enum Command {
         #[arg(long, default_value = "user")]
         prefix: String,
     },
+}
+
+#[derive(Subcommand)]
+enum WithdrawCmd {
+    /// Create a withdraw link and print its LNURL and QR code, e.g.
+    /// `lnaddr withdraw create alice@example.com --max-sat 1000 --uses 1`.
+    Create {
+        address: String,
+        /// Most one withdrawal may take, in sat.
+        #[arg(long)]
+        max_sat: u64,
+        /// Least one withdrawal may take, in sat (default: 1, or max-sat when smaller).
+        #[arg(long)]
+        min_sat: Option<u64>,
+        /// How many withdrawals the link pays (1: single use).
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Shown on the voucher and to the wallet.
+        #[arg(long)]
+        title: Option<String>,
+        /// The link stops paying this many seconds from now.
+        #[arg(long)]
+        expires_in: Option<u64>,
+    },
+    /// Show a withdraw link.
+    Show { k1: String },
+    /// Disable a withdraw link for good.
+    Disable { k1: String },
 }
 
 #[derive(Subcommand)]
@@ -128,7 +159,11 @@ async fn run(cli: Cli) -> Result<()> {
                 },
             };
             let client = AdminClient::new(&url, token)?;
+            let created = matches!(command, Command::Withdraw(WithdrawCmd::Create { .. }));
             let out = admin_command(&client, command).await?;
+            if created {
+                return print_voucher(&out);
+            }
             if !out.is_null() {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             }
@@ -198,6 +233,45 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
                 )
                 .await?
         }
+        Command::Withdraw(WithdrawCmd::Create {
+            address,
+            max_sat,
+            min_sat,
+            uses,
+            title,
+            expires_in,
+        }) => {
+            let msat = |sat: u64| sat.checked_mul(1000).context("amount too large");
+            let max_msat = msat(max_sat)?;
+            let min_msat = msat(min_sat.unwrap_or(1).min(max_sat))?;
+            let body = json!({"min_msat": min_msat, "max_msat": max_msat, "uses": uses,
+                "title": title, "expires_in_secs": expires_in});
+            client
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/accounts/{}/withdraw-links", enc(&address)),
+                    Some(body),
+                )
+                .await?
+        }
+        Command::Withdraw(WithdrawCmd::Show { k1 }) => {
+            client
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/withdraw-links/{}", enc(&k1)),
+                    None,
+                )
+                .await?
+        }
+        Command::Withdraw(WithdrawCmd::Disable { k1 }) => {
+            client
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/withdraw-links/{}", enc(&k1)),
+                    None,
+                )
+                .await?
+        }
         Command::Fake(FakeCmd::Pay { invoice }) => {
             client
                 .call(
@@ -209,6 +283,22 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
         }
     };
     Ok(out)
+}
+
+/// Prints a new withdraw link: the QR code in the terminal, the LNURL and where the voucher is.
+fn print_voucher(link: &serde_json::Value) -> Result<()> {
+    let lnurl = link["lnurl"]
+        .as_str()
+        .context("the gateway answered no lnurl")?;
+    let qr = lnaddr::withdraw::qr::terminal(lnurl).context("rendering the QR code")?;
+    println!("{qr}");
+    println!("{lnurl}");
+    for (label, key) in [("voucher", "page"), ("lnurlw", "lnurlw"), ("k1", "k1")] {
+        if let Some(v) = link[key].as_str() {
+            println!("{label}: {v}");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> Result<()> {

@@ -1,5 +1,6 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
-//! fake node's pay button, and `/metrics`. JSON in and out; amounts in millisatoshis.
+//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`.
+//! JSON in and out; amounts in millisatoshis.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Surface, error_response, into_response};
-use super::{Body, json, query_param, segments};
+use super::{Body, admin_withdraw, json, query_param, segments};
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
 
@@ -135,6 +136,18 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
                 transactions(gw, address, limit.min(1000)).await,
             )
         }
+        (&Method::POST, ["api", "v1", "accounts", address, "withdraw-links"]) => (
+            "/api/v1/accounts/{address}/withdraw-links",
+            admin_withdraw::create(gw, address, &body).await,
+        ),
+        (_, ["api", "v1", "withdraw-links", k1]) => (
+            "/api/v1/withdraw-links/{k1}",
+            admin_withdraw::one(gw, &method, k1).await,
+        ),
+        (&Method::POST, ["api", "v1", "fake", "fail-next-payments"]) => (
+            "/api/v1/fake/fail-next-payments",
+            admin_withdraw::fail_next(gw, &body).await,
+        ),
         (&Method::POST, ["api", "v1", "fake", "pay"]) => {
             ("/api/v1/fake/pay", fake_pay(gw, &body).await)
         }
@@ -152,11 +165,11 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
     }
 }
 
-fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
+pub(super) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid JSON body: {e}")))
 }
 
-fn answer<T: Serialize>(status: StatusCode, result: Result<T, Error>) -> Response<Body> {
+pub(super) fn answer<T: Serialize>(status: StatusCode, result: Result<T, Error>) -> Response<Body> {
     match result {
         Ok(v) => json(status, &v),
         Err(e) => into_response(&e, Surface::Admin),

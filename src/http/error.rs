@@ -37,6 +37,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
         Error::UnknownDomain => (StatusCode::NOT_FOUND, "unknown domain".into()),
         Error::UnknownUser => (StatusCode::NOT_FOUND, "unknown user".into()),
         Error::UnknownInvoice => (StatusCode::NOT_FOUND, "unknown invoice".into()),
+        Error::UnknownLink => (StatusCode::NOT_FOUND, "unknown withdraw link".into()),
         Error::BadRequest(reason) => (bad_request, reason.clone()),
         Error::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
         Error::BalanceNotZero => (

@@ -3,6 +3,7 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+mod admin_withdraw;
 pub mod client_ip;
 pub mod error;
 mod health;
@@ -13,6 +14,8 @@ mod nip05;
 pub mod public;
 pub mod ratelimit;
 pub mod request_log;
+mod voucher;
+mod withdraw;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -11,7 +11,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::error::error_response;
-use super::{Body, health, lnurlp, nip05, segments};
+use super::{Body, health, lnurlp, nip05, segments, withdraw};
 use crate::gateway::Gateway;
 
 /// What a public request asks for, with its route template for metrics.
@@ -20,6 +20,10 @@ enum Route {
     PayCallback(String),
     Verify(String, String),
     Nip05,
+    WithdrawRequest(String),
+    WithdrawCallback(String),
+    WithdrawPage(String),
+    WithdrawQr(String, bool),
     Healthz,
     Readyz,
     NotFound,
@@ -36,6 +40,11 @@ impl Route {
             [".well-known", "nostr.json"] => Route::Nip05,
             ["lnurlp", user, "callback"] => Route::PayCallback(user.to_string()),
             ["lnurlp", user, "verify", hash] => Route::Verify(user.to_string(), hash.to_string()),
+            ["lnurlw", k1] => Route::WithdrawRequest(k1.to_string()),
+            ["lnurlw", k1, "callback"] => Route::WithdrawCallback(k1.to_string()),
+            ["withdraw", k1] => Route::WithdrawPage(k1.to_string()),
+            ["withdraw", k1, "qr.svg"] => Route::WithdrawQr(k1.to_string(), false),
+            ["withdraw", k1, "qr.png"] => Route::WithdrawQr(k1.to_string(), true),
             ["healthz"] => Route::Healthz,
             ["readyz"] => Route::Readyz,
             _ => Route::NotFound,
@@ -48,6 +57,11 @@ impl Route {
             Route::PayCallback(_) => "/lnurlp/{username}/callback",
             Route::Verify(..) => "/lnurlp/{username}/verify/{payment_hash}",
             Route::Nip05 => "/.well-known/nostr.json",
+            Route::WithdrawRequest(_) => "/lnurlw/{k1}",
+            Route::WithdrawCallback(_) => "/lnurlw/{k1}/callback",
+            Route::WithdrawPage(_) => "/withdraw/{k1}",
+            Route::WithdrawQr(_, false) => "/withdraw/{k1}/qr.svg",
+            Route::WithdrawQr(_, true) => "/withdraw/{k1}/qr.png",
             Route::Healthz => "/healthz",
             Route::Readyz => "/readyz",
             Route::NotFound => "other",
@@ -76,6 +90,10 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
             Route::PayCallback(user) => lnurlp::callback(&gw, host, &user, query).await,
             Route::Verify(user, hash) => lnurlp::verify(&gw, host, &user, &hash).await,
             Route::Nip05 => nip05::names(&gw, host, query).await,
+            Route::WithdrawRequest(k1) => withdraw::request(&gw, &k1).await,
+            Route::WithdrawCallback(k1) => withdraw::callback(&gw, &k1, query).await,
+            Route::WithdrawPage(k1) => withdraw::page(&gw, &k1).await,
+            Route::WithdrawQr(k1, png) => withdraw::qr_code(&gw, &k1, png).await,
             Route::Healthz => health::healthz(),
             Route::Readyz => health::readyz(&gw).await,
             Route::NotFound => error_response(StatusCode::NOT_FOUND, "not found"),

@@ -59,7 +59,10 @@ pub struct FakeNode {
     key: SecretKey,
     pubkey: PublicKey,
     currency: Currency,
+    network: bitcoin::Network,
     settled_tx: broadcast::Sender<Settlement>,
+    /// Outgoing payments (withdrawals) and their test controls.
+    pub payments: super::fake_pay::FakePayments,
 }
 
 impl FakeNode {
@@ -93,7 +96,9 @@ impl FakeNode {
             key,
             pubkey,
             currency: Currency::from(network),
+            network,
             settled_tx,
+            payments: Default::default(),
         })
     }
 
@@ -394,5 +399,21 @@ impl LightningNode for FakeNode {
             pubkey: self.node_id(),
             synced: true,
         })
+    }
+
+    async fn network(&self) -> Result<bitcoin::Network, LightningError> {
+        Ok(self.network)
+    }
+
+    async fn pay_invoice(&self, request: PaymentRequest) -> Result<PaymentResult, LightningError> {
+        self.payments.pay(&request, &self.currency)
+    }
+
+    async fn track_payment(
+        &self,
+        hash: &PaymentHash,
+        _wait: Duration,
+    ) -> Result<Option<PaymentResult>, LightningError> {
+        Ok(self.payments.track(hash))
     }
 }

@@ -1,8 +1,10 @@
 //! The Lightning node behind the gateway: one shared node issues every invoice and reports every
 //! settlement. Backends: [`fake`] (in-process, signs real BOLT 11 invoices; settles when told) and
-//! [`lnd`] (LND over gRPC and TLS with a macaroon).
+//! [`lnd`] (LND over gRPC and TLS with a macaroon). Withdrawals (LUD-03) pay through
+//! [`LightningNode::pay_invoice`] and resume with [`LightningNode::track_payment`].
 
 pub mod fake;
+pub mod fake_pay;
 pub mod lnd;
 
 use async_trait::async_trait;
@@ -74,6 +76,27 @@ pub struct NodeStatus {
     pub synced: bool,
 }
 
+/// An invoice to pay (a withdrawal, LUD-03).
+#[derive(Debug, Clone)]
+pub struct PaymentRequest {
+    pub bolt11: String,
+    /// The most the route may cost; the payment fails rather than pay more.
+    pub fee_limit: Msat,
+    /// How long the node may keep trying to find a route.
+    pub timeout_secs: u32,
+}
+
+/// Where an outgoing payment stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentResult {
+    /// Paid: the routing fee and the preimage (proof of payment).
+    Succeeded { fee: Msat, preimage: [u8; 32] },
+    /// Not paid, for good: the money never left.
+    Failed(String),
+    /// Still in flight (or the answer was lost): ask again with `track_payment`.
+    InFlight,
+}
+
 /// Settled invoices in settle-index order.
 pub type SettlementStream = BoxStream<'static, Result<Settlement, LightningError>>;
 
@@ -113,4 +136,21 @@ pub trait LightningNode: Send + Sync + 'static {
 
     /// Reachability and sync state, for `/readyz`.
     async fn status(&self) -> Result<NodeStatus, LightningError>;
+
+    /// The chain the node is on: invoices for another network cannot be paid by it.
+    async fn network(&self) -> Result<bitcoin::Network, LightningError>;
+
+    /// Pays `request` and waits for the outcome (at most about its timeout). Duties: never pays
+    /// more than the fee limit in fees; `Failed` only when the money certainly did not leave;
+    /// `InFlight` when the outcome is not known yet; a second call for an invoice already paid
+    /// or in flight must not pay twice (answer its state, or an error).
+    async fn pay_invoice(&self, request: PaymentRequest) -> Result<PaymentResult, LightningError>;
+
+    /// The state of an outgoing payment by hash, waiting for a final state while it is in flight
+    /// (up to `wait`). `None` when the node never started paying it (safe to give up).
+    async fn track_payment(
+        &self,
+        hash: &PaymentHash,
+        wait: std::time::Duration,
+    ) -> Result<Option<PaymentResult>, LightningError>;
 }

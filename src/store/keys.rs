@@ -15,6 +15,11 @@
 //! | `{zapq}` | sorted set | receipt jobs by due time (ms); member `<id>/<hash>` | `add_invoice` (ZADD NX), `credit_settlement` (ZADD LT), claim and save scripts |
 //! | `{zapq}:lease` | hash | member → the process holding its lease | claim and save scripts |
 //! | `rl:<bucket>` | string | a rate-limit bucket's GCRA arrival time (ms, server clock), with a TTL | `take_token` (Lua) |
+//! | `{a:<id>}:wl:<k1>` | hash | a withdraw link: `json` (the [`WithdrawLink`](super::WithdrawLink) as created), `uses`, `used`, `expires_at` (0: never), `disabled` | `create_withdraw_link`, `reserve_withdrawal`, `finish_withdrawal`, `disable_withdraw_link` |
+//! | `wl:<k1>` | string | the account id a withdraw link belongs to | `create_withdraw_link` (SET NX) |
+//! | `{a:<id>}:wd:<hash>` | hash | a withdrawal: `json` (the [`WithdrawPayment`](super::WithdrawPayment)), `status`, `tx` (its ledger entry exactly as in the ledger list) | `reserve_withdrawal`, `finish_withdrawal` |
+//! | `wd:<hash>` | string | the account id a withdrawal's payment hash is claimed by | `reserve_withdrawal` (SET NX) |
+//! | `wd:pending` | set | `<id>:<hash>` of withdrawals that may still be pending | `reserve_withdrawal`, `finish_withdrawal`, `pending_withdrawals` |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -112,6 +117,31 @@ pub fn rate_limit(bucket: &str) -> String {
     format!("rl:{bucket}")
 }
 
+/// A withdraw link of the account (LUD-03).
+pub fn withdraw_link(id: &AccountId, k1: &str) -> String {
+    format!("{}:wl:{k1}", tag(id))
+}
+
+/// Global index: withdraw link k1 → account id.
+pub fn withdraw_link_owner(k1: &str) -> String {
+    format!("wl:{k1}")
+}
+
+/// A withdrawal from the account.
+pub fn withdrawal(id: &AccountId, hash: &PaymentHash) -> String {
+    format!("{}:wd:{hash}", tag(id))
+}
+
+/// Global claim: a withdrawal's payment hash → account id (one withdrawal per hash).
+pub fn withdrawal_owner(hash: &PaymentHash) -> String {
+    format!("wd:{hash}")
+}
+
+/// Global set of withdrawals that may be pending, as `<id>:<hash>` members.
+pub fn withdrawals_pending() -> &'static str {
+    "wd:pending"
+}
+
 /// Field names inside the hashes.
 pub const FIELD_JSON: &str = "json";
 pub const FIELD_BALANCE: &str = "balance";
@@ -151,6 +181,10 @@ mod tests {
         assert_eq!(hash_tag(&invoice(&id, &hash)), tag);
         assert_eq!(hash_tag(&zap_job(&id, &hash)), tag);
         assert_eq!(hash_tag(ZAP_QUEUE), hash_tag(ZAP_LEASES));
+        assert_eq!(hash_tag(&withdraw_link(&id, "k1")), tag);
+        assert_eq!(hash_tag(&withdrawal(&id, &hash)), tag);
+        assert!(!withdraw_link_owner("k1").contains('{'));
+        assert!(!withdrawal_owner(&hash).contains('{'));
     }
 
     #[test]

@@ -9,10 +9,15 @@ pub mod outbox;
 pub mod ratelimit;
 mod records;
 pub mod redis;
+pub mod withdraw;
 
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
+pub use withdraw::{
+    Finish, FinishOutcome, Reservation, ReserveOutcome, WithdrawLink, WithdrawPayment,
+    WithdrawStatus, WithdrawStore,
+};
 
 use async_trait::async_trait;
 
@@ -57,11 +62,12 @@ impl StoreError {
 ///   calls, callers or processes; the balance never goes below zero.
 /// - A credit of an invoice with a zap request queues its receipt job in the same atomic step (see
 ///   [`ZapOutbox`]).
+/// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file.
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
 #[async_trait]
-pub trait Store: ZapOutbox + RateLimitStore + Send + Sync + 'static {
+pub trait Store: ZapOutbox + RateLimitStore + WithdrawStore + Send + Sync + 'static {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
 

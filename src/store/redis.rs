@@ -12,6 +12,7 @@ mod conn;
 mod outbox;
 mod ratelimit;
 mod scripts;
+mod withdraw;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};

@@ -125,6 +125,10 @@ impl Lightning for LightningSvc {
             block_hash: "00".repeat(32),
             synced_to_chain: synced,
             synced_to_graph: synced,
+            chains: vec![lnrpc::Chain {
+                network: "regtest".into(),
+                ..Default::default()
+            }],
         }))
     }
 

@@ -213,6 +213,11 @@ impl LndSim {
         self.shared.delay_next.store(n, Ordering::SeqCst);
     }
 
+    /// SendPaymentV2 calls accepted so far.
+    pub fn payments_started(&self) -> u64 {
+        self.shared.lock().payment_count
+    }
+
     /// The routing fee of successful payments (default 1000 msat).
     pub fn set_payment_fee_msat(&self, fee: u64) {
         self.shared.fee_msat.store(fee, Ordering::SeqCst);

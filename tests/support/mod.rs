@@ -8,4 +8,6 @@ pub mod outbox_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;
+pub mod wallet;
+pub mod withdraw_suite;
 pub mod zaps;

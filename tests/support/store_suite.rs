@@ -66,6 +66,7 @@ where
     meta_once(make().await).await;
     concurrent_credits_exact(make().await).await;
     super::outbox_suite::run_all(async || make().await).await;
+    super::withdraw_suite::run_all(&make).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

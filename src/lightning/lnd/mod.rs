@@ -13,6 +13,7 @@
 //!   stream is open, and live updates already in the backlog are dropped.
 
 mod convert;
+mod pay;
 pub mod proto;
 pub mod tls;
 
@@ -27,6 +28,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use self::proto::lnrpc;
 use self::proto::lnrpc::lightning_client::LightningClient;
+use self::proto::routerrpc::router_client::RouterClient;
 use super::*;
 use crate::types::unix_now;
 
@@ -91,6 +93,7 @@ pub enum LndStartError {
 #[derive(Clone)]
 pub struct LndNode {
     client: LightningClient<Channel>,
+    router: RouterClient<Channel>,
     macaroon: AsciiMetadataValue,
     node_id: String,
     private_route_hints: bool,
@@ -176,7 +179,8 @@ impl LndNode {
                 CONNECT_TIMEOUT,
             ));
         Ok(LndNode {
-            client: LightningClient::new(channel),
+            client: LightningClient::new(channel.clone()),
+            router: RouterClient::new(channel),
             macaroon,
             node_id: format!("lnd:{}:{}", target.host.to_ascii_lowercase(), target.port),
             private_route_hints: config.private_route_hints,
@@ -338,5 +342,22 @@ impl LightningNode for LndNode {
             pubkey: info.identity_pubkey,
             synced: info.synced_to_chain,
         })
+    }
+
+    async fn network(&self) -> Result<bitcoin::Network, LightningError> {
+        let info = self.get_info().await.map_err(convert::status_error)?;
+        pay::network(&info)
+    }
+
+    async fn pay_invoice(&self, request: PaymentRequest) -> Result<PaymentResult, LightningError> {
+        self.send_payment(request).await
+    }
+
+    async fn track_payment(
+        &self,
+        hash: &PaymentHash,
+        wait: Duration,
+    ) -> Result<Option<PaymentResult>, LightningError> {
+        self.track(hash, wait).await
     }
 }

@@ -6,6 +6,7 @@
 
 mod outbox;
 mod ratelimit;
+mod withdraw;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,6 +57,12 @@ impl EmbeddedStore {
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
             outbox::create_tables(&tx)?;
+            tx.open_table(withdraw::LINKS)
+                .map_err(StoreError::backend)?;
+            tx.open_table(withdraw::PAYMENTS)
+                .map_err(StoreError::backend)?;
+            tx.open_table(withdraw::PENDING)
+                .map_err(StoreError::backend)?;
         }
         tx.commit().map_err(StoreError::backend)?;
         let db = Arc::new(db);

@@ -1,0 +1,126 @@
+//! Admin API for LNURL-withdraw (LUD-03) links: create one on an account, show one, disable one;
+//! and the fake node's test hook that makes the next withdrawal payments fail.
+
+use hyper::StatusCode;
+use hyper::{Method, Response};
+use serde::{Deserialize, Serialize};
+
+use super::Body;
+use super::admin::{answer, parse};
+use super::error::error_response;
+use crate::gateway::{Error, Gateway};
+use crate::store::WithdrawLink;
+use crate::types::Msat;
+use crate::withdraw::{LinkUrls, NewLink};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateLink {
+    min_msat: Option<u64>,
+    max_msat: u64,
+    uses: Option<u32>,
+    title: Option<String>,
+    expires_in_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailNext {
+    count: u64,
+}
+
+/// A link as the admin API shows it.
+#[derive(Serialize)]
+pub struct LinkView {
+    pub k1: String,
+    pub lnurl: String,
+    pub url: String,
+    pub lnurlw: String,
+    pub page: String,
+    pub qr_svg: String,
+    pub qr_png: String,
+    pub account_id: String,
+    pub min_msat: u64,
+    pub max_msat: u64,
+    pub uses: u32,
+    pub uses_left: u32,
+    pub title: Option<String>,
+    pub created_at: u64,
+    pub expires_at: Option<u64>,
+    pub disabled: bool,
+}
+
+impl LinkView {
+    fn new(link: &WithdrawLink, urls: &LinkUrls) -> Self {
+        LinkView {
+            k1: link.k1.clone(),
+            lnurl: urls.lnurl.clone(),
+            url: urls.url.clone(),
+            lnurlw: urls.lnurlw.clone(),
+            page: urls.page.clone(),
+            qr_svg: format!("{}/qr.svg", urls.page),
+            qr_png: format!("{}/qr.png", urls.page),
+            account_id: link.account_id.0.clone(),
+            min_msat: link.min_msat.0,
+            max_msat: link.max_msat.0,
+            uses: link.uses,
+            uses_left: link.uses_left(),
+            title: link.title.clone(),
+            created_at: link.created_at,
+            expires_at: link.expires_at,
+            disabled: link.disabled,
+        }
+    }
+}
+
+/// `POST /api/v1/accounts/{address}/withdraw-links`
+pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Response<Body> {
+    let result = async {
+        let req: CreateLink = parse(body)?;
+        let new = NewLink {
+            min_msat: Msat(req.min_msat.unwrap_or(1_000).min(req.max_msat)),
+            max_msat: Msat(req.max_msat),
+            uses: req.uses.unwrap_or(1),
+            title: req.title,
+            expires_in_secs: req.expires_in_secs,
+        };
+        let (link, urls) = gw.create_withdraw_link(address, new).await?;
+        Ok(LinkView::new(&link, &urls))
+    }
+    .await;
+    answer(StatusCode::CREATED, result)
+}
+
+/// `GET` / `DELETE /api/v1/withdraw-links/{k1}`
+pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Response<Body> {
+    match *method {
+        Method::GET => answer(
+            StatusCode::OK,
+            gw.withdraw_link_view(k1)
+                .await
+                .map(|(link, _, urls)| LinkView::new(&link, &urls)),
+        ),
+        Method::DELETE => {
+            let result = async {
+                gw.disable_withdraw_link(k1).await?;
+                let (link, _, urls) = gw.withdraw_link_view(k1).await?;
+                Ok(LinkView::new(&link, &urls))
+            }
+            .await;
+            answer(StatusCode::OK, result)
+        }
+        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+    }
+}
+
+/// `POST /api/v1/fake/fail-next-payments {"count": N}` (fake node only).
+pub async fn fail_next(gw: &Gateway, body: &[u8]) -> Response<Body> {
+    let result = async {
+        let req: FailNext = parse(body)?;
+        let fake = gw.fake.as_ref().ok_or(Error::NotFake)?;
+        fake.payments.fail_next(req.count);
+        Ok(serde_json::json!({"status": "OK", "count": req.count}))
+    }
+    .await;
+    answer(StatusCode::OK, result)
+}

@@ -1,0 +1,94 @@
+//! LNURL-withdraw endpoints (LUD-03, LUD-17): `GET /lnurlw/{k1}` (the `withdrawRequest`), its
+//! callback, the printable voucher page `GET /withdraw/{k1}` and its QR code as SVG and PNG.
+//! Protocol errors are HTTP 200 with the ERROR body; an unknown link is 404.
+
+use bytes::Bytes;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use super::error::{Surface, into_response};
+use super::{Body, json, query_param, voucher};
+use crate::gateway::{Error, Gateway};
+use crate::lnurl::withdraw::{OK, WithdrawRequest};
+use crate::types::unix_now;
+use crate::withdraw::qr;
+
+/// `GET /lnurlw/{k1}`
+pub async fn request(gw: &Gateway, k1: &str) -> Response<Body> {
+    let result = async {
+        let (link, urls, min, max) = gw.withdraw_request(k1).await?;
+        let description = link.title.as_deref().unwrap_or("Withdrawal");
+        Ok(json(
+            StatusCode::OK,
+            &WithdrawRequest {
+                tag: "withdrawRequest",
+                callback: format!("{}/callback", urls.url),
+                k1: &link.k1,
+                default_description: description,
+                min_withdrawable: min.0,
+                max_withdrawable: max.0,
+            },
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+}
+
+/// `GET /lnurlw/{k1}/callback?k1=K1&pr=BOLT11`
+pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Response<Body> {
+    let result = gw
+        .withdraw_callback(
+            k1,
+            query_param(query, "k1").as_deref(),
+            query_param(query, "pr").as_deref(),
+        )
+        .await;
+    match result {
+        Ok(()) => json(StatusCode::OK, &OK),
+        Err(e) => into_response(&e, Surface::Public),
+    }
+}
+
+/// `GET /withdraw/{k1}`: the printable voucher.
+pub async fn page(gw: &Gateway, k1: &str) -> Response<Body> {
+    let result = async {
+        let (link, account, urls) = gw.withdraw_link_view(k1).await?;
+        let (_, max) = gw.withdrawable(&link, account.balance_msat);
+        let svg = qr::svg(&urls.lnurl).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let html = voucher::render(&voucher::Voucher {
+            link: &link,
+            urls: &urls,
+            max_now: max,
+            qr_svg: &svg,
+            now: unix_now(),
+        });
+        Ok(body(html.into_bytes(), "text/html; charset=utf-8"))
+    }
+    .await;
+    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+}
+
+/// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
+pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Response<Body> {
+    let result = async {
+        let (_, _, urls) = gw.withdraw_link_view(k1).await?;
+        let failed = |e: qr::QrError| Error::BadRequest(e.to_string());
+        Ok(if png {
+            body(qr::png(&urls.lnurl, 8).map_err(failed)?, "image/png")
+        } else {
+            body(
+                qr::svg(&urls.lnurl).map_err(failed)?.into_bytes(),
+                "image/svg+xml",
+            )
+        })
+    }
+    .await;
+    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+}
+
+fn body(bytes: Vec<u8>, content_type: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Body::new(Bytes::from(bytes)));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}

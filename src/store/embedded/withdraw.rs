@@ -1,0 +1,319 @@
+//! [`WithdrawStore`] on redb (LUD-03 withdraw links). Each operation is one write transaction, and
+//! redb runs one write transaction at a time, so a reservation (link use, balance, pending ledger
+//! entry, payment record) and a finish (status, refund, ledger entry, use back) are each atomic.
+//!
+//! Tables: `withdraw_links` (k1 → link JSON), `withdrawals` (payment hash → [`Row`] JSON: the
+//! payment and the sequence of its ledger entry, so finishing rewrites that entry in place),
+//! `withdrawals_pending` (payment hash → 0, the payer's work list).
+//!
+//! An invoice of this gateway is settled inside the reservation's transaction: payer debited,
+//! payee credited (invoice marked settled with [`INTERNAL_PREIMAGE`]), withdrawal completed with
+//! no fee, all or nothing.
+
+use async_trait::async_trait;
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ACCOUNTS, EmbeddedStore, INVOICES, META, TX_SEQ_KEY, TXS, decode, encode, get_account,
+    put_account, read_u64,
+};
+use crate::store::withdraw::*;
+use crate::store::{AccountId, InvoiceRecord, SettledInfo, Settlement, StoreError, Transaction};
+use crate::types::{Msat, PaymentHash};
+
+pub(super) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("withdraw_links");
+pub(super) const PAYMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("withdrawals");
+pub(super) const PENDING: TableDefinition<&[u8], u8> = TableDefinition::new("withdrawals_pending");
+
+/// A withdrawal and where its ledger entry is.
+#[derive(Serialize, Deserialize)]
+struct Row {
+    payment: WithdrawPayment,
+    ledger_seq: u64,
+}
+
+fn get_link(tx: &WriteTransaction, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
+    let t = tx.open_table(LINKS).map_err(StoreError::backend)?;
+    let v = t.get(k1).map_err(StoreError::backend)?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+fn put_link(tx: &WriteTransaction, link: &WithdrawLink) -> Result<(), StoreError> {
+    let mut t = tx.open_table(LINKS).map_err(StoreError::backend)?;
+    t.insert(link.k1.as_str(), encode(link)?.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn get_row(tx: &WriteTransaction, hash: &PaymentHash) -> Result<Option<Row>, StoreError> {
+    let t = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+    let v = t.get(hash.0.as_slice()).map_err(StoreError::backend)?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+fn put_row(tx: &WriteTransaction, row: &Row) -> Result<(), StoreError> {
+    let mut t = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+    t.insert(
+        row.payment.payment_hash.0.as_slice(),
+        encode(row)?.as_slice(),
+    )
+    .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn account_of(tx: &WriteTransaction, id: &AccountId) -> Result<Option<super::Account>, StoreError> {
+    let t = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+    get_account(&t, &id.0)
+}
+
+/// Writes the ledger entry at `seq` (a new sequence number when `seq` is 0); answers the sequence.
+fn put_ledger(
+    tx: &WriteTransaction,
+    payment: &WithdrawPayment,
+    seq: u64,
+) -> Result<u64, StoreError> {
+    let seq = if seq == 0 { next_seq(tx)? } else { seq };
+    let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
+    txs.insert(
+        (payment.account_id.0.as_str(), seq),
+        encode(&payment.ledger_entry())?.as_slice(),
+    )
+    .map_err(StoreError::backend)?;
+    Ok(seq)
+}
+
+/// Credits the payee of an internal withdrawal in `tx` and answers the completed withdrawal;
+/// `None` (nothing written) when the invoice is not ours, already settled, or its account is
+/// gone: the payer's separate steps then decide.
+fn settle_internal(
+    tx: &WriteTransaction,
+    payment: &WithdrawPayment,
+    now: u64,
+) -> Result<Option<WithdrawPayment>, StoreError> {
+    let key = payment.payment_hash.0;
+    let mut invoices = tx.open_table(INVOICES).map_err(StoreError::backend)?;
+    let mut invoice: InvoiceRecord =
+        match invoices.get(key.as_slice()).map_err(StoreError::backend)? {
+            Some(v) => decode(v.value())?,
+            None => return Ok(None),
+        };
+    if invoice.settled.is_some() {
+        return Ok(None);
+    }
+    let Some(mut payee) = account_of(tx, &invoice.account_id)? else {
+        return Ok(None);
+    };
+    let settlement = Settlement {
+        payment_hash: payment.payment_hash,
+        preimage: INTERNAL_PREIMAGE,
+        amount_paid_msat: payment.amount_msat,
+        settle_index: 0,
+        settled_at: now,
+    };
+    invoice.settled = Some(SettledInfo {
+        preimage: hex::encode(INTERNAL_PREIMAGE),
+        amount_paid_msat: payment.amount_msat,
+        settled_at: now,
+    });
+    invoices
+        .insert(key.as_slice(), encode(&invoice)?.as_slice())
+        .map_err(StoreError::backend)?;
+    drop(invoices);
+    payee.balance_msat = payee
+        .balance_msat
+        .checked_add(payment.amount_msat)
+        .ok_or_else(|| StoreError::backend(std::io::Error::other("balance overflow")))?;
+    put_account(tx, &payee)?;
+    let credit = Transaction::credit(&invoice, &settlement);
+    let seq = next_seq(tx)?;
+    let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
+    txs.insert((payee.id.0.as_str(), seq), encode(&credit)?.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(Some(
+        payment.finished(&Finish::Succeeded { fee: Msat::ZERO }, now),
+    ))
+}
+
+fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+    let next = read_u64(
+        meta.get(TX_SEQ_KEY)
+            .map_err(StoreError::backend)?
+            .as_ref()
+            .map(|v| v.value()),
+    ) + 1;
+    meta.insert(TX_SEQ_KEY, next.to_be_bytes().as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(next)
+}
+
+#[async_trait]
+impl WithdrawStore for EmbeddedStore {
+    async fn create_withdraw_link(&self, link: &WithdrawLink) -> Result<(), StoreError> {
+        let link = link.clone();
+        self.write(move |tx| {
+            if account_of(tx, &link.account_id)?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            put_link(tx, &link)
+        })
+        .await
+    }
+
+    async fn withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
+        let k1 = k1.to_string();
+        self.read(move |tx| {
+            let t = tx.open_table(LINKS).map_err(StoreError::backend)?;
+            let v = t.get(k1.as_str()).map_err(StoreError::backend)?;
+            v.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn disable_withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
+        let k1 = k1.to_string();
+        self.write(move |tx| {
+            let Some(mut link) = get_link(tx, &k1)? else {
+                return Ok(None);
+            };
+            link.disabled = true;
+            put_link(tx, &link)?;
+            Ok(Some(link))
+        })
+        .await
+    }
+
+    async fn reserve_withdrawal(&self, r: &Reservation) -> Result<ReserveOutcome, StoreError> {
+        let r = r.clone();
+        self.write(move |tx| {
+            let Some(mut link) = get_link(tx, &r.k1)? else {
+                return Ok(ReserveOutcome::UnknownLink);
+            };
+            if link.disabled {
+                return Ok(ReserveOutcome::Disabled);
+            }
+            if link.is_expired(r.now) {
+                return Ok(ReserveOutcome::Expired);
+            }
+            if link.uses_left() == 0 {
+                return Ok(ReserveOutcome::UsedUp);
+            }
+            if get_row(tx, &r.payment_hash)?.is_some() {
+                return Ok(ReserveOutcome::DuplicatePayment);
+            }
+            let Some(mut account) = account_of(tx, &link.account_id)? else {
+                return Ok(ReserveOutcome::UnknownLink);
+            };
+            let total = r
+                .amount
+                .checked_add(r.fee_reserve)
+                .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))?;
+            let Some(left) = account.balance_msat.checked_sub(total) else {
+                return Ok(ReserveOutcome::InsufficientBalance);
+            };
+            account.balance_msat = left;
+            put_account(tx, &account)?;
+            link.used += 1;
+            put_link(tx, &link)?;
+            let mut payment = r.payment(link.account_id.clone());
+            if r.internal
+                && let Some(done) = settle_internal(tx, &payment, r.now)?
+            {
+                // Completed with no fee: nothing of the reservation is left to refund.
+                payment = done;
+            }
+            let ledger_seq = put_ledger(tx, &payment, 0)?;
+            put_row(
+                tx,
+                &Row {
+                    payment: payment.clone(),
+                    ledger_seq,
+                },
+            )?;
+            if payment.status == WithdrawStatus::Pending {
+                let mut pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
+                pending
+                    .insert(r.payment_hash.0.as_slice(), 0)
+                    .map_err(StoreError::backend)?;
+            }
+            Ok(ReserveOutcome::Reserved(Box::new(payment)))
+        })
+        .await
+    }
+
+    async fn finish_withdrawal(
+        &self,
+        hash: &PaymentHash,
+        finish: &Finish,
+        now: u64,
+    ) -> Result<FinishOutcome, StoreError> {
+        let hash = *hash;
+        let finish = finish.clone();
+        self.write(move |tx| {
+            let Some(row) = get_row(tx, &hash)? else {
+                return Ok(FinishOutcome::Unknown);
+            };
+            if row.payment.status != WithdrawStatus::Pending {
+                return Ok(FinishOutcome::AlreadyFinished(row.payment));
+            }
+            let done = row.payment.finished(&finish, now);
+            if let Some(mut account) = account_of(tx, &done.account_id)? {
+                account.balance_msat = account
+                    .balance_msat
+                    .checked_add(done.refund())
+                    .unwrap_or(Msat(u64::MAX));
+                put_account(tx, &account)?;
+            }
+            if done.status == WithdrawStatus::Failed
+                && let Some(mut link) = get_link(tx, &done.k1)?
+            {
+                link.used = link.used.saturating_sub(1);
+                put_link(tx, &link)?;
+            }
+            put_ledger(tx, &done, row.ledger_seq)?;
+            put_row(
+                tx,
+                &Row {
+                    payment: done.clone(),
+                    ledger_seq: row.ledger_seq,
+                },
+            )?;
+            let mut pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
+            pending
+                .remove(hash.0.as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(FinishOutcome::Finished(done))
+        })
+        .await
+    }
+
+    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<WithdrawPayment>, StoreError> {
+        let key = hash.0;
+        self.read(move |tx| {
+            let t = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+            let v = t.get(key.as_slice()).map_err(StoreError::backend)?;
+            Ok(v.map(|v| decode::<Row>(v.value()))
+                .transpose()?
+                .map(|r| r.payment))
+        })
+        .await
+    }
+
+    async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError> {
+        self.read(move |tx| {
+            let pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
+            let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+            let mut out = Vec::new();
+            for entry in pending.iter().map_err(StoreError::backend)? {
+                let (hash, _) = entry.map_err(StoreError::backend)?;
+                if let Some(v) = payments.get(hash.value()).map_err(StoreError::backend)? {
+                    let row: Row = decode(v.value())?;
+                    out.push(row.payment);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

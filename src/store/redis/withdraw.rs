@@ -1,0 +1,340 @@
+//! [`WithdrawStore`] on Redis (LUD-03 withdraw links). Key names are in [`keys`]. The money moves
+//! are single Lua scripts over keys of one account's hash tag `{a:<id>}`: the link, the account,
+//! its ledger and the withdrawal record live in one slot, so a reservation (use, balance, pending
+//! ledger entry, record) and a finish (status, refund, ledger entry rewritten in place with
+//! `LPOS` + `LSET`, use given back) are each atomic, on one server and on a cluster.
+//!
+//! Global keys are written around the scripts in an order where a crash in between is harmless:
+//! - `create_withdraw_link` writes the link record, then its `wl:<k1>` index: a crash leaves an
+//!   unreachable record.
+//! - `reserve_withdrawal` claims `wd:<hash>` (SET NX) and adds `<id>:<hash>` to `wd:pending`
+//!   before the script, and undoes both when the script reserves nothing. A crash in between
+//!   leaves a claim that refuses that invoice (no money moved) and a pending member without a
+//!   record, which `pending_withdrawals` drops.
+//! - `finish_withdrawal` runs the script, then removes the pending member; a crash in between
+//!   leaves a member whose record is no longer pending, which `pending_withdrawals` drops.
+//!
+//! Known limits: `pending_withdrawals` (run when a payer starts) may drop the member of a
+//! reservation another process is making at that very moment; that process still pays it, only
+//! a crash of it before finishing would then leave the withdrawal pending until checked by hand.
+//! A reservation whose script ran but whose answer was lost (a Redis timeout) answers the wallet
+//! an error, stays pending, and is paid by the next payer start.
+
+use std::sync::LazyLock;
+
+use ::redis::Script;
+use async_trait::async_trait;
+
+use super::conn::RedisCallError;
+use super::{RedisStore, decode, encode, scripts};
+use crate::store::keys::{self, FIELD_JSON};
+use crate::store::withdraw::*;
+use crate::store::{AccountId, StoreError};
+use crate::types::PaymentHash;
+
+/// Reserves a withdrawal.
+/// KEYS: link hash, account hash, ledger list, withdrawal hash.
+/// ARGV: now, amount + reserve (decimal), payment JSON, ledger entry JSON.
+/// Answers `reserved`, `unknown`, `disabled`, `expired`, `used`, `duplicate` or `balance`.
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'disabled') == '1' then return 'disabled' end
+local exp = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '0')
+if exp ~= 0 and tonumber(ARGV[1]) >= exp then return 'expired' end
+local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
+local uses = tonumber(redis.call('HGET', KEYS[1], 'uses') or '0')
+if used >= uses then return 'used' end
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
+local bal = redis.call('HGET', KEYS[2], 'balance')
+if not bal then return 'unknown' end
+local need = ARGV[2]
+if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
+redis.call('HINCRBY', KEYS[2], 'balance', '-' .. need)
+redis.call('HINCRBY', KEYS[1], 'used', 1)
+redis.call('HSET', KEYS[4], 'json', ARGV[3], 'status', 'pending', 'tx', ARGV[4])
+redis.call('LPUSH', KEYS[3], ARGV[4])
+return 'reserved'
+",
+    )
+});
+
+/// Finishes a pending withdrawal once.
+/// KEYS: withdrawal hash, account hash, ledger list, link hash.
+/// ARGV: new status, new payment JSON, new ledger entry JSON, refund (decimal), `1` to give the
+/// use back. Answers `done`, `already` or `unknown`.
+static FINISH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 'already' end
+local old = redis.call('HGET', KEYS[1], 'tx')
+if ARGV[4] ~= '0' and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'balance', ARGV[4])
+end
+local pos = redis.call('LPOS', KEYS[3], old)
+if pos then redis.call('LSET', KEYS[3], pos, ARGV[3]) end
+if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HINCRBY', KEYS[4], 'used', -1)
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'json', ARGV[2], 'tx', ARGV[3])
+return 'done'
+",
+    )
+});
+
+/// Disables an existing link. KEYS: link hash. Answers 1 when the link exists.
+static DISABLE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'disabled', '1')
+return 1
+",
+    )
+});
+
+fn status_text(s: WithdrawStatus) -> &'static str {
+    match s {
+        WithdrawStatus::Pending => "pending",
+        WithdrawStatus::Succeeded => "succeeded",
+        WithdrawStatus::Failed => "failed",
+    }
+}
+
+fn pending_member(id: &AccountId, hash: &PaymentHash) -> String {
+    format!("{id}:{hash}")
+}
+
+impl RedisStore {
+    async fn owner(&self, key: &str) -> Result<Option<AccountId>, StoreError> {
+        let id: Option<String> = self.conn.query(::redis::cmd("GET").arg(key)).await?;
+        Ok(id.map(AccountId))
+    }
+
+    async fn read_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
+        let Some(id) = self.owner(&keys::withdraw_link_owner(k1)).await? else {
+            return Ok(None);
+        };
+        let mut cmd = ::redis::cmd("HMGET");
+        cmd.arg(keys::withdraw_link(&id, k1))
+            .arg(FIELD_JSON)
+            .arg("used")
+            .arg("disabled");
+        let (json, used, disabled): (Option<Vec<u8>>, Option<u32>, Option<String>) =
+            self.conn.query(&cmd).await?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let mut link: WithdrawLink = decode(&json)?;
+        link.used = used.unwrap_or(0);
+        link.disabled = disabled.as_deref() == Some("1");
+        Ok(Some(link))
+    }
+
+    async fn read_withdrawal(
+        &self,
+        id: &AccountId,
+        hash: &PaymentHash,
+    ) -> Result<Option<WithdrawPayment>, StoreError> {
+        let mut cmd = ::redis::cmd("HGET");
+        cmd.arg(keys::withdrawal(id, hash)).arg(FIELD_JSON);
+        let json: Option<Vec<u8>> = self.conn.query(&cmd).await?;
+        json.map(|j| decode(&j)).transpose()
+    }
+
+    async fn release_claim(&self, id: &AccountId, hash: &PaymentHash) -> Result<(), StoreError> {
+        let mut free = scripts::DELETE_IF.prepare_invoke();
+        free.key(keys::withdrawal_owner(hash)).arg(&id.0);
+        self.conn.invoke::<i64>(&free).await?;
+        let mut srem = ::redis::cmd("SREM");
+        srem.arg(keys::withdrawals_pending())
+            .arg(pending_member(id, hash));
+        self.conn.query::<i64>(&srem).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WithdrawStore for RedisStore {
+    async fn create_withdraw_link(&self, link: &WithdrawLink) -> Result<(), StoreError> {
+        let exists: bool = self
+            .conn
+            .query(::redis::cmd("EXISTS").arg(keys::account(&link.account_id)))
+            .await?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        let mut put = ::redis::cmd("HSET");
+        put.arg(keys::withdraw_link(&link.account_id, &link.k1))
+            .arg(FIELD_JSON)
+            .arg(encode(link)?)
+            .arg("uses")
+            .arg(link.uses)
+            .arg("used")
+            .arg(link.used)
+            .arg("expires_at")
+            .arg(link.expires_at.unwrap_or(0))
+            .arg("disabled")
+            .arg(if link.disabled { "1" } else { "0" });
+        self.conn.query::<()>(&put).await?;
+        let mut index = ::redis::cmd("SET");
+        index
+            .arg(keys::withdraw_link_owner(&link.k1))
+            .arg(&link.account_id.0)
+            .arg("NX");
+        let done: Option<String> = self.conn.query(&index).await?;
+        if done.is_none() {
+            // 256 random bits collided, or a retry: never overwrite another link's index.
+            return Err(
+                RedisCallError::Unexpected("withdraw link k1 already indexed".into()).into(),
+            );
+        }
+        Ok(())
+    }
+
+    async fn withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
+        self.read_link(k1).await
+    }
+
+    async fn disable_withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
+        let Some(link) = self.read_link(k1).await? else {
+            return Ok(None);
+        };
+        let mut disable = DISABLE.prepare_invoke();
+        disable.key(keys::withdraw_link(&link.account_id, k1));
+        let found: i64 = self.conn.invoke(&disable).await?;
+        if found == 0 {
+            return Ok(None);
+        }
+        self.read_link(k1).await
+    }
+
+    async fn reserve_withdrawal(&self, r: &Reservation) -> Result<ReserveOutcome, StoreError> {
+        let Some(id) = self.owner(&keys::withdraw_link_owner(&r.k1)).await? else {
+            return Ok(ReserveOutcome::UnknownLink);
+        };
+        let hash = r.payment_hash;
+        let mut claim = ::redis::cmd("SET");
+        claim
+            .arg(keys::withdrawal_owner(&hash))
+            .arg(&id.0)
+            .arg("NX");
+        let claimed: Option<String> = self.conn.query(&claim).await?;
+        if claimed.is_none() {
+            return Ok(ReserveOutcome::DuplicatePayment);
+        }
+        let mut sadd = ::redis::cmd("SADD");
+        sadd.arg(keys::withdrawals_pending())
+            .arg(pending_member(&id, &hash));
+        self.conn.query::<i64>(&sadd).await?;
+        let payment = r.payment(id.clone());
+        let total = r
+            .amount
+            .checked_add(r.fee_reserve)
+            .ok_or_else(|| RedisCallError::Unexpected("amount overflow".into()))?;
+        let mut reserve = RESERVE.prepare_invoke();
+        reserve
+            .key(keys::withdraw_link(&id, &r.k1))
+            .key(keys::account(&id))
+            .key(keys::ledger(&id))
+            .key(keys::withdrawal(&id, &hash))
+            .arg(r.now)
+            .arg(total.0.to_string())
+            .arg(encode(&payment)?)
+            .arg(encode(&payment.ledger_entry())?);
+        let answer: String = self.conn.invoke(&reserve).await?;
+        let outcome = match answer.as_str() {
+            "reserved" => return Ok(ReserveOutcome::Reserved(Box::new(payment))),
+            "unknown" => ReserveOutcome::UnknownLink,
+            "disabled" => ReserveOutcome::Disabled,
+            "expired" => ReserveOutcome::Expired,
+            "used" => ReserveOutcome::UsedUp,
+            "duplicate" => ReserveOutcome::DuplicatePayment,
+            "balance" => ReserveOutcome::InsufficientBalance,
+            other => return Err(RedisCallError::Unexpected(format!("reserve: {other}")).into()),
+        };
+        self.release_claim(&id, &hash).await?;
+        Ok(outcome)
+    }
+
+    async fn finish_withdrawal(
+        &self,
+        hash: &PaymentHash,
+        finish: &Finish,
+        now: u64,
+    ) -> Result<FinishOutcome, StoreError> {
+        let Some(id) = self.owner(&keys::withdrawal_owner(hash)).await? else {
+            return Ok(FinishOutcome::Unknown);
+        };
+        let Some(current) = self.read_withdrawal(&id, hash).await? else {
+            return Ok(FinishOutcome::Unknown);
+        };
+        if current.status != WithdrawStatus::Pending {
+            return Ok(FinishOutcome::AlreadyFinished(current));
+        }
+        let done = current.finished(finish, now);
+        let mut script = FINISH.prepare_invoke();
+        script
+            .key(keys::withdrawal(&id, hash))
+            .key(keys::account(&id))
+            .key(keys::ledger(&id))
+            .key(keys::withdraw_link(&id, &done.k1))
+            .arg(status_text(done.status))
+            .arg(encode(&done)?)
+            .arg(encode(&done.ledger_entry())?)
+            .arg(done.refund().0.to_string())
+            .arg(if done.status == WithdrawStatus::Failed {
+                "1"
+            } else {
+                "0"
+            });
+        let answer: String = self.conn.invoke(&script).await?;
+        let outcome = match answer.as_str() {
+            "done" => FinishOutcome::Finished(done),
+            "already" => match self.read_withdrawal(&id, hash).await? {
+                Some(p) => FinishOutcome::AlreadyFinished(p),
+                None => FinishOutcome::Unknown,
+            },
+            "unknown" => FinishOutcome::Unknown,
+            other => return Err(RedisCallError::Unexpected(format!("finish: {other}")).into()),
+        };
+        let mut srem = ::redis::cmd("SREM");
+        srem.arg(keys::withdrawals_pending())
+            .arg(pending_member(&id, hash));
+        self.conn.query::<i64>(&srem).await?;
+        Ok(outcome)
+    }
+
+    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<WithdrawPayment>, StoreError> {
+        match self.owner(&keys::withdrawal_owner(hash)).await? {
+            Some(id) => self.read_withdrawal(&id, hash).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError> {
+        let members: Vec<String> = self
+            .conn
+            .query(::redis::cmd("SMEMBERS").arg(keys::withdrawals_pending()))
+            .await?;
+        let mut out = Vec::new();
+        for member in members {
+            let parsed = member.split_once(':').and_then(|(id, hash)| {
+                Some((AccountId(id.to_string()), hash.parse::<PaymentHash>().ok()?))
+            });
+            let Some((id, hash)) = parsed else { continue };
+            match self.read_withdrawal(&id, &hash).await? {
+                Some(p) if p.status == WithdrawStatus::Pending => out.push(p),
+                _ => {
+                    // A reservation that never happened, or a finish whose SREM was lost.
+                    let mut srem = ::redis::cmd("SREM");
+                    srem.arg(keys::withdrawals_pending()).arg(&member);
+                    self.conn.query::<i64>(&srem).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,246 @@
+//! The store side of LNURL-withdraw (LUD-03): withdraw links, and the withdrawals paid through
+//! them. A withdrawal is reserved in one atomic step (a use of the link, `amount + fee reserve` off
+//! the balance, a pending debit in the ledger and the payment record), then finished exactly once:
+//! completed (the real fee kept, the rest of the reserve refunded) or failed (everything refunded,
+//! the use given back). Both backends run the withdraw part of the conformance suite
+//! (`tests/support/withdraw_suite.rs`).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{AccountId, StoreError, Transaction, TxKind, TxStatus};
+use crate::types::{Msat, PaymentHash};
+
+/// The preimage recorded for an invoice of this gateway settled inside the ledger by a
+/// withdrawal (the node was never asked, so no real preimage is known).
+pub const INTERNAL_PREIMAGE: [u8; 32] = [0u8; 32];
+
+/// A withdraw link of an account (LUD-03 `k1` names it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawLink {
+    /// 32 random bytes, hex.
+    pub k1: String,
+    pub account_id: AccountId,
+    pub min_msat: Msat,
+    pub max_msat: Msat,
+    /// How many withdrawals the link pays in all (1: single use).
+    pub uses: u32,
+    /// Uses taken: reserved, paid, or being paid. A failed payment gives its use back.
+    pub used: u32,
+    pub title: Option<String>,
+    pub created_at: u64,
+    /// Unix seconds after which the link pays nothing; `None`: never expires.
+    pub expires_at: Option<u64>,
+    pub disabled: bool,
+}
+
+impl WithdrawLink {
+    pub fn uses_left(&self) -> u32 {
+        self.uses.saturating_sub(self.used)
+    }
+
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+}
+
+/// Where a withdrawal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WithdrawStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// One withdrawal: a wallet's invoice paid (or being paid) from an account through a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawPayment {
+    pub payment_hash: PaymentHash,
+    pub k1: String,
+    pub account_id: AccountId,
+    pub bolt11: String,
+    pub amount_msat: Msat,
+    /// Reserved on top of the amount for routing fees.
+    pub fee_reserve_msat: Msat,
+    /// The routing fee paid, once succeeded.
+    pub fee_msat: Msat,
+    pub status: WithdrawStatus,
+    /// An invoice of this gateway: settled inside the ledger, not by the node.
+    pub internal: bool,
+    pub created_at: u64,
+    pub finished_at: Option<u64>,
+    pub failure: Option<String>,
+    /// The link's title, shown as the ledger entry's comment.
+    pub title: Option<String>,
+}
+
+impl WithdrawPayment {
+    /// The ledger entry showing this withdrawal in its current state.
+    pub fn ledger_entry(&self) -> Transaction {
+        let (status, fee) = match self.status {
+            WithdrawStatus::Pending => (TxStatus::Pending, self.fee_reserve_msat),
+            WithdrawStatus::Succeeded => (TxStatus::Settled, self.fee_msat),
+            WithdrawStatus::Failed => (TxStatus::Failed, Msat::ZERO),
+        };
+        Transaction {
+            kind: TxKind::Debit,
+            amount_msat: self.amount_msat,
+            fee_msat: fee,
+            payment_hash: self.payment_hash,
+            status,
+            comment: self.title.clone(),
+            tag: None,
+            zap: false,
+            created_at: self.created_at,
+        }
+    }
+
+    /// What the reservation took off the balance.
+    pub fn reserved(&self) -> Option<Msat> {
+        self.amount_msat.checked_add(self.fee_reserve_msat)
+    }
+
+    /// The record once finished: succeeded with `fee` (capped at the reserve, so the balance
+    /// never pays more than was reserved), or failed with `reason`.
+    pub fn finished(&self, outcome: &Finish, now: u64) -> WithdrawPayment {
+        let mut done = self.clone();
+        done.finished_at = Some(now);
+        match outcome {
+            Finish::Succeeded { fee } => {
+                done.status = WithdrawStatus::Succeeded;
+                done.fee_msat = Msat(fee.0.min(self.fee_reserve_msat.0));
+            }
+            Finish::Failed { reason } => {
+                done.status = WithdrawStatus::Failed;
+                done.failure = Some(reason.clone());
+            }
+        }
+        done
+    }
+
+    /// What finishing gives back to the balance: the unused reserve, or everything.
+    pub fn refund(&self) -> Msat {
+        match self.status {
+            WithdrawStatus::Pending => Msat::ZERO,
+            WithdrawStatus::Succeeded => {
+                Msat(self.fee_reserve_msat.0.saturating_sub(self.fee_msat.0))
+            }
+            WithdrawStatus::Failed => self.reserved().unwrap_or(Msat::ZERO),
+        }
+    }
+}
+
+/// A withdrawal to reserve.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub k1: String,
+    pub payment_hash: PaymentHash,
+    pub bolt11: String,
+    pub amount: Msat,
+    pub fee_reserve: Msat,
+    pub internal: bool,
+    pub title: Option<String>,
+    pub now: u64,
+}
+
+impl Reservation {
+    pub fn payment(&self, account_id: AccountId) -> WithdrawPayment {
+        WithdrawPayment {
+            payment_hash: self.payment_hash,
+            k1: self.k1.clone(),
+            account_id,
+            bolt11: self.bolt11.clone(),
+            amount_msat: self.amount,
+            fee_reserve_msat: self.fee_reserve,
+            fee_msat: Msat::ZERO,
+            status: WithdrawStatus::Pending,
+            internal: self.internal,
+            created_at: self.now,
+            finished_at: None,
+            failure: None,
+            title: self.title.clone(),
+        }
+    }
+}
+
+/// How a reservation ended. Every outcome but `Reserved` changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveOutcome {
+    Reserved(Box<WithdrawPayment>),
+    UnknownLink,
+    Disabled,
+    Expired,
+    /// Every use is taken.
+    UsedUp,
+    /// The balance does not cover `amount + fee reserve`.
+    InsufficientBalance,
+    /// A withdrawal with this payment hash exists already.
+    DuplicatePayment,
+}
+
+/// How a pending withdrawal ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// Paid, with this routing fee.
+    Succeeded { fee: Msat },
+    /// Not paid; everything is refunded and the use given back.
+    Failed { reason: String },
+}
+
+/// The answer of [`WithdrawStore::finish_withdrawal`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// Finished now: the balance got [`WithdrawPayment::refund`] back.
+    Finished(WithdrawPayment),
+    /// Finished before; nothing changed.
+    AlreadyFinished(WithdrawPayment),
+    /// No withdrawal with this hash.
+    Unknown,
+}
+
+/// Withdraw links and withdrawals.
+///
+/// Duties of an implementation:
+/// - For an internal reservation (an invoice of this gateway), a backend may also credit the
+///   payee (marking the invoice settled with [`INTERNAL_PREIMAGE`]) and complete the withdrawal
+///   in the same atomic step, answering `Reserved` with a `Succeeded` payment; otherwise the
+///   payer does those as separate idempotent steps.
+/// - [`WithdrawStore::reserve_withdrawal`] is one atomic step: it checks the link (exists, not
+///   disabled, not expired, a use left), the payment hash (never reserved before) and the balance
+///   (covers `amount + fee reserve`), then takes the use, debits the balance, appends a pending
+///   debit to the ledger and records the withdrawal, all or nothing, however many callers race.
+/// - [`WithdrawStore::finish_withdrawal`] finishes a pending withdrawal once: a second call, or a
+///   call after the other outcome, changes nothing and answers `AlreadyFinished`.
+/// - A balance never goes below zero.
+#[async_trait]
+pub trait WithdrawStore: Send + Sync {
+    /// Records a new link; [`StoreError::NotFound`] when its account does not exist.
+    async fn create_withdraw_link(&self, link: &WithdrawLink) -> Result<(), StoreError>;
+
+    /// The link named `k1`.
+    async fn withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError>;
+
+    /// Disables a link for good; answers it, or `None` when there is no such link.
+    async fn disable_withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError>;
+
+    /// Reserves a withdrawal (see the trait's duties).
+    async fn reserve_withdrawal(
+        &self,
+        reservation: &Reservation,
+    ) -> Result<ReserveOutcome, StoreError>;
+
+    /// Finishes a pending withdrawal once (see the trait's duties).
+    async fn finish_withdrawal(
+        &self,
+        hash: &PaymentHash,
+        finish: &Finish,
+        now: u64,
+    ) -> Result<FinishOutcome, StoreError>;
+
+    /// One withdrawal.
+    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<WithdrawPayment>, StoreError>;
+
+    /// Every withdrawal still pending, for the payer to resume after a restart.
+    async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError>;
+}

@@ -1,0 +1,255 @@
+//! LNURL-withdraw (LUD-03) vouchers, the domain side: creating and showing withdraw links, the
+//! `withdrawRequest` a wallet reads, and the callback that checks the wallet's invoice, reserves
+//! `amount + fee reserve` in one atomic store step and hands the payment to the [`payer`]. Money
+//! rules: a link pays at most `uses` times, a balance never goes below zero, a failed payment is
+//! refunded, an invoice of this gateway settles inside the ledger. No HTTP types here.
+
+pub mod fees;
+pub mod payer;
+pub mod qr;
+
+pub use payer::Payer;
+
+use crate::gateway::{Error, Gateway};
+use crate::lnurl::withdraw::{self as lud03, InvoiceProblem};
+use crate::store::{Account, Reservation, ReserveOutcome, WithdrawLink};
+use crate::types::{Msat, unix_now};
+
+/// Longest link title, in characters.
+const MAX_TITLE: usize = 200;
+/// Most uses one link may have.
+const MAX_USES: u32 = 100_000;
+
+/// A link to create (the admin API's body).
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub min_msat: Msat,
+    pub max_msat: Msat,
+    pub uses: u32,
+    pub title: Option<String>,
+    pub expires_in_secs: Option<u64>,
+}
+
+/// Where a link is reached: its URL, LNURL (upper case), LUD-17 form and voucher page.
+#[derive(Debug, Clone)]
+pub struct LinkUrls {
+    pub url: String,
+    pub lnurl: String,
+    pub lnurlw: String,
+    pub page: String,
+}
+
+impl Gateway {
+    /// Creates a withdraw link on the account at `address`.
+    pub async fn create_withdraw_link(
+        &self,
+        address: &str,
+        new: NewLink,
+    ) -> Result<(WithdrawLink, LinkUrls), Error> {
+        let account = self.account(address).await?;
+        if new.min_msat.0 == 0 || new.min_msat > new.max_msat {
+            return Err(Error::BadRequest("need 1 <= min_msat <= max_msat".into()));
+        }
+        if new.uses == 0 || new.uses > MAX_USES {
+            return Err(Error::BadRequest(format!(
+                "uses must be between 1 and {MAX_USES}"
+            )));
+        }
+        let title = new
+            .title
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        if title
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TITLE)
+        {
+            return Err(Error::BadRequest(format!(
+                "title must be at most {MAX_TITLE} characters"
+            )));
+        }
+        let now = unix_now();
+        let expires_at = match new.expires_in_secs {
+            Some(0) => return Err(Error::BadRequest("expires_in_secs must be positive".into())),
+            Some(secs) => Some(now.saturating_add(secs)),
+            None => None,
+        };
+        let link = WithdrawLink {
+            k1: hex::encode(rand::random::<[u8; 32]>()),
+            account_id: account.id.clone(),
+            min_msat: new.min_msat,
+            max_msat: new.max_msat,
+            uses: new.uses,
+            used: 0,
+            title,
+            created_at: now,
+            expires_at,
+            disabled: false,
+        };
+        self.store.create_withdraw_link(&link).await?;
+        tracing::info!(account = %account.id, max_msat = link.max_msat.0, uses = link.uses, "withdraw link created");
+        let urls = self.link_urls(&account, &link.k1)?;
+        Ok((link, urls))
+    }
+
+    /// The link named `k1`; [`Error::UnknownLink`] when there is none.
+    pub async fn withdraw_link(&self, k1: &str) -> Result<WithdrawLink, Error> {
+        if k1.len() != 64 || !k1.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::UnknownLink);
+        }
+        self.store
+            .withdraw_link(k1)
+            .await?
+            .ok_or(Error::UnknownLink)
+    }
+
+    /// The link with its account and URLs.
+    pub async fn withdraw_link_view(
+        &self,
+        k1: &str,
+    ) -> Result<(WithdrawLink, Account, LinkUrls), Error> {
+        let link = self.withdraw_link(k1).await?;
+        let account = self
+            .store
+            .account(&link.account_id)
+            .await?
+            .ok_or(Error::UnknownLink)?;
+        let urls = self.link_urls(&account, &link.k1)?;
+        Ok((link, account, urls))
+    }
+
+    /// Disables a link for good.
+    pub async fn disable_withdraw_link(&self, k1: &str) -> Result<WithdrawLink, Error> {
+        self.withdraw_link(k1).await?;
+        let link = self
+            .store
+            .disable_withdraw_link(k1)
+            .await?
+            .ok_or(Error::UnknownLink)?;
+        tracing::info!(account = %link.account_id, "withdraw link disabled");
+        Ok(link)
+    }
+
+    fn link_urls(&self, account: &Account, k1: &str) -> Result<LinkUrls, Error> {
+        let domain = self.domain_named(&account.domain)?;
+        let url = format!("{}/lnurlw/{k1}", domain.public_url);
+        let lnurl = crate::lnurl::encode(&url)
+            .map_err(|e| Error::BadRequest(format!("public_url too long for an LNURL: {e}")))?;
+        Ok(LinkUrls {
+            lnurlw: lud03::lnurlw_url(&url),
+            page: format!("{}/withdraw/{k1}", domain.public_url),
+            url,
+            lnurl,
+        })
+    }
+
+    /// Why a link cannot pay now, as the public reason; `None` when it can.
+    fn unusable(link: &WithdrawLink, now: u64) -> Option<&'static str> {
+        if link.disabled {
+            Some("this withdraw link is disabled")
+        } else if link.is_expired(now) {
+            Some("this withdraw link has expired")
+        } else if link.uses_left() == 0 {
+            Some("this withdraw link has been used up")
+        } else {
+            None
+        }
+    }
+
+    /// The amounts a wallet may withdraw now: the link's bounds, the maximum lowered to what the
+    /// balance pays after the fee reserve. When even the minimum is out of reach, both are 0
+    /// (LUD-03 "Zero balance": a success with nothing to withdraw, not an error).
+    pub fn withdrawable(&self, link: &WithdrawLink, balance: Msat) -> (Msat, Msat) {
+        let affordable = self.settings.withdraw.max_payable(balance);
+        if affordable < link.min_msat {
+            return (Msat::ZERO, Msat::ZERO);
+        }
+        (link.min_msat, link.max_msat.min(affordable))
+    }
+
+    /// LUD-03 §2: the link as a wallet sees it. Unusable links answer a protocol error.
+    pub async fn withdraw_request(
+        &self,
+        k1: &str,
+    ) -> Result<(WithdrawLink, LinkUrls, Msat, Msat), Error> {
+        let (link, account, urls) = self.withdraw_link_view(k1).await?;
+        if let Some(reason) = Self::unusable(&link, unix_now()) {
+            return Err(Error::BadRequest(reason.into()));
+        }
+        let (min, max) = self.withdrawable(&link, account.balance_msat);
+        Ok((link, urls, min, max))
+    }
+
+    /// LUD-03 §3-4: checks the wallet's invoice and reserves the withdrawal, then hands it to
+    /// the payer. Anything refused changes nothing.
+    pub async fn withdraw_callback(
+        &self,
+        k1: &str,
+        query_k1: Option<&str>,
+        pr: Option<&str>,
+    ) -> Result<(), Error> {
+        let link = self.withdraw_link(k1).await?;
+        if query_k1 != Some(k1) {
+            return Err(Error::BadRequest("k1 does not match this link".into()));
+        }
+        let now = unix_now();
+        if let Some(reason) = Self::unusable(&link, now) {
+            return Err(Error::BadRequest(reason.into()));
+        }
+        let pr = pr
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::BadRequest("missing pr".into()))?;
+        let network = self.node.network().await?;
+        let bad = |p: InvoiceProblem| Error::BadRequest(p.to_string());
+        let checked =
+            lud03::check_invoice(pr, link.min_msat, link.max_msat, network, now).map_err(bad)?;
+        let internal = match self.store.invoice(&checked.payment_hash).await? {
+            Some(inv) if inv.settled.is_some() => {
+                return Err(Error::BadRequest("the invoice is already paid".into()));
+            }
+            Some(inv) if inv.account_id == link.account_id => {
+                return Err(Error::BadRequest(
+                    "a link cannot pay an invoice of its own account".into(),
+                ));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let fee_reserve = if internal {
+            Msat::ZERO
+        } else {
+            self.settings.withdraw.fee_reserve(checked.amount)
+        };
+        let reservation = Reservation {
+            k1: link.k1.clone(),
+            payment_hash: checked.payment_hash,
+            bolt11: pr.to_string(),
+            amount: checked.amount,
+            fee_reserve,
+            internal,
+            title: link.title.clone(),
+            now,
+        };
+        let refused = |r: &str| Err(Error::BadRequest(r.into()));
+        match self.store.reserve_withdrawal(&reservation).await? {
+            ReserveOutcome::Reserved(payment) => {
+                tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
+                    amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
+                    "withdrawal reserved");
+                // An internal one may be complete already (the embedded store does it atomically).
+                if payment.status == crate::store::WithdrawStatus::Pending {
+                    self.payer.submit(*payment);
+                }
+                Ok(())
+            }
+            ReserveOutcome::UnknownLink => Err(Error::UnknownLink),
+            ReserveOutcome::Disabled => refused("this withdraw link is disabled"),
+            ReserveOutcome::Expired => refused("this withdraw link has expired"),
+            ReserveOutcome::UsedUp => refused("this withdraw link has been used up"),
+            ReserveOutcome::InsufficientBalance => {
+                refused("the balance does not cover this amount and the fee reserve")
+            }
+            ReserveOutcome::DuplicatePayment => refused("this invoice is already being paid"),
+        }
+    }
+}

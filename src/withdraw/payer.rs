@@ -1,0 +1,230 @@
+//! The withdrawal payer (LUD-03 §4, the service pays the wallet's invoice): a supervised task
+//! that pays each reserved withdrawal and finishes it once in the store (success keeps the real
+//! fee and refunds the rest of the reserve; failure refunds everything and gives the use back).
+//! On start it resumes every withdrawal still pending (`TrackPaymentV2` on LND), so a gateway
+//! stopped or killed mid-payment settles it on restart. On shutdown, payments in flight are left
+//! pending in the store for the next start; nothing is refunded while the outcome is unknown.
+//!
+//! An invoice issued by this gateway is settled inside the ledger, never by the node: the payer
+//! was debited by the reservation; the payee is credited through the normal idempotent credit
+//! path ([`Store::credit_settlement`], once per payment hash, marked with an all-zero preimage);
+//! then the withdrawal is completed with no fee. Each of the three steps is atomic and each is
+//! idempotent, so a crash between them is finished by the resume on restart; on Redis the two
+//! accounts live in different slots, which is why these are separate steps. The embedded store
+//! does all three inside the reservation's transaction; the steps here then find them done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::config::WithdrawSettings;
+use crate::ledger::Backoff;
+use crate::lightning::{LightningError, LightningNode, PaymentRequest, PaymentResult};
+use crate::store::{CreditOutcome, Finish, FinishOutcome, Settlement, Store, WithdrawPayment};
+use crate::types::unix_now;
+
+/// How long one `track_payment` call waits for a final state before asking again.
+const TRACK_WAIT: Duration = Duration::from_secs(60);
+
+pub use crate::store::withdraw::INTERNAL_PREIMAGE;
+
+/// Hands reserved withdrawals to the payer task.
+#[derive(Clone)]
+pub struct Payer {
+    tx: mpsc::UnboundedSender<WithdrawPayment>,
+}
+
+impl Payer {
+    /// A payer handle and the receiving end for [`run`].
+    pub fn channel() -> (Payer, mpsc::UnboundedReceiver<WithdrawPayment>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Payer { tx }, rx)
+    }
+
+    /// Queues a reserved withdrawal. If the payer is gone (shutting down), it stays pending in
+    /// the store and is resumed on the next start.
+    pub fn submit(&self, payment: WithdrawPayment) {
+        if self.tx.send(payment).is_err() {
+            tracing::warn!("withdrawal payer stopped; the payment resumes on the next start");
+        }
+    }
+}
+
+/// What the payer works with.
+#[derive(Clone)]
+pub struct PayerDeps {
+    pub store: Arc<dyn Store>,
+    pub node: Arc<dyn LightningNode>,
+    pub settings: WithdrawSettings,
+}
+
+/// Runs the payer until `shutdown`: resumes pending withdrawals, then pays new ones.
+pub async fn run(
+    deps: PayerDeps,
+    mut jobs: mpsc::UnboundedReceiver<WithdrawPayment>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut running = JoinSet::new();
+    let mut backoff = Backoff::default();
+    loop {
+        match deps.store.pending_withdrawals().await {
+            Ok(pending) => {
+                if !pending.is_empty() {
+                    tracing::info!(count = pending.len(), "resuming pending withdrawals");
+                }
+                for p in pending {
+                    running.spawn(settle(deps.clone(), p, true));
+                }
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list pending withdrawals; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+    loop {
+        tokio::select! {
+            job = jobs.recv() => match job {
+                Some(p) => { running.spawn(settle(deps.clone(), p, false)); }
+                None => break,
+            },
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    // Outcomes still unknown stay pending in the store for the next start.
+    running.shutdown().await;
+}
+
+/// Pays (or, when `resume`, tracks) one withdrawal to a final state and finishes it in the store.
+async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
+    let hash = payment.payment_hash;
+    let finish = if payment.internal {
+        settle_internal(&deps, &payment).await
+    } else {
+        settle_external(&deps, &payment, resume).await
+    };
+    let mut backoff = Backoff::default();
+    loop {
+        match deps
+            .store
+            .finish_withdrawal(&hash, &finish, unix_now())
+            .await
+        {
+            Ok(FinishOutcome::Finished(done)) => {
+                tracing::info!(account = %done.account_id, payment_hash = %hash,
+                    status = ?done.status, fee_msat = done.fee_msat.0, refund_msat = done.refund().0,
+                    "withdrawal finished");
+                return;
+            }
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, payment_hash = %hash, "cannot finish withdrawal; retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+        }
+    }
+}
+
+async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bool) -> Finish {
+    let hash = payment.payment_hash;
+    let mut backoff = Backoff::default();
+    let mut started = resume;
+    loop {
+        let first_send = !started;
+        let answer = if started {
+            deps.node.track_payment(&hash, TRACK_WAIT).await
+        } else {
+            started = true;
+            let request = PaymentRequest {
+                bolt11: payment.bolt11.clone(),
+                fee_limit: payment.fee_reserve_msat,
+                timeout_secs: deps.settings.payment_timeout_secs,
+            };
+            deps.node.pay_invoice(request).await.map(Some)
+        };
+        match answer {
+            Ok(Some(PaymentResult::Succeeded { fee, .. })) => return Finish::Succeeded { fee },
+            Ok(Some(PaymentResult::Failed(reason))) => return Finish::Failed { reason },
+            // The node never started it (e.g. a crash before the send): nothing left the node.
+            Ok(None) => {
+                return Finish::Failed {
+                    reason: "payment was never sent".into(),
+                };
+            }
+            Ok(Some(PaymentResult::InFlight)) => backoff.reset(),
+            // The node refused the invoice outright: nothing was sent.
+            Err(LightningError::Rejected(reason)) if first_send => {
+                return Finish::Failed { reason };
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, payment_hash = %hash, "payment state unknown; tracking");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+        }
+    }
+}
+
+async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
+    let settlement = Settlement {
+        payment_hash: payment.payment_hash,
+        preimage: INTERNAL_PREIMAGE,
+        amount_paid_msat: payment.amount_msat,
+        settle_index: 0,
+        settled_at: unix_now(),
+    };
+    let mut backoff = Backoff::default();
+    loop {
+        let outcome = deps.store.credit_settlement(&settlement).await;
+        let finish = match outcome {
+            Ok(CreditOutcome::Credited { account_id, .. }) => {
+                tracing::info!(account = %account_id, payment_hash = %payment.payment_hash,
+                    "internal withdrawal credited");
+                Finish::Succeeded {
+                    fee: crate::types::Msat::ZERO,
+                }
+            }
+            // Credited before: by this withdrawal (a resumed one), or paid from outside.
+            Ok(CreditOutcome::AlreadyCredited) => {
+                match deps.store.invoice(&payment.payment_hash).await {
+                    Ok(Some(inv))
+                        if inv
+                            .settled
+                            .as_ref()
+                            .is_some_and(|s| s.preimage == hex::encode(INTERNAL_PREIMAGE)) =>
+                    {
+                        Finish::Succeeded {
+                            fee: crate::types::Msat::ZERO,
+                        }
+                    }
+                    Ok(_) => Finish::Failed {
+                        reason: "invoice already paid".into(),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read invoice; retrying");
+                        tokio::time::sleep(backoff.next_delay()).await;
+                        continue;
+                    }
+                }
+            }
+            Ok(CreditOutcome::UnknownInvoice) => Finish::Failed {
+                reason: "unknown invoice".into(),
+            },
+            Ok(CreditOutcome::AccountGone) => Finish::Failed {
+                reason: "the payee account was removed".into(),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot credit internal withdrawal; retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        return finish;
+    }
+}

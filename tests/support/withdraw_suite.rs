@@ -1,0 +1,369 @@
+//! The withdraw part of the store conformance suite (LUD-03 links and withdrawals), run by every
+//! backend through `store_suite::run_all`: reservations are atomic under heavy concurrency (exact
+//! balance, never negative, exact use counting), and finishing happens once.
+
+use std::sync::Arc;
+
+use lnaddr::store::*;
+use lnaddr::types::{Msat, PaymentHash};
+
+use super::store_suite::{invoice_for, new_account, settlement};
+
+pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
+    links_round_trip(make().await).await;
+    reserve_checks_everything(make().await).await;
+    finish_is_once(make().await).await;
+    concurrent_single_use(make().await).await;
+    concurrent_balance_is_exact(make().await).await;
+}
+
+/// An account holding `balance`.
+pub async fn funded(store: &Arc<dyn Store>, address: &str, balance: u64) -> Account {
+    let a = store
+        .create_account(new_account(address))
+        .await
+        .expect("create");
+    let inv = invoice_for(&a, 1, balance);
+    store.add_invoice(inv.clone()).await.expect("add");
+    store
+        .credit_settlement(&settlement(&inv, 1))
+        .await
+        .expect("credit");
+    store.account(&a.id).await.expect("read").expect("account")
+}
+
+pub fn link(account: &Account, uses: u32, max: u64) -> WithdrawLink {
+    WithdrawLink {
+        k1: hex::encode(rand::random::<[u8; 32]>()),
+        account_id: account.id.clone(),
+        min_msat: Msat(1),
+        max_msat: Msat(max),
+        uses,
+        used: 0,
+        title: Some("Voucher".into()),
+        created_at: 1,
+        expires_at: None,
+        disabled: false,
+    }
+}
+
+pub fn reservation(link: &WithdrawLink, amount: u64, reserve: u64) -> Reservation {
+    Reservation {
+        k1: link.k1.clone(),
+        payment_hash: PaymentHash(rand::random()),
+        bolt11: "lnbcrt-test".into(),
+        amount: Msat(amount),
+        fee_reserve: Msat(reserve),
+        internal: false,
+        title: link.title.clone(),
+        now: 1_000,
+    }
+}
+
+async fn balance(store: &Arc<dyn Store>, a: &Account) -> u64 {
+    store
+        .account(&a.id)
+        .await
+        .expect("read")
+        .expect("account")
+        .balance_msat
+        .0
+}
+
+pub async fn links_round_trip(store: Arc<dyn Store>) {
+    let a = funded(&store, "wl@example.com", 10).await;
+    let l = link(&a, 3, 1000);
+    store.create_withdraw_link(&l).await.expect("create link");
+    assert_eq!(
+        store.withdraw_link(&l.k1).await.expect("read"),
+        Some(l.clone())
+    );
+    assert_eq!(store.withdraw_link("nope").await.expect("read"), None);
+    let mut orphan = l.clone();
+    orphan.k1 = "00".repeat(32);
+    orphan.account_id = AccountId("gone".into());
+    assert!(matches!(
+        store.create_withdraw_link(&orphan).await,
+        Err(StoreError::NotFound)
+    ));
+    let disabled = store
+        .disable_withdraw_link(&l.k1)
+        .await
+        .expect("disable")
+        .expect("found");
+    assert!(disabled.disabled);
+    assert_eq!(store.disable_withdraw_link("nope").await.expect("ok"), None);
+}
+
+pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
+    let a = funded(&store, "wr@example.com", 10_000).await;
+    let l = link(&a, 2, 10_000);
+    store.create_withdraw_link(&l).await.expect("link");
+    let mut unknown = reservation(&l, 1, 0);
+    unknown.k1 = "ff".repeat(32);
+    assert_eq!(
+        store.reserve_withdrawal(&unknown).await.expect("reserve"),
+        ReserveOutcome::UnknownLink
+    );
+    // Short by one msat: nothing moves.
+    let short = reservation(&l, 9_000, 1_001);
+    assert_eq!(
+        store.reserve_withdrawal(&short).await.expect("reserve"),
+        ReserveOutcome::InsufficientBalance
+    );
+    assert_eq!(balance(&store, &a).await, 10_000);
+    let ok = reservation(&l, 4_000, 1_000);
+    let ReserveOutcome::Reserved(p) = store.reserve_withdrawal(&ok).await.expect("reserve") else {
+        panic!("expected a reservation")
+    };
+    assert_eq!(p.status, WithdrawStatus::Pending);
+    assert_eq!(balance(&store, &a).await, 5_000);
+    assert_eq!(
+        store.reserve_withdrawal(&ok).await.expect("reserve"),
+        ReserveOutcome::DuplicatePayment
+    );
+    let txs = store.transactions(&a.id, 10).await.expect("txs");
+    assert_eq!(txs[0].kind, TxKind::Debit);
+    assert_eq!(txs[0].status, TxStatus::Pending);
+    assert_eq!(txs[0].amount_msat, Msat(4_000));
+    assert_eq!(txs[0].fee_msat, Msat(1_000));
+    let pending = store.pending_withdrawals().await.expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payment_hash, ok.payment_hash);
+    assert_eq!(
+        store
+            .withdrawal(&ok.payment_hash)
+            .await
+            .expect("read")
+            .expect("found")
+            .amount_msat,
+        Msat(4_000)
+    );
+    // Second use, then the link is used up.
+    assert!(matches!(
+        store
+            .reserve_withdrawal(&reservation(&l, 1, 0))
+            .await
+            .expect("reserve"),
+        ReserveOutcome::Reserved(_)
+    ));
+    assert_eq!(
+        store
+            .reserve_withdrawal(&reservation(&l, 1, 0))
+            .await
+            .expect("reserve"),
+        ReserveOutcome::UsedUp
+    );
+    // Expired and disabled links pay nothing.
+    let mut expiring = link(&a, 5, 10_000);
+    expiring.expires_at = Some(1_000);
+    store.create_withdraw_link(&expiring).await.expect("link");
+    assert_eq!(
+        store
+            .reserve_withdrawal(&reservation(&expiring, 1, 0))
+            .await
+            .expect("reserve"),
+        ReserveOutcome::Expired
+    );
+    let off = link(&a, 5, 10_000);
+    store.create_withdraw_link(&off).await.expect("link");
+    store.disable_withdraw_link(&off.k1).await.expect("disable");
+    assert_eq!(
+        store
+            .reserve_withdrawal(&reservation(&off, 1, 0))
+            .await
+            .expect("reserve"),
+        ReserveOutcome::Disabled
+    );
+    assert_eq!(balance(&store, &a).await, 4_999);
+}
+
+pub async fn finish_is_once(store: Arc<dyn Store>) {
+    let a = funded(&store, "wf@example.com", 10_000).await;
+    let l = link(&a, 1, 10_000);
+    store.create_withdraw_link(&l).await.expect("link");
+    let paid = reservation(&l, 3_000, 500);
+    assert!(matches!(
+        store.reserve_withdrawal(&paid).await.expect("reserve"),
+        ReserveOutcome::Reserved(_)
+    ));
+    assert_eq!(balance(&store, &a).await, 6_500);
+    let ok = Finish::Succeeded { fee: Msat(120) };
+    let FinishOutcome::Finished(done) = store
+        .finish_withdrawal(&paid.payment_hash, &ok, 2_000)
+        .await
+        .expect("finish")
+    else {
+        panic!("expected finished")
+    };
+    assert_eq!(done.fee_msat, Msat(120));
+    assert_eq!(balance(&store, &a).await, 10_000 - 3_120);
+    // Once: neither a replay nor the other outcome moves money.
+    for again in [
+        ok.clone(),
+        Finish::Failed {
+            reason: "late".into(),
+        },
+    ] {
+        assert!(matches!(
+            store
+                .finish_withdrawal(&paid.payment_hash, &again, 2_001)
+                .await
+                .expect("finish"),
+            FinishOutcome::AlreadyFinished(_)
+        ));
+    }
+    assert_eq!(balance(&store, &a).await, 6_880);
+    let txs = store.transactions(&a.id, 10).await.expect("txs");
+    assert_eq!(txs.len(), 2, "the pending entry is rewritten, not added");
+    assert_eq!(txs[0].status, TxStatus::Settled);
+    assert_eq!(txs[0].fee_msat, Msat(120));
+    assert_eq!(
+        store
+            .withdraw_link(&l.k1)
+            .await
+            .expect("read")
+            .expect("link")
+            .uses_left(),
+        0
+    );
+    assert!(
+        store
+            .pending_withdrawals()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .finish_withdrawal(&PaymentHash([9; 32]), &ok, 1)
+            .await
+            .expect("finish"),
+        FinishOutcome::Unknown
+    );
+
+    // A failure refunds everything and gives the use back.
+    let l2 = link(&a, 1, 10_000);
+    store.create_withdraw_link(&l2).await.expect("link");
+    let failing = reservation(&l2, 1_000, 100);
+    assert!(matches!(
+        store.reserve_withdrawal(&failing).await.expect("reserve"),
+        ReserveOutcome::Reserved(_)
+    ));
+    assert_eq!(balance(&store, &a).await, 5_780);
+    let fail = Finish::Failed {
+        reason: "no route".into(),
+    };
+    assert!(matches!(
+        store
+            .finish_withdrawal(&failing.payment_hash, &fail, 3)
+            .await
+            .expect("finish"),
+        FinishOutcome::Finished(_)
+    ));
+    assert!(matches!(
+        store
+            .finish_withdrawal(&failing.payment_hash, &fail, 3)
+            .await
+            .expect("finish"),
+        FinishOutcome::AlreadyFinished(_)
+    ));
+    assert_eq!(balance(&store, &a).await, 6_880);
+    let link_after = store.withdraw_link(&l2.k1).await.expect("read").expect("l");
+    assert_eq!(link_after.uses_left(), 1);
+    let txs = store.transactions(&a.id, 10).await.expect("txs");
+    assert_eq!(txs[0].status, TxStatus::Failed);
+    assert_eq!(txs[0].fee_msat, Msat::ZERO);
+}
+
+/// Hundreds of reservations race on a single-use link: exactly one wins.
+pub async fn concurrent_single_use(store: Arc<dyn Store>) {
+    let a = funded(&store, "wc@example.com", 1_000_000).await;
+    let l = link(&a, 1, 1_000_000);
+    store.create_withdraw_link(&l).await.expect("link");
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let store = store.clone();
+            let r = reservation(&l, 1_000, 10);
+            tokio::spawn(async move { store.reserve_withdrawal(&r).await.expect("reserve") })
+        })
+        .collect();
+    let mut reserved = 0;
+    for t in tasks {
+        match t.await.expect("join") {
+            ReserveOutcome::Reserved(_) => reserved += 1,
+            ReserveOutcome::UsedUp => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(reserved, 1);
+    assert_eq!(balance(&store, &a).await, 1_000_000 - 1_010);
+}
+
+/// Hundreds of reservations on a many-use link against a balance that covers only some: the
+/// balance ends exact and never below zero, and the uses taken equal the reservations made.
+pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
+    let a = funded(&store, "wb@example.com", 37_000).await;
+    let l = link(&a, 300, 1_000_000);
+    store.create_withdraw_link(&l).await.expect("link");
+    let tasks: Vec<_> = (0..300)
+        .map(|_| {
+            let store = store.clone();
+            let r = reservation(&l, 900, 100);
+            tokio::spawn(async move { store.reserve_withdrawal(&r).await.expect("reserve") })
+        })
+        .collect();
+    let mut reserved = Vec::new();
+    for t in tasks {
+        match t.await.expect("join") {
+            ReserveOutcome::Reserved(p) => reserved.push(*p),
+            ReserveOutcome::InsufficientBalance => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(reserved.len(), 37);
+    assert_eq!(balance(&store, &a).await, 0);
+    let link_now = store.withdraw_link(&l.k1).await.expect("read").expect("l");
+    assert_eq!(link_now.used, 37);
+    // Finish them all concurrently, each twice: half fail, half succeed with a fee of 40.
+    let tasks: Vec<_> = reserved
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            let finish = if i % 2 == 0 {
+                Finish::Failed {
+                    reason: "no route".into(),
+                }
+            } else {
+                Finish::Succeeded { fee: Msat(40) }
+            };
+            [finish.clone(), finish].map(|f| {
+                let store = store.clone();
+                let hash = p.payment_hash;
+                tokio::spawn(async move { store.finish_withdrawal(&hash, &f, 5).await })
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("join").expect("finish");
+    }
+    let failed = 19u64;
+    let succeeded = 18u64;
+    assert_eq!(
+        balance(&store, &a).await,
+        failed * 1_000 + succeeded * (100 - 40)
+    );
+    let link_now = store.withdraw_link(&l.k1).await.expect("read").expect("l");
+    assert_eq!(u64::from(link_now.used), succeeded);
+    assert!(
+        store
+            .pending_withdrawals()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+}

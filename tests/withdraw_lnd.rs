@@ -1,0 +1,175 @@
+//! LNURL-withdraw (LUD-03) on the LND backend against the LND simulator: payments go out through
+//! `Router.SendPaymentV2` with the fee reserve as the fee limit and keep the real fee; a failed
+//! payment is refunded; a gateway stopped while a payment is in flight settles it on restart with
+//! `TrackPaymentV2`, and so does a gateway process killed with `kill -9`.
+
+mod lnd_sim;
+mod support;
+
+use std::time::Duration;
+
+use lightning_invoice::Currency;
+use lnd_sim::LndSim;
+use serde_json::{Value, json};
+use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::process::{GatewayProcess, free_port, wait_for};
+use support::wallet::{foreign_invoice, withdraw, withdraw_request};
+
+fn lnd_of(sim: &LndSim) -> Lnd {
+    Lnd {
+        endpoint: sim.endpoint(),
+        cert: sim.cert_path(),
+        macaroon: sim.macaroon_path(),
+    }
+}
+
+async fn create_link(c: &Client, body: Value) -> Value {
+    let resp = c
+        .http
+        .post(format!(
+            "{}/api/v1/accounts/alice@localhost/withdraw-links",
+            c.admin
+        ))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("create link");
+    assert_eq!(resp.status().as_u16(), 201);
+    resp.json().await.expect("json")
+}
+
+async fn debit(c: &Client, status: &str) -> Option<Value> {
+    c.admin("/api/v1/accounts/alice@localhost/transactions")
+        .await
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|t| t["kind"] == "debit" && t["status"] == status)
+        .cloned()
+}
+
+/// Funds alice with `amount` msat paid to her Lightning Address on the simulator.
+async fn fund(c: &Client, sim: &LndSim, amount: u64) {
+    c.create_account("alice@localhost").await;
+    let (pr, _, _) = c.invoice("alice", amount).await;
+    sim.settle(&pr).expect("settle");
+    c.wait_balance("alice@localhost", amount).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn withdrawal_over_lnd_keeps_the_real_fee_and_refunds_failures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    sim.set_payment_fee_msat(1_500);
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
+        .await
+        .expect("start");
+    let c = Client::of(&gw);
+    fund(&c, &sim, 200_000).await;
+
+    let link = create_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let (pr, _) = foreign_invoice(Currency::Regtest, 40_000);
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    c.wait_balance("alice@localhost", 200_000 - 40_000 - 1_500)
+        .await;
+    let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
+    assert_eq!(paid["fee_msat"], 1_500);
+
+    // The node cannot route the next one: everything comes back, and so does the use.
+    sim.fail_next_payments(1);
+    let (pr, _) = foreign_invoice(Currency::Regtest, 40_000);
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    wait_for("failed debit", WAIT, || debit(&c, "failed")).await;
+    c.wait_balance("alice@localhost", 158_500).await;
+    let shown = c.admin(&format!("/api/v1/withdraw-links/{}", w.k1)).await;
+    assert_eq!(shown["uses_left"], 1);
+
+    // An invoice for another network is refused before anything moves.
+    let (mainnet, _) = foreign_invoice(Currency::Bitcoin, 10_000);
+    assert_eq!(withdraw(&w, &mainnet).await["status"], "ERROR");
+    assert_eq!(c.balance("alice@localhost").await, 158_500);
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
+        .await
+        .expect("start");
+    let c = Client::of(&gw);
+    fund(&c, &sim, 100_000).await;
+    let link = create_link(&c, json!({"max_msat": 50_000})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+
+    sim.delay_next_payments(1, Duration::from_secs(4));
+    let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    // Reserved: amount + the 10 sat minimum fee reserve.
+    assert_eq!(
+        c.balance("alice@localhost").await,
+        100_000 - 30_000 - 10_000
+    );
+    assert!(debit(&c, "pending").await.is_some());
+    gw.shutdown().await;
+
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
+        .await
+        .expect("restart");
+    let c = Client::of(&gw);
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
+        .await;
+    let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
+    assert_eq!(paid["fee_msat"], 1_000);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_killed_mid_payment_settles_it_on_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let data = dir.path().join("gw");
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(&data, public, &lnd_of(&sim))
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .collect();
+    let mut g = GatewayProcess::start_with(&data, public, admin, env);
+    let c = Client {
+        http: reqwest::Client::new(),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    let healthy = || async {
+        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
+        r.ok().filter(|r| r.status().is_success()).map(|_| ())
+    };
+    wait_for("the gateway", WAIT, healthy).await;
+    fund(&c, &sim, 100_000).await;
+    let link = create_link(&c, json!({"max_msat": 50_000})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+
+    sim.delay_next_payments(1, Duration::from_secs(5));
+    let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(c.balance("alice@localhost").await, 60_000);
+    g.restart(); // kill -9, then the same gateway again
+    wait_for("the restarted gateway", WAIT, healthy).await;
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
+        .await;
+    let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
+    assert_eq!(paid["fee_msat"], 1_000);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
+}

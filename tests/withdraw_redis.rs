@@ -1,0 +1,156 @@
+//! LNURL-withdraw (LUD-03) on the Redis store: racing wallets on a multi-use link, a refunded
+//! failure, and an invoice of this gateway settled inside the ledger through the payer's
+//! idempotent steps (the two accounts live in different hash slots). Also the CLI: `lnaddr
+//! withdraw create` against a real gateway process prints the LNURL and a terminal QR code.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use lightning_invoice::Currency;
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::gateway::TestGateway;
+use support::process::{GatewayProcess, wait_for};
+use support::redis_server::RedisServer;
+use support::wallet::{foreign_invoice, withdraw, withdraw_request};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn create_link(gw: &TestGateway, body: Value) -> Value {
+    let (status, link) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/accounts/alice@localhost/withdraw-links",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 201, "{link}");
+    link
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn withdrawals_on_redis() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = redis.url();
+    let gw = TestGateway::start_with(dir.path(), |public| {
+        vec![
+            ("LNADDR_STORE__KIND".into(), "redis".into()),
+            ("LNADDR_STORE__URL".into(), url.clone()),
+            (
+                "LNADDR_DOMAINS".into(),
+                format!(r#"[{{name="localhost", public_url="{public}"}}]"#),
+            ),
+        ]
+    })
+    .await;
+    gw.create_account("alice@localhost").await;
+    gw.create_account("bob@localhost").await;
+    let inv = gw.invoice("alice", 200_000).await;
+    gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
+    gw.wait_balance("alice@localhost", 200_000).await;
+
+    // 50 wallets race on a 3-use link: three are paid.
+    let link = create_link(&gw, json!({"max_msat": 10_000, "uses": 3})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let answers = join_all((0..50).map(|_| {
+        let (pr, _) = foreign_invoice(Currency::Regtest, 10_000);
+        let w = &w;
+        async move { withdraw(w, &pr).await }
+    }))
+    .await;
+    assert_eq!(answers.iter().filter(|a| a["status"] == "OK").count(), 3);
+    gw.wait_balance("alice@localhost", 170_000).await;
+
+    // A failure is refunded and the use given back.
+    gw.admin(
+        Method::POST,
+        "/api/v1/fake/fail-next-payments",
+        Some(json!({"count": 1})),
+    )
+    .await;
+    let one = create_link(&gw, json!({"max_msat": 10_000})).await;
+    let w1 = withdraw_request(one["lnurl"].as_str().expect("lnurl")).await;
+    let (pr, _) = foreign_invoice(Currency::Regtest, 10_000);
+    assert_eq!(withdraw(&w1, &pr).await["status"], "OK");
+    wait_for("the refund", WAIT, || async {
+        let (_, l) = gw
+            .admin(
+                Method::GET,
+                &format!("/api/v1/withdraw-links/{}", w1.k1),
+                None,
+            )
+            .await;
+        (l["uses_left"] == 1).then_some(())
+    })
+    .await;
+    gw.wait_balance("alice@localhost", 170_000).await;
+
+    // Bob's invoice, paid from alice's link: inside the ledger, no fee.
+    let bob = gw.invoice("bob", 10_000).await;
+    let pr = bob["pr"].as_str().expect("pr");
+    let answer = withdraw(&w1, pr).await;
+    assert_eq!(answer["status"], "OK", "{answer}");
+    gw.wait_balance("bob@localhost", 10_000).await;
+    gw.wait_balance("alice@localhost", 160_000).await;
+    let txs = gw.transactions("alice@localhost").await;
+    let settled: Vec<_> = txs
+        .iter()
+        .filter(|t| t["kind"] == "debit" && t["status"] == "settled")
+        .collect();
+    assert_eq!(settled.len(), 4, "{txs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_creates_a_voucher_with_a_terminal_qr_code() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let g = GatewayProcess::start(dir.path(), &[]);
+    let http = reqwest::Client::new();
+    let admin = g.admin_url();
+    wait_for("the gateway", WAIT, || async {
+        let r = http.get(format!("{}/healthz", g.public_url())).send().await;
+        r.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
+            .args(["--admin-url", &admin, "--token-file"])
+            .arg(dir.path().join("admin.token"))
+            .args(args)
+            .env_clear()
+            .output()
+            .expect("run cli");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    let domain = format!("localhost:{}", g.public_port);
+    // The default domain is localhost:<listen port>.
+    cli(&["account", "add", &format!("alice@{domain}")]);
+    let out = cli(&[
+        "withdraw",
+        "create",
+        &format!("alice@{domain}"),
+        "--max-sat",
+        "1000",
+        "--uses",
+        "1",
+    ]);
+    assert!(out.contains('█'), "{out}");
+    let lnurl = out
+        .lines()
+        .find(|l| l.starts_with("LNURL1"))
+        .expect("an LNURL line");
+    let url = lnaddr::lnurl::decode(lnurl).expect("lnurl");
+    assert!(url.contains("/lnurlw/"), "{url}");
+    let k1 = url.rsplit('/').next().expect("k1");
+    let shown: Value = serde_json::from_str(&cli(&["withdraw", "show", k1])).expect("json");
+    assert_eq!(shown["max_msat"], 1_000_000);
+    let disabled: Value = serde_json::from_str(&cli(&["withdraw", "disable", k1])).expect("json");
+    assert_eq!(disabled["disabled"], true);
+}
