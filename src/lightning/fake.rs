@@ -74,8 +74,10 @@ impl FakeNode {
         let key =
             SecretKey::from_slice(&key).map_err(|e| LightningError::Protocol(e.to_string()))?;
         let pubkey = key.public_key(&Secp256k1::new());
-        let db =
-            Database::create(dir.join("fake-node.redb")).map_err(LightningError::unavailable)?;
+        let db = Database::builder()
+            .set_cache_size(8 << 20)
+            .create(dir.join("fake-node.redb"))
+            .map_err(LightningError::unavailable)?;
         let tx = db.begin_write().map_err(LightningError::unavailable)?;
         {
             tx.open_table(INVOICES)

@@ -48,7 +48,11 @@ impl EmbeddedStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
-        let db = Database::create(path).map_err(StoreError::backend)?;
+        // redb's page cache defaults to 1 GiB; a gateway's hot set (names, accounts) is small.
+        let db = Database::builder()
+            .set_cache_size(32 << 20)
+            .create(path)
+            .map_err(StoreError::backend)?;
         let tx = db.begin_write().map_err(StoreError::backend)?;
         {
             tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
