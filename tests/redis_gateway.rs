@@ -8,22 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use support::multi::*;
 use support::process::{GatewayProcess, wait_for};
 use support::redis_server::RedisServer;
-
-const TOKEN: &str = "redis-gateway-test-token-0123456789";
-/// Every HTTP request of these tests is bounded by this.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-const DEADLINE: Duration = Duration::from_secs(90);
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .pool_max_idle_per_host(16)
-        .build()
-        .expect("client")
-}
 
 /// Starts a gateway on the Redis at `url`, with its own data dir (its own fake node).
 fn gateway(dir: &std::path::Path, url: &str) -> GatewayProcess {
@@ -40,138 +27,6 @@ fn gateway(dir: &std::path::Path, url: &str) -> GatewayProcess {
             ("LNADDR_LIMITS__ENABLED", "false"),
         ],
     )
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    let url = format!("{base}/healthz");
-    wait_for("the gateway to answer /healthz", DEADLINE, || {
-        let req = http.get(&url).send();
-        async move { req.await.ok().filter(|r| r.status().is_success()) }
-    })
-    .await;
-}
-
-async fn create_account(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Value {
-    let resp = http
-        .post(format!("{}/api/v1/accounts", g.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "address": address }))
-        .send()
-        .await
-        .expect("create account");
-    assert_eq!(resp.status(), 201, "create {address}");
-    resp.json().await.expect("account json")
-}
-
-/// The account as the admin API of `g` shows it.
-async fn account(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Option<Value> {
-    let resp = http
-        .get(format!("{}/api/v1/accounts/{address}", g.admin_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .ok()?;
-    if !resp.status().is_success() {
-        return None;
-    }
-    resp.json().await.ok()
-}
-
-async fn ledger(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Vec<Value> {
-    let resp = http
-        .get(format!(
-            "{}/api/v1/accounts/{address}/transactions?limit=1000",
-            g.admin_url()
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("ledger");
-    assert!(resp.status().is_success(), "ledger: {}", resp.status());
-    resp.json().await.expect("ledger json")
-}
-
-/// LUD-16 lookup then LUD-06 callback, as a wallet does: the BOLT 11 invoice, or the HTTP status
-/// and body of the failing step.
-async fn request_invoice(
-    http: &reqwest::Client,
-    base: &str,
-    user: &str,
-    amount: u64,
-) -> Result<String, (u16, Value)> {
-    let fail = |status: u16| move |_| (status, Value::Null);
-    let lookup = http
-        .get(format!("{base}/.well-known/lnurlp/{user}"))
-        .send()
-        .await
-        .map_err(fail(0))?;
-    let status = lookup.status().as_u16();
-    let body: Value = lookup.json().await.map_err(fail(status))?;
-    if status != 200 || body["tag"] != "payRequest" {
-        return Err((status, body));
-    }
-    let callback = body["callback"].as_str().unwrap_or_default();
-    assert!(
-        callback.ends_with(&format!("/lnurlp/{user}/callback")),
-        "{callback}"
-    );
-    let resp = http
-        .get(format!("{base}/lnurlp/{user}/callback?amount={amount}"))
-        .send()
-        .await
-        .map_err(fail(0))?;
-    let status = resp.status().as_u16();
-    let body: Value = resp.json().await.map_err(fail(status))?;
-    match body["pr"].as_str() {
-        Some(pr) if status == 200 => Ok(pr.to_string()),
-        _ => Err((status, body)),
-    }
-}
-
-/// Pays `bolt11` with the fake node of the gateway at `admin`: Ok when paid now or before (a retry
-/// whose first answer was lost).
-async fn fake_pay(http: &reqwest::Client, admin: &str, bolt11: &str) -> Result<(), String> {
-    let resp = http
-        .post(format!("{admin}/api/v1/fake/pay"))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "invoice": bolt11 }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    match resp.status().as_u16() {
-        200 | 409 => Ok(()),
-        s => Err(format!("fake pay answered {s}")),
-    }
-}
-
-/// Waits until the balance of `address` (read through `g`) reaches `expected`, then checks that it
-/// is exactly that and that the ledger holds exactly `entries` distinct payments.
-async fn assert_credited_exactly(
-    http: &reqwest::Client,
-    g: &GatewayProcess,
-    address: &str,
-    expected: u64,
-    entries: usize,
-) {
-    let balance = wait_for("every payment to be credited", DEADLINE, || async {
-        let a = account(http, g, address).await?;
-        let b = a["balance_msat"].as_u64()?;
-        (b >= expected).then_some(b)
-    })
-    .await;
-    assert_eq!(
-        balance, expected,
-        "balance must be exact: nothing credited twice"
-    );
-    let txs = ledger(http, g, address).await;
-    assert_eq!(txs.len(), entries, "one ledger entry per payment");
-    let mut hashes: Vec<&str> = txs
-        .iter()
-        .filter_map(|t| t["payment_hash"].as_str())
-        .collect();
-    hashes.sort_unstable();
-    hashes.dedup();
-    assert_eq!(hashes.len(), entries, "no payment hash credited twice");
 }
 
 /// Two gateways on one Redis: an account made through one is served by the other, and 200

@@ -3,6 +3,7 @@
 
 pub mod gateway;
 pub mod lnd_gateway;
+pub mod multi;
 pub mod node_suite;
 pub mod outbox_suite;
 pub mod process;
