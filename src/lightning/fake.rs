@@ -133,17 +133,7 @@ impl FakeNode {
                     if now >= record.expires_at {
                         return Err(FakePayError::Expired);
                     }
-                    let mut counters = tx
-                        .open_table(COUNTERS)
-                        .map_err(LightningError::unavailable)?;
-                    let index = counters
-                        .get("settle_index")
-                        .map_err(LightningError::unavailable)?
-                        .map_or(0, |v| v.value())
-                        + 1;
-                    counters
-                        .insert("settle_index", index)
-                        .map_err(LightningError::unavailable)?;
+                    let index = next_index(tx, "settle_index")?;
                     record.settle_index = index;
                     record.amount_paid_msat = record.amount_msat;
                     record.settled_at = now;
@@ -199,6 +189,22 @@ impl FakeNode {
     }
 }
 
+/// Moves LND-style counter `name` (`add_index`, `settle_index`) on by one and answers the new value.
+fn next_index(tx: &redb::WriteTransaction, name: &str) -> Result<u64, LightningError> {
+    let mut counters = tx
+        .open_table(COUNTERS)
+        .map_err(LightningError::unavailable)?;
+    let index = counters
+        .get(name)
+        .map_err(LightningError::unavailable)?
+        .map_or(0, |v| v.value())
+        + 1;
+    counters
+        .insert(name, index)
+        .map_err(LightningError::unavailable)?;
+    Ok(index)
+}
+
 impl WriterError for FakePayError {
     fn backend(message: String) -> Self {
         FakePayError::Node(LightningError::unavailable(std::io::Error::other(message)))
@@ -252,17 +258,7 @@ impl LightningNode for FakeNode {
         let record_bolt11 = bolt11.clone();
         self.writer
             .write(move |tx| -> Result<(), FakePayError> {
-                let mut counters = tx
-                    .open_table(COUNTERS)
-                    .map_err(LightningError::unavailable)?;
-                let add_index = counters
-                    .get("add_index")
-                    .map_err(LightningError::unavailable)?
-                    .map_or(0, |v| v.value())
-                    + 1;
-                counters
-                    .insert("add_index", add_index)
-                    .map_err(LightningError::unavailable)?;
+                let add_index = next_index(tx, "add_index")?;
                 let record = FakeInvoice {
                     bolt11: record_bolt11.clone(),
                     preimage: hex::encode(preimage),
