@@ -44,7 +44,7 @@ pub struct RelayView {
 impl Gateway {
     /// The zapper public key to announce for `account` (`nostrPubkey`), when it takes zaps: it has
     /// a nostr pubkey (the receipt's `p` tag names it) and its domain has a zapper key.
-    pub fn zap_pubkey(&self, domain: &DomainSettings, account: &Account) -> Option<String> {
+    pub fn zap_pubkey(&self, domain: &DomainSettings, account: &Account) -> Option<&str> {
         account.nostr_pubkey.as_ref()?;
         self.zappers.public_hex(domain.name.as_str())
     }

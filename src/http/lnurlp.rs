@@ -22,8 +22,8 @@ pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Respon
             max_sendable: domain.max_sendable.0,
             metadata: &metadata,
             comment_allowed: domain.comment_allowed,
-            allows_nostr: zapper.as_ref().map(|_| true),
-            nostr_pubkey: zapper.as_deref(),
+            allows_nostr: zapper.map(|_| true),
+            nostr_pubkey: zapper,
             payer_data: PayerDataSpec::OPTIONAL,
         };
         Ok(json(StatusCode::OK, &body))

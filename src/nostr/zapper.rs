@@ -33,7 +33,23 @@ pub enum ZapperKeyError {
 /// The zapper key of every configured domain.
 #[derive(Clone, Default)]
 pub struct ZapperKeys {
-    by_domain: HashMap<String, Keys>,
+    by_domain: HashMap<String, Zapper>,
+}
+
+/// A domain's key with its public half already in hex: the lookup serves it on every request.
+#[derive(Clone)]
+struct Zapper {
+    keys: Keys,
+    public_hex: String,
+}
+
+impl From<Keys> for Zapper {
+    fn from(keys: Keys) -> Self {
+        Zapper {
+            public_hex: keys.public_key().to_hex(),
+            keys,
+        }
+    }
 }
 
 impl std::fmt::Debug for ZapperKeys {
@@ -41,7 +57,7 @@ impl std::fmt::Debug for ZapperKeys {
         let public: HashMap<&String, String> = self
             .by_domain
             .iter()
-            .map(|(d, k)| (d, k.public_key().to_hex()))
+            .map(|(d, z)| (d, z.public_hex.clone()))
             .collect();
         f.debug_struct("ZapperKeys")
             .field("public", &public)
@@ -67,19 +83,19 @@ impl ZapperKeys {
                 None => generated(store, &domain).await?,
             };
             tracing::info!(domain = %domain, nostr_pubkey = %keys.public_key().to_hex(), "zapper key loaded");
-            by_domain.insert(domain, keys);
+            by_domain.insert(domain, Zapper::from(keys));
         }
         Ok(ZapperKeys { by_domain })
     }
 
     /// The domain's zapper key.
     pub fn keys(&self, domain: &str) -> Option<&Keys> {
-        self.by_domain.get(domain)
+        self.by_domain.get(domain).map(|z| &z.keys)
     }
 
     /// The domain's zapper public key, hex (x-only), as `nostrPubkey` shows it.
-    pub fn public_hex(&self, domain: &str) -> Option<String> {
-        self.keys(domain).map(|k| k.public_key().to_hex())
+    pub fn public_hex(&self, domain: &str) -> Option<&str> {
+        self.by_domain.get(domain).map(|z| z.public_hex.as_str())
     }
 }
 
@@ -135,7 +151,7 @@ mod tests {
         }
         assert!(parse_configured(&Secret::new("not a key")).is_none());
         let set = ZapperKeys {
-            by_domain: HashMap::from([("d".to_string(), keys)]),
+            by_domain: HashMap::from([("d".to_string(), Zapper::from(keys))]),
         };
         assert!(!format!("{set:?}").contains(&hex));
     }
