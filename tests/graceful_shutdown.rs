@@ -200,19 +200,9 @@ async fn sigterm_during_a_burst_finishes_in_flight_work_and_loses_no_payment() {
             settled_sum += amount;
         }
     }
+    gw.wait_balance(&http, TOKEN, "alice@localhost", settled_sum)
+        .await;
     let account = format!("{}/api/v1/accounts/alice@localhost", gw.admin_url());
-    wait_for(
-        "every settled payment to be credited",
-        Duration::from_secs(30),
-        || {
-            let req = http.get(&account).bearer_auth(TOKEN).send();
-            async move {
-                let v: Value = req.await.ok()?.json().await.ok()?;
-                (v["balance_msat"].as_u64() == Some(settled_sum)).then_some(())
-            }
-        },
-    )
-    .await;
     let txs: Vec<Value> = http
         .get(format!("{account}/transactions?limit=1000"))
         .bearer_auth(TOKEN)

@@ -76,22 +76,6 @@ async fn pay_flow(http: &reqwest::Client, gw: &GatewayProcess) -> String {
     answer["pr"].as_str().expect("pr").to_string()
 }
 
-async fn wait_balance(http: &reqwest::Client, gw: &GatewayProcess, want: u64) {
-    let url = format!("{}/api/v1/accounts/alice@localhost", gw.admin_url());
-    wait_for(
-        "the payment to be credited",
-        Duration::from_secs(30),
-        || {
-            let req = http.get(&url).bearer_auth(TOKEN).send();
-            async move {
-                let v: Value = req.await.ok()?.json().await.ok()?;
-                (v["balance_msat"].as_u64() == Some(want)).then_some(())
-            }
-        },
-    )
-    .await;
-}
-
 /// SIGTERM and wait: the log is complete once the process is gone.
 async fn stop(gw: &mut GatewayProcess) -> String {
     let sent = Command::new("kill")
@@ -141,7 +125,8 @@ async fn a_full_run_logs_requests_and_no_secret() {
         .await
         .expect("pay");
     assert_eq!(resp.status().as_u16(), 200);
-    wait_balance(&http, &gw, 21_000).await;
+    gw.wait_balance(&http, TOKEN, "alice@localhost", 21_000)
+        .await;
     for path in ["/api/v1/accounts/alice@localhost/transactions", "/metrics"] {
         let url = format!("{}{path}", gw.admin_url());
         let resp = http
@@ -213,7 +198,8 @@ async fn a_run_on_lnd_does_not_log_the_macaroon() {
     wait_healthy(&http, &gw).await;
     let pr = pay_flow(&http, &gw).await;
     sim.settle(&pr).expect("settle");
-    wait_balance(&http, &gw, 21_000).await;
+    gw.wait_balance(&http, TOKEN, "alice@localhost", 21_000)
+        .await;
     let log = stop(&mut gw).await;
     assert_no_secret(&log, &[TOKEN, NOSTR_SECRET, &macaroon, COMMENT]);
     assert!(!access_lines(&log).is_empty());

@@ -133,6 +133,29 @@ impl GatewayProcess {
         *self = again;
     }
 
+    /// Waits until `address` holds exactly `want` msat, read through this gateway's admin API.
+    pub async fn wait_balance(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        address: &str,
+        want: u64,
+    ) {
+        let url = format!("{}/api/v1/accounts/{address}", self.admin_url());
+        wait_for(
+            &format!("{address} to hold {want} msat"),
+            Duration::from_secs(30),
+            || {
+                let req = http.get(&url).bearer_auth(token).send();
+                async move {
+                    let v: serde_json::Value = req.await.ok()?.json().await.ok()?;
+                    (v["balance_msat"].as_u64() == Some(want)).then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
