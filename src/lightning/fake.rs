@@ -74,8 +74,9 @@ impl FakeNode {
         let key =
             SecretKey::from_slice(&key).map_err(|e| LightningError::Protocol(e.to_string()))?;
         let pubkey = key.public_key(&Secp256k1::new());
+        // Invoices are written once and read back only when paid: a small cache is enough.
         let db = Database::builder()
-            .set_cache_size(8 << 20)
+            .set_cache_size(2 << 20)
             .create(dir.join("fake-node.redb"))
             .map_err(LightningError::unavailable)?;
         let tx = db.begin_write().map_err(LightningError::unavailable)?;
