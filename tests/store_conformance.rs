@@ -214,3 +214,68 @@ async fn redis_store_tolerates_partial_writes() {
         lnaddr::store::CreditOutcome::Credited { .. }
     ));
 }
+
+/// How many times Redis has run `command` since the last `CONFIG RESETSTAT`.
+fn calls(port: u16, command: &str) -> u64 {
+    let stats = support::redis_server::cli(port, &["INFO", "commandstats"]).expect("info");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
+/// A lookup of a name this process has resolved before is one round trip (the account's HMGET),
+/// and a name that another process removed and gave to a new account resolves to the new one.
+#[tokio::test]
+async fn redis_lookups_take_one_round_trip_and_follow_names() {
+    use lnaddr::types::{DomainName, Username};
+    use support::redis_server::cli;
+
+    let server = support::redis_server::RedisServer::start();
+    let here = RedisStore::connect(&server.url()).await.expect("connect");
+    let elsewhere = RedisStore::connect(&server.url()).await.expect("connect");
+    let (domain, user) = (
+        DomainName::parse("example.com").expect("domain"),
+        Username::parse("olga").expect("user"),
+    );
+    let first = here
+        .create_account(support::store_suite::new_account("olga@example.com"))
+        .await
+        .expect("create");
+    let resolve = || async {
+        here.account_by_name(&domain, &user)
+            .await
+            .expect("read")
+            .map(|a| a.id)
+    };
+    assert_eq!(resolve().await, Some(first.id.clone()));
+
+    cli(server.port, &["CONFIG", "RESETSTAT"]).expect("resetstat");
+    for _ in 0..10 {
+        assert_eq!(resolve().await, Some(first.id.clone()));
+    }
+    assert_eq!(calls(server.port, "get"), 0, "no name reads once known");
+    assert_eq!(
+        calls(server.port, "hmget"),
+        10,
+        "one account read per lookup"
+    );
+
+    // Another process removes olga and gives the name to a new account.
+    elsewhere.delete_account(&first.id).await.expect("delete");
+    assert_eq!(resolve().await, None, "a removed account is not served");
+    let second = elsewhere
+        .create_account(support::store_suite::new_account("olga@example.com"))
+        .await
+        .expect("the name is free again");
+    assert_ne!(second.id, first.id);
+    assert_eq!(resolve().await, Some(second.id.clone()));
+    // And once more with the new id remembered, without a lookup in between.
+    elsewhere.delete_account(&second.id).await.expect("delete");
+    let third = elsewhere
+        .create_account(support::store_suite::new_account("olga@example.com"))
+        .await
+        .expect("create");
+    assert_eq!(resolve().await, Some(third.id));
+}

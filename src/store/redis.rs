@@ -9,15 +9,19 @@
 //! every master) is acceptable.
 
 mod conn;
+mod names;
 mod outbox;
 mod ratelimit;
 mod scripts;
 mod withdraw;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
 
 use self::conn::{Conn, RedisCallError};
+use self::names::NameCache;
 use super::keys::{self, FIELD_BALANCE, FIELD_JSON, FIELD_SETTLED};
 use super::*;
 use crate::types::{Msat, unix_now};
@@ -25,25 +29,32 @@ use crate::types::{Msat, unix_now};
 /// How many account reads `list_accounts` keeps in flight.
 const LIST_CONCURRENCY: usize = 32;
 
+/// How many names each process remembers ([`names`]): about 100 bytes each, so at most a few MB.
+const NAME_CACHE_CAPACITY: usize = 20_000;
+
 /// The Redis-backed [`Store`].
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Conn,
+    names: Arc<NameCache>,
 }
 
 impl RedisStore {
     /// Connects to one Redis server (`redis://host:port/db`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(RedisStore {
-            conn: Conn::single(url).await?,
-        })
+        Ok(Self::with(Conn::single(url).await?))
     }
 
     /// Connects to a Redis Cluster through any of its nodes.
     pub async fn connect_cluster(urls: &[String]) -> Result<Self, StoreError> {
-        Ok(RedisStore {
-            conn: Conn::cluster(urls).await?,
-        })
+        Ok(Self::with(Conn::cluster(urls).await?))
+    }
+
+    fn with(conn: Conn) -> Self {
+        RedisStore {
+            conn,
+            names: Arc::new(NameCache::new(NAME_CACHE_CAPACITY)),
+        }
     }
 
     /// Reads an account record: its JSON, with the balance from its own field.
@@ -147,12 +158,28 @@ impl Store for RedisStore {
         self.read_account(id).await
     }
 
+    /// One round trip when this process has seen the name before ([`names`]), two otherwise.
     async fn account_by_name(
         &self,
         domain: &DomainName,
         username: &Username,
     ) -> Result<Option<Account>, StoreError> {
-        self.account_at(&keys::name(domain, username)).await
+        let name_key = keys::name(domain, username);
+        let is_named = |a: &Account| a.username == username.as_str() && a.domain == domain.as_str();
+        if let Some(id) = self.names.get(&name_key) {
+            match self.read_account(&id).await? {
+                Some(account) if is_named(&account) => return Ok(Some(account)),
+                _ => self.names.forget(&name_key, &id),
+            }
+        }
+        let Some(id) = self.name_owner(&name_key).await? else {
+            return Ok(None);
+        };
+        let account = self.read_account(&id).await?.filter(is_named);
+        if account.is_some() {
+            self.names.remember(name_key, id);
+        }
+        Ok(account)
     }
 
     async fn list_accounts(&self, domain: Option<&DomainName>) -> Result<Vec<Account>, StoreError> {
@@ -195,9 +222,10 @@ impl Store for RedisStore {
             "balance" => return Err(StoreError::BalanceNotZero),
             other => return Err(RedisCallError::Unexpected(other.to_string()).into()),
         }
+        let name_key = keys::name_of(&account.domain, &account.username);
+        self.names.forget(&name_key, id);
         let mut free = scripts::DELETE_IF.prepare_invoke();
-        free.key(keys::name_of(&account.domain, &account.username))
-            .arg(&id.0);
+        free.key(&name_key).arg(&id.0);
         self.conn.invoke::<i64>(&free).await?;
         Ok(())
     }
