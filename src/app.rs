@@ -162,6 +162,7 @@ pub async fn start_with_listeners(
         admin_token,
         zappers,
         payer,
+        pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use crate::config::{DomainSettings, Settings};
 use crate::lightning::fake::{FakeNode, FakePayError};
 use crate::lightning::{InvoiceRequest, InvoiceState, LightningError, LightningNode};
-use crate::lnurl::pay;
+use crate::lnurl::pay::{self, PayRequest, PayerDataSpec};
+use crate::lnurl::pay_cache::{PayCache, PayEntry};
 use crate::metrics::Metrics;
 use crate::nostr::zapper::ZapperKeys;
 use crate::secret::Secret;
@@ -79,7 +80,13 @@ pub struct Gateway {
     pub zappers: Arc<ZapperKeys>,
     /// Pays reserved withdrawals (LUD-03) in the background.
     pub payer: crate::withdraw::Payer,
+    /// Each address's metadata, description hash and lookup answer, made once.
+    pub pay_cache: PayCache,
 }
+
+/// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is
+/// about 1 KB.
+pub const PAY_CACHE_PER_DOMAIN: usize = 4096;
 
 /// The callback parameters of LUD-06 (amount), LUD-12 (comment), LUD-18 (payerdata) and NIP-57
 /// (nostr).
@@ -156,9 +163,51 @@ impl Gateway {
         Ok((account, tagged))
     }
 
-    /// The LNURL-pay metadata for `name` as the payer wrote it (tag included).
-    pub fn metadata(domain: &DomainSettings, tagged: &TaggedName) -> String {
-        pay::metadata(&format!("{tagged}@{}", domain.name))
+    /// The LNURL-pay answers for `name` (as written in the URL, parsed as `tagged`): made on
+    /// first use, then shared.
+    pub fn pay_entry(
+        &self,
+        domain: &DomainSettings,
+        name: &str,
+        tagged: &TaggedName,
+    ) -> Arc<PayEntry> {
+        self.pay_cache.get_or_make(domain.name.as_str(), name, || {
+            self.make_pay_entry(domain, tagged)
+        })
+    }
+
+    /// LUD-06/16: the metadata names the address as the payer wrote it (tag included); the
+    /// lookup answer carries it with the domain's limits and, for accounts that take zaps, the
+    /// NIP-57 fields.
+    fn make_pay_entry(&self, domain: &DomainSettings, tagged: &TaggedName) -> PayEntry {
+        let metadata = pay::metadata(&format!("{tagged}@{}", domain.name));
+        let callback = format!("{}/lnurlp/{tagged}/callback", domain.public_url);
+        let render = |zapper: Option<&str>| {
+            let answer = PayRequest {
+                tag: "payRequest",
+                callback: &callback,
+                min_sendable: domain.min_sendable.0,
+                max_sendable: domain.max_sendable.0,
+                metadata: &metadata,
+                comment_allowed: domain.comment_allowed,
+                allows_nostr: zapper.map(|_| true),
+                nostr_pubkey: zapper,
+                payer_data: PayerDataSpec::OPTIONAL,
+            };
+            // A struct of strings and integers always serializes.
+            bytes::Bytes::from(serde_json::to_vec(&answer).unwrap_or_default())
+        };
+        let plain = render(None);
+        let zap = self
+            .zappers
+            .public_hex(domain.name.as_str())
+            .map(|hex| render(Some(hex)));
+        PayEntry {
+            description_hash: pay::description_hash(&metadata, None),
+            metadata,
+            plain,
+            zap,
+        }
     }
 
     /// LUD-06 callback: checks the parameters, asks the node for an invoice of exactly `amount`
@@ -201,11 +250,11 @@ impl Gateway {
             None => params.comment.as_deref(),
         }
         .and_then(|c| pay::cut_comment(c, domain.comment_allowed));
-        let description_hash = match &zap {
-            Some(z) => zap::description_hash(z),
-            None => {
-                let metadata = Self::metadata(domain, &tagged);
-                pay::description_hash(&metadata, payer_data.as_deref())
+        let description_hash = match (&zap, payer_data.as_deref()) {
+            (Some(z), _) => zap::description_hash(z),
+            (None, None) => self.pay_entry(domain, name, &tagged).description_hash,
+            (None, Some(pd)) => {
+                pay::description_hash(&self.pay_entry(domain, name, &tagged).metadata, Some(pd))
             }
         };
         let is_zap = zap.is_some();

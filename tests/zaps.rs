@@ -273,3 +273,37 @@ async fn the_relay_guard_refuses_loopback_relays_unless_allowed() {
     );
     assert_eq!(gw.metric("lnaddr_zap_receipts_failed_total").await, 1.0);
 }
+
+/// The lookup answer is made once per address, but whether it offers zaps follows the account's
+/// nostr key as it is now: set after the first lookup, then cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lookup_follows_the_accounts_nostr_key() {
+    let (_relay, own) = relay(0).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let gw = zap_gateway(dir.path(), std::slice::from_ref(&own)).await;
+    gw.create_account("carol@localhost").await;
+    let offers_zaps = || async {
+        let (status, body) = gw.get("/.well-known/lnurlp/carol").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["allowsNostr"].is_null(),
+            body["nostrPubkey"].is_null(),
+            "{body}"
+        );
+        body["allowsNostr"] == true
+    };
+    assert!(!offers_zaps().await);
+
+    let key = Keys::generate().public_key().to_hex();
+    let patch = |value: serde_json::Value| {
+        gw.admin(
+            reqwest::Method::PATCH,
+            "/api/v1/accounts/carol@localhost",
+            Some(serde_json::json!({ "nostr_pubkey": value })),
+        )
+    };
+    assert_eq!(patch(key.into()).await.0, 200);
+    assert!(offers_zaps().await);
+    assert_eq!(patch(serde_json::Value::Null).await.0, 200);
+    assert!(!offers_zaps().await);
+}

@@ -4,29 +4,18 @@
 use hyper::{Response, StatusCode};
 
 use super::error::{Surface, into_response};
-use super::{Body, json, query_param};
+use super::{Body, json, json_bytes, query_param};
 use crate::gateway::{CallbackParams, Gateway};
-use crate::lnurl::pay::{PayCallback, PayRequest, PayerDataSpec, SuccessAction, Verify};
+use crate::lnurl::pay::{PayCallback, SuccessAction, Verify};
 
 /// `GET /.well-known/lnurlp/{username}`
 pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Response<Body> {
     let result = async {
         let domain = gw.domain_for_host(host)?;
         let (account, tagged) = gw.resolve(domain, name).await?;
-        let metadata = Gateway::metadata(domain, &tagged);
-        let zapper = gw.zap_pubkey(domain, &account);
-        let body = PayRequest {
-            tag: "payRequest",
-            callback: format!("{}/lnurlp/{tagged}/callback", domain.public_url),
-            min_sendable: domain.min_sendable.0,
-            max_sendable: domain.max_sendable.0,
-            metadata: &metadata,
-            comment_allowed: domain.comment_allowed,
-            allows_nostr: zapper.map(|_| true),
-            nostr_pubkey: zapper,
-            payer_data: PayerDataSpec::OPTIONAL,
-        };
-        Ok(json(StatusCode::OK, &body))
+        let zaps = gw.zap_pubkey(domain, &account).is_some();
+        let body = gw.pay_entry(domain, name, &tagged).lookup_body(zaps);
+        Ok(json_bytes(StatusCode::OK, body))
     }
     .await;
     result.unwrap_or_else(|e| into_response(&e, Surface::Public))

@@ -115,8 +115,8 @@ pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Body
     }
 }
 
-pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+pub fn json_bytes(status: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(Full::new(bytes.into()));
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -3,11 +3,13 @@
 //!
 //! - LUD-01 (bech32 encoding): [`encode()`]
 //! - LUD-06 (payRequest), LUD-09 (successAction), LUD-12 (comments), LUD-16 (Lightning Address),
-//!   LUD-18 (payerData), the `verify` URL: [`pay`]
+//!   LUD-18 (payerData), the `verify` URL: [`pay`]; the parts of those answers made once per
+//!   address: [`pay_cache`]
 //! - LUD-03 (withdrawRequest), LUD-17 (`lnurlw://`): [`withdraw`]
 
 pub mod encode;
 pub mod pay;
+pub mod pay_cache;
 pub mod withdraw;
 
 pub use encode::{decode, encode};

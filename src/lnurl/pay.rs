@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 #[serde(rename_all = "camelCase")]
 pub struct PayRequest<'a> {
     pub tag: &'static str,
-    pub callback: String,
+    pub callback: &'a str,
     pub min_sendable: u64,
     pub max_sendable: u64,
     pub metadata: &'a str,
