@@ -12,7 +12,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .compile_with_config(
             config,
-            &["proto/lightning.proto", "proto/router.proto"],
+            &[
+                "proto/lightning.proto",
+                "proto/router.proto",
+                "proto/invoices.proto",
+            ],
             &["proto"],
         )?;
     Ok(())

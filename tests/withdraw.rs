@@ -359,6 +359,16 @@ async fn an_invoice_of_this_gateway_settles_inside_the_ledger() {
     assert_eq!(debit["fee_msat"], 0);
     let (_, verify) = gw.get(&format!("/lnurlp/bob/verify/{hash}")).await;
     assert_eq!(verify["settled"], true, "{verify}");
+    // The network can no longer pay it: the node cancelled it.
+    wait_for("the invoice cancelled on the node", WAIT, || async {
+        let seen = node.lookup_invoice(&hash).await.expect("lookup");
+        (seen.expect("known").state == lnaddr::lightning::InvoiceState::Canceled).then_some(())
+    })
+    .await;
+    assert!(matches!(
+        fake(&gw).pay(pr).await,
+        Err(lnaddr::lightning::fake::FakePayError::Canceled)
+    ));
     // Paying it again is refused.
     let again = create_link(&gw, json!({"max_msat": 50_000})).await;
     let w = withdraw_request(again["lnurl"].as_str().expect("lnurl")).await;

@@ -93,6 +93,41 @@ async fn withdrawal_over_lnd_keeps_the_real_fee_and_refunds_failures() {
     gw.shutdown().await;
 }
 
+/// A withdrawal to an invoice of this gateway moves money inside the ledger and cancels the
+/// invoice on LND (`invoicesrpc.CancelInvoice`), so the network can no longer pay it as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
+        .await
+        .expect("start");
+    let c = Client::of(&gw);
+    fund(&c, &sim, 100_000).await;
+    c.create_account("bob@localhost").await;
+    let (pr, verify, _) = c.invoice("bob", 30_000).await;
+    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
+
+    let link = create_link(&c, json!({"max_msat": 50_000})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    c.wait_balance("bob@localhost", 30_000).await;
+    c.wait_balance("alice@localhost", 70_000).await;
+    wait_for("the invoice cancelled on LND", WAIT, || async {
+        let state = sim.invoice(&hash).expect("known to LND").state;
+        (state == lnaddr::lightning::lnd::proto::lnrpc::invoice::InvoiceState::Canceled as i32)
+            .then_some(())
+    })
+    .await;
+    assert!(sim.settle(&pr).is_err(), "the network cannot pay it now");
+    assert_eq!(sim.payments_started(), 0, "LND was never asked to pay");
+    assert_eq!(c.balance("bob@localhost").await, 30_000);
+    gw.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     let dir = tempfile::tempdir().expect("tmp");

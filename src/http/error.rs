@@ -48,7 +48,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
         Error::FakePay(e) => match e {
             FakePayError::Invalid => (bad_request, e.to_string()),
             FakePayError::NotOurs => (StatusCode::NOT_FOUND, e.to_string()),
-            FakePayError::AlreadyPaid | FakePayError::Expired => {
+            FakePayError::AlreadyPaid | FakePayError::Expired | FakePayError::Canceled => {
                 (StatusCode::CONFLICT, e.to_string())
             }
             FakePayError::Node(inner) => lightning_status(inner),

@@ -35,6 +35,8 @@ pub enum FakePayError {
     AlreadyPaid,
     #[error("invoice expired")]
     Expired,
+    #[error("invoice canceled")]
+    Canceled,
     #[error(transparent)]
     Node(#[from] LightningError),
 }
@@ -49,6 +51,9 @@ struct FakeInvoice {
     amount_paid_msat: u64,
     expires_at: u64,
     settled_at: u64,
+    /// Cancelled by `cancel_invoice`; absent in records written before cancelling existed.
+    #[serde(default)]
+    canceled: bool,
 }
 
 /// The in-process fake Lightning node.
@@ -129,6 +134,9 @@ impl FakeNode {
                     };
                     if record.settle_index != 0 {
                         return Err(FakePayError::AlreadyPaid);
+                    }
+                    if record.canceled {
+                        return Err(FakePayError::Canceled);
                     }
                     let now = unix_now();
                     if now >= record.expires_at {
@@ -212,6 +220,14 @@ impl WriterError for FakePayError {
     }
 }
 
+/// A write's error as the node's: the node's own, or a protocol error for the rest.
+fn node_error(e: FakePayError) -> LightningError {
+    match e {
+        FakePayError::Node(e) => e,
+        other => LightningError::Protocol(other.to_string()),
+    }
+}
+
 fn to_settlement(hash: [u8; 32], record: &FakeInvoice) -> Result<Settlement, LightningError> {
     let mut preimage = [0u8; 32];
     hex::decode_to_slice(&record.preimage, &mut preimage)
@@ -269,6 +285,7 @@ impl LightningNode for FakeNode {
                     amount_paid_msat: 0,
                     expires_at,
                     settled_at: 0,
+                    canceled: false,
                 };
                 let bytes = serde_json::to_vec(&record)
                     .map_err(|e| LightningError::Protocol(e.to_string()))?;
@@ -281,10 +298,7 @@ impl LightningNode for FakeNode {
                 Ok(())
             })
             .await
-            .map_err(|e| match e {
-                FakePayError::Node(e) => e,
-                other => LightningError::Protocol(other.to_string()),
-            })?;
+            .map_err(node_error)?;
         Ok(CreatedInvoice {
             payment_hash: PaymentHash(hash),
             bolt11,
@@ -314,7 +328,7 @@ impl LightningNode for FakeNode {
             let settled = record.settle_index != 0;
             let state = if settled {
                 InvoiceState::Settled
-            } else if unix_now() >= record.expires_at {
+            } else if record.canceled || unix_now() >= record.expires_at {
                 InvoiceState::Canceled
             } else {
                 InvoiceState::Open
@@ -333,6 +347,40 @@ impl LightningNode for FakeNode {
         })
         .await
         .map_err(LightningError::unavailable)?
+    }
+
+    /// LND's rules: an open (or expired) invoice becomes cancelled, a cancelled one answers the
+    /// same again, a settled one stays settled.
+    async fn cancel_invoice(&self, hash: &PaymentHash) -> Result<CancelOutcome, LightningError> {
+        let key = hash.0;
+        self.writer
+            .write(move |tx| -> Result<CancelOutcome, FakePayError> {
+                let mut invoices = tx
+                    .open_table(INVOICES)
+                    .map_err(LightningError::unavailable)?;
+                let mut record: FakeInvoice = match invoices
+                    .get(key.as_slice())
+                    .map_err(LightningError::unavailable)?
+                {
+                    Some(v) => serde_json::from_slice(v.value())
+                        .map_err(|e| LightningError::Protocol(e.to_string()))?,
+                    None => return Ok(CancelOutcome::Unknown),
+                };
+                if record.settle_index != 0 {
+                    return Ok(CancelOutcome::AlreadySettled);
+                }
+                if !record.canceled {
+                    record.canceled = true;
+                    let bytes = serde_json::to_vec(&record)
+                        .map_err(|e| LightningError::Protocol(e.to_string()))?;
+                    invoices
+                        .insert(key.as_slice(), bytes.as_slice())
+                        .map_err(LightningError::unavailable)?;
+                }
+                Ok(CancelOutcome::Canceled)
+            })
+            .await
+            .map_err(node_error)
     }
 
     async fn subscribe_settlements(&self, after: u64) -> Result<SettlementStream, LightningError> {

@@ -58,6 +58,17 @@ pub enum InvoiceState {
     Canceled,
 }
 
+/// What cancelling an invoice came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The invoice is cancelled (now or before): the network can no longer pay it.
+    Canceled,
+    /// It was paid first; it stays settled.
+    AlreadySettled,
+    /// The node has no invoice with that hash.
+    Unknown,
+}
+
 /// An invoice as the node sees it.
 #[derive(Debug, Clone)]
 pub struct NodeInvoice {
@@ -128,6 +139,11 @@ pub trait LightningNode: Send + Sync + 'static {
         &self,
         hash: &PaymentHash,
     ) -> Result<Option<NodeInvoice>, LightningError>;
+
+    /// Cancels an open invoice so that the network can no longer pay it (LND
+    /// `invoicesrpc.CancelInvoice`): for an invoice of ours paid inside the ledger. Cancelling a
+    /// cancelled invoice succeeds again; a settled one stays settled.
+    async fn cancel_invoice(&self, hash: &PaymentHash) -> Result<CancelOutcome, LightningError>;
 
     async fn subscribe_settlements(
         &self,

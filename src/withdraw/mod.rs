@@ -236,8 +236,9 @@ impl Gateway {
                 tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
                     amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
                     "withdrawal reserved");
-                // An internal one may be complete already (the embedded store does it atomically).
-                if payment.status == crate::store::WithdrawStatus::Pending {
+                // An internal one may be complete already (the embedded store does it atomically);
+                // the payer still cancels its invoice on the node, and finds the rest done.
+                if payment.status == crate::store::WithdrawStatus::Pending || payment.internal {
                     self.payer.submit(*payment);
                 }
                 Ok(())

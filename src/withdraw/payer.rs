@@ -5,8 +5,9 @@
 //! stopped or killed mid-payment settles it on restart. On shutdown, payments in flight are left
 //! pending in the store for the next start; nothing is refunded while the outcome is unknown.
 //!
-//! An invoice issued by this gateway is settled inside the ledger, never by the node: the payer
-//! was debited by the reservation; the payee is credited through the normal idempotent credit
+//! An invoice issued by this gateway is settled inside the ledger, never by the node: the invoice
+//! is cancelled on the node so the network cannot pay it as well; the payer was debited by the
+//! reservation; the payee is credited through the normal idempotent credit
 //! path ([`Store::credit_settlement`], once per payment hash, marked with an all-zero preimage);
 //! then the withdrawal is completed with no fee. Each of the three steps is atomic and each is
 //! idempotent, so a crash between them is finished by the resume on restart; on Redis the two
@@ -21,7 +22,9 @@ use tokio::task::JoinSet;
 
 use crate::config::WithdrawSettings;
 use crate::ledger::Backoff;
-use crate::lightning::{LightningError, LightningNode, PaymentRequest, PaymentResult};
+use crate::lightning::{
+    CancelOutcome, LightningError, LightningNode, PaymentRequest, PaymentResult,
+};
 use crate::store::{CreditOutcome, Finish, FinishOutcome, Settlement, Store, WithdrawPayment};
 use crate::types::unix_now;
 
@@ -171,7 +174,45 @@ async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bo
     }
 }
 
+/// A withdrawal to an invoice of this gateway moves money inside the ledger. The invoice is first
+/// cancelled on the node, so that nobody can also pay it over the network (that payment would
+/// reach the node, but the invoice would already be credited, so nobody's balance would show it).
+/// If the network paid it first, the settlement follower credits that payment and this
+/// withdrawal fails, refunded.
 async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
+    let hash = payment.payment_hash;
+    let mut backoff = Backoff::default();
+    loop {
+        match deps.node.cancel_invoice(&hash).await {
+            // Unknown: the node cannot be paid for it either.
+            Ok(CancelOutcome::Canceled | CancelOutcome::Unknown) => break,
+            Ok(CancelOutcome::AlreadySettled) => {
+                // On Redis nothing was credited yet: the follower credits the network's payment
+                // and this withdrawal is refunded. The embedded store credited inside the
+                // reservation, so there the network's payment reached the node uncredited.
+                tracing::warn!(payment_hash = %hash,
+                    "an invoice withdrawn to inside the ledger was also paid over the network");
+                return Finish::Failed {
+                    reason: "invoice already paid".into(),
+                };
+            }
+            Err(LightningError::Unavailable(e)) => {
+                tracing::warn!(error = %e, payment_hash = %hash, "cannot cancel the invoice on the node yet; retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            // Refused (e.g. a macaroon without invoices:write): move no money.
+            Err(e) => {
+                tracing::warn!(error = %e, payment_hash = %hash, "the node refused to cancel the invoice");
+                return Finish::Failed {
+                    reason: format!("cannot cancel the invoice on the node: {e}"),
+                };
+            }
+        }
+    }
+    credit_internal(deps, payment).await
+}
+
+async fn credit_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
     let settlement = Settlement {
         payment_hash: payment.payment_hash,
         preimage: INTERNAL_PREIMAGE,

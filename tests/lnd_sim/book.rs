@@ -1,5 +1,5 @@
 //! The simulator's invoice and payment book, with LND's semantics: invoices go OPEN → SETTLED
-//! (or CANCELED once expired), `add_index` and `settle_index` count from 1 and only grow, and a
+//! (or CANCELED once expired or cancelled by `CancelInvoice`), `add_index` and `settle_index` count from 1 and only grow, and a
 //! settled invoice keeps its preimage, amount paid and settle date.
 
 use std::collections::HashMap;
@@ -23,6 +23,7 @@ pub enum SettleError {
     Unknown,
     AlreadySettled,
     Expired,
+    Canceled,
 }
 
 impl std::fmt::Display for SettleError {
@@ -31,6 +32,7 @@ impl std::fmt::Display for SettleError {
             SettleError::Unknown => "unable to locate invoice",
             SettleError::AlreadySettled => "invoice already settled",
             SettleError::Expired => "invoice expired",
+            SettleError::Canceled => "invoice already canceled",
         })
     }
 }
@@ -79,6 +81,9 @@ impl Book {
         if view.state == InvoiceState::Settled as i32 {
             return Err(SettleError::AlreadySettled);
         }
+        if self.invoices[i].state == InvoiceState::Canceled as i32 {
+            return Err(SettleError::Canceled);
+        }
         if view.state == InvoiceState::Canceled as i32 {
             return Err(SettleError::Expired);
         }
@@ -95,6 +100,19 @@ impl Book {
         invoice.amt_paid_msat = invoice.value_msat;
         invoice.amt_paid_sat = invoice.value_msat / 1000;
         Ok(invoice.clone())
+    }
+
+    /// LND's `CancelInvoice` (`invoices/invoiceregistry.go`, `cancelInvoiceImpl`): an open or
+    /// expired invoice becomes CANCELED, a cancelled one succeeds again (idempotent), a settled
+    /// one is refused. Indices do not move.
+    pub fn cancel(&mut self, hash: &[u8; 32]) -> Result<(), SettleError> {
+        let &i = self.by_hash.get(hash).ok_or(SettleError::Unknown)?;
+        let invoice = &mut self.invoices[i];
+        if invoice.state == InvoiceState::Settled as i32 {
+            return Err(SettleError::AlreadySettled);
+        }
+        invoice.state = InvoiceState::Canceled as i32;
+        Ok(())
     }
 
     /// Settled invoices with a settle index above `after`, in settle order.

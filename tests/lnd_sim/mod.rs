@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 mod book;
+mod invoices;
 mod lightning;
 mod router;
 mod server;
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
-use lnaddr::lightning::lnd::proto::{lnrpc, routerrpc};
+use lnaddr::lightning::lnd::proto::{invoicesrpc, lnrpc, routerrpc};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tonic::{Request, Status};
@@ -130,8 +131,14 @@ impl LndSim {
         )
         .add_service(routerrpc::router_server::RouterServer::with_interceptor(
             router::RouterSvc(shared.clone()),
-            check,
-        ));
+            check.clone(),
+        ))
+        .add_service(
+            invoicesrpc::invoices_server::InvoicesServer::with_interceptor(
+                invoices::InvoicesSvc(shared.clone()),
+                check,
+            ),
+        );
         let (up, up_rx) = watch::channel(true);
         let (cut, cut_rx) = watch::channel(0);
         let (stop, stop_rx) = watch::channel(false);

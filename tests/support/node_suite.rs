@@ -7,7 +7,9 @@ use bitcoin::hashes::Hash;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
-use lnaddr::lightning::{InvoiceRequest, InvoiceState, LightningNode, SettlementStream};
+use lnaddr::lightning::{
+    CancelOutcome, InvoiceRequest, InvoiceState, LightningNode, SettlementStream,
+};
 use lnaddr::store::Settlement;
 use lnaddr::types::{Msat, PaymentHash};
 use sha2::Digest;
@@ -117,6 +119,50 @@ pub async fn run(node: &dyn LightningNode, settle: Settle<'_>) {
     assert_eq!(
         replayed.map(|s| s.settle_index),
         [s1.settle_index, s2.settle_index]
+    );
+
+    // Cancelling (LND's CancelInvoice): an open invoice becomes cancelled, cancelling it again
+    // succeeds, a settled one stays settled, an unknown hash is unknown. Indices do not move.
+    let third = node
+        .create_invoice(request(3_000, 4))
+        .await
+        .expect("create");
+    for _ in 0..2 {
+        assert_eq!(
+            node.cancel_invoice(&third.payment_hash)
+                .await
+                .expect("cancel"),
+            CancelOutcome::Canceled
+        );
+    }
+    let canceled = node
+        .lookup_invoice(&third.payment_hash)
+        .await
+        .expect("lookup")
+        .expect("known");
+    assert_eq!(
+        (canceled.state, canceled.preimage, canceled.settle_index),
+        (InvoiceState::Canceled, None, 0)
+    );
+    assert_eq!(
+        node.cancel_invoice(&first.payment_hash)
+            .await
+            .expect("cancel"),
+        CancelOutcome::AlreadySettled
+    );
+    assert_eq!(
+        node.lookup_invoice(&first.payment_hash)
+            .await
+            .expect("lookup")
+            .expect("known")
+            .state,
+        InvoiceState::Settled
+    );
+    assert_eq!(
+        node.cancel_invoice(&PaymentHash([0xee; 32]))
+            .await
+            .expect("cancel"),
+        CancelOutcome::Unknown
     );
 
     // Bad input is refused, not an outage.

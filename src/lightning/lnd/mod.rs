@@ -26,6 +26,7 @@ use futures_util::StreamExt;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
+use self::proto::invoicesrpc::invoices_client::InvoicesClient;
 use self::proto::lnrpc;
 use self::proto::lnrpc::lightning_client::LightningClient;
 use self::proto::routerrpc::router_client::RouterClient;
@@ -94,6 +95,7 @@ pub enum LndStartError {
 pub struct LndNode {
     client: LightningClient<Channel>,
     router: RouterClient<Channel>,
+    invoices: InvoicesClient<Channel>,
     macaroon: AsciiMetadataValue,
     node_id: String,
     private_route_hints: bool,
@@ -180,7 +182,8 @@ impl LndNode {
             ));
         Ok(LndNode {
             client: LightningClient::new(channel.clone()),
-            router: RouterClient::new(channel),
+            router: RouterClient::new(channel.clone()),
+            invoices: InvoicesClient::new(channel),
             macaroon,
             node_id: format!("lnd:{}:{}", target.host.to_ascii_lowercase(), target.port),
             private_route_hints: config.private_route_hints,
@@ -297,6 +300,29 @@ impl LightningNode for LndNode {
             Ok(invoice) => convert::node_invoice(&invoice).map(Some),
             Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
             Err(status) => Err(convert::status_error(status)),
+        }
+    }
+
+    /// `invoicesrpc.CancelInvoice`. LND answers its refusals as plain Go errors (gRPC `Unknown`)
+    /// with `invpkg.ErrInvoiceAlreadySettled` and `ErrInvoiceNotFound` texts; an invoice already
+    /// cancelled is a success.
+    async fn cancel_invoice(&self, hash: &PaymentHash) -> Result<CancelOutcome, LightningError> {
+        let mut client = self.invoices.clone();
+        let request = proto::invoicesrpc::CancelInvoiceMsg {
+            payment_hash: hash.0.to_vec(),
+        };
+        match Self::call(client.cancel_invoice(self.request(request, true))).await {
+            Ok(_) => Ok(CancelOutcome::Canceled),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(CancelOutcome::Unknown),
+            Err(status) => match convert::status_error(status) {
+                LightningError::Rejected(text) if text.contains("already settled") => {
+                    Ok(CancelOutcome::AlreadySettled)
+                }
+                LightningError::Rejected(text) if text.contains("unable to locate invoice") => {
+                    Ok(CancelOutcome::Unknown)
+                }
+                other => Err(other),
+            },
         }
     }
 

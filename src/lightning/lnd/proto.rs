@@ -12,3 +12,8 @@ pub mod lnrpc {
 pub mod routerrpc {
     tonic::include_proto!("routerrpc");
 }
+
+/// LND's `invoicesrpc` package (`invoicesrpc/invoices.proto`).
+pub mod invoicesrpc {
+    tonic::include_proto!("invoicesrpc");
+}
