@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bitcoin::hashes::{Hash, sha256};
-use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, SignOnly};
 use lightning_invoice::{Bolt11Invoice, Currency, InvoiceBuilder, PaymentSecret};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,9 @@ pub struct FakeNode {
     db: Arc<Database>,
     key: SecretKey,
     pubkey: PublicKey,
+    /// Made once: a new context is randomized (a point multiplication and several sha256s),
+    /// which cost as much as the signature itself.
+    secp: Secp256k1<SignOnly>,
     currency: Currency,
     network: bitcoin::Network,
     settled_tx: broadcast::Sender<Settlement>,
@@ -103,6 +106,7 @@ impl FakeNode {
             db,
             key,
             pubkey,
+            secp: Secp256k1::signing_only(),
             currency: Currency::from(network),
             network,
             settled_tx,
@@ -259,7 +263,6 @@ impl LightningNode for FakeNode {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_err(|e| LightningError::Protocol(e.to_string()))?;
-        let secp = Secp256k1::signing_only();
         let invoice = InvoiceBuilder::new(self.currency.clone())
             .amount_milli_satoshis(request.amount.0)
             .description_hash(sha256::Hash::from_byte_array(request.description_hash))
@@ -268,7 +271,7 @@ impl LightningNode for FakeNode {
             .duration_since_epoch(Duration::from_secs(now.as_secs()))
             .min_final_cltv_expiry_delta(80)
             .expiry_time(Duration::from_secs(request.expiry_secs))
-            .build_signed(|msg| secp.sign_ecdsa_recoverable(msg, &self.key))
+            .build_signed(|msg| self.secp.sign_ecdsa_recoverable(msg, &self.key))
             .map_err(|e| LightningError::Rejected(e.to_string()))?;
         let bolt11 = invoice.to_string();
         let expires_at = now.as_secs() + request.expiry_secs;
