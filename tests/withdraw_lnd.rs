@@ -11,7 +11,7 @@ use std::time::Duration;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start, start_with};
 use support::process::{GatewayProcess, free_port, wait_for};
 use support::wallet::{foreign_invoice, withdraw, withdraw_request};
 
@@ -125,6 +125,44 @@ async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
     assert!(sim.settle(&pr).is_err(), "the network cannot pay it now");
     assert_eq!(sim.payments_started(), 0, "LND was never asked to pay");
     assert_eq!(c.balance("bob@localhost").await, 30_000);
+    gw.shutdown().await;
+}
+
+/// On Redis the payer cancels before it credits; a node that cannot cancel now does not hold the
+/// withdrawal up: after a few attempts it settles in the ledger, and the invoice stays open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_internal_withdrawal_settles_when_the_node_cannot_cancel() {
+    let redis = support::redis_server::RedisServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let store = vec![
+        ("LNADDR_STORE__KIND".to_string(), "redis".to_string()),
+        ("LNADDR_STORE__URL".to_string(), redis.url()),
+    ];
+    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), store)
+        .await
+        .expect("start");
+    let c = Client::of(&gw);
+    fund(&c, &sim, 100_000).await;
+    c.create_account("bob@localhost").await;
+    let (pr, verify, _) = c.invoice("bob", 30_000).await;
+    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
+
+    sim.set_cancels_unavailable(true);
+    let link = create_link(&c, json!({"max_msat": 50_000})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    c.wait_balance("bob@localhost", 30_000).await;
+    c.wait_balance("alice@localhost", 70_000).await;
+    assert!(sim.cancel_calls() > 1, "the payer retried the cancel");
+    let state = sim.invoice(&hash).expect("known to LND").state;
+    assert_eq!(
+        state,
+        lnaddr::lightning::lnd::proto::lnrpc::invoice::InvoiceState::Open as i32
+    );
     gw.shutdown().await;
 }
 

@@ -174,15 +174,20 @@ async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bo
     }
 }
 
+/// How many times an internal withdrawal asks an unreachable node to cancel the invoice before it
+/// settles in the ledger anyway (about 3 s of backoff): the ledger move must not wait for the node.
+const CANCEL_ATTEMPTS: u32 = 6;
+
 /// A withdrawal to an invoice of this gateway moves money inside the ledger. The invoice is first
 /// cancelled on the node, so that nobody can also pay it over the network (that payment would
 /// reach the node, but the invoice would already be credited, so nobody's balance would show it).
 /// If the network paid it first, the settlement follower credits that payment and this
-/// withdrawal fails, refunded.
+/// withdrawal fails, refunded. A node that cannot be reached does not hold the withdrawal up: it
+/// settles in the ledger and the invoice stays open on the node, as a warning says.
 async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
     let hash = payment.payment_hash;
     let mut backoff = Backoff::default();
-    loop {
+    for attempt in 1..=CANCEL_ATTEMPTS {
         match deps.node.cancel_invoice(&hash).await {
             // Unknown: the node cannot be paid for it either.
             Ok(CancelOutcome::Canceled | CancelOutcome::Unknown) => break,
@@ -196,16 +201,14 @@ async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish 
                     reason: "invoice already paid".into(),
                 };
             }
-            Err(LightningError::Unavailable(e)) => {
-                tracing::warn!(error = %e, payment_hash = %hash, "cannot cancel the invoice on the node yet; retrying");
+            Err(LightningError::Unavailable(e)) if attempt < CANCEL_ATTEMPTS => {
+                tracing::debug!(error = %e, payment_hash = %hash, "cannot reach the node to cancel the invoice; retrying");
                 tokio::time::sleep(backoff.next_delay()).await;
             }
-            // Refused (e.g. a macaroon without invoices:write): move no money.
             Err(e) => {
-                tracing::warn!(error = %e, payment_hash = %hash, "the node refused to cancel the invoice");
-                return Finish::Failed {
-                    reason: format!("cannot cancel the invoice on the node: {e}"),
-                };
+                tracing::warn!(error = %e, payment_hash = %hash,
+                    "could not cancel the invoice on the node; it settles in the ledger and stays open on the node");
+                break;
             }
         }
     }

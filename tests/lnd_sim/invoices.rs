@@ -4,6 +4,7 @@
 //! Go errors, which gRPC sends as `Unknown` with the error's text.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use invoicesrpc::invoices_server::Invoices;
 use lnaddr::lightning::lnd::proto::invoicesrpc;
@@ -20,6 +21,12 @@ impl Invoices for InvoicesSvc {
         &self,
         request: Request<invoicesrpc::CancelInvoiceMsg>,
     ) -> Result<Response<invoicesrpc::CancelInvoiceResp>, Status> {
+        self.0.cancel_calls.fetch_add(1, Ordering::SeqCst);
+        if self.0.cancels_unavailable.load(Ordering::SeqCst) {
+            return Err(Status::unavailable(
+                "the RPC server is in the process of starting up",
+            ));
+        }
         let raw = request.into_inner().payment_hash;
         // lntypes.MakeHash's refusal.
         let hash: [u8; 32] = raw.as_slice().try_into().map_err(|_| {

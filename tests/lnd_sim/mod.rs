@@ -43,6 +43,9 @@ pub struct Shared {
     delay_next: AtomicU64,
     delay_ms: AtomicU64,
     fee_msat: AtomicU64,
+    /// While set, CancelInvoice answers as an LND that is not ready (gRPC `Unavailable`).
+    cancels_unavailable: AtomicBool,
+    cancel_calls: AtomicU64,
 }
 
 impl Shared {
@@ -121,6 +124,8 @@ impl LndSim {
             delay_next: AtomicU64::new(0),
             delay_ms: AtomicU64::new(0),
             fee_msat: AtomicU64::new(1000),
+            cancels_unavailable: AtomicBool::new(false),
+            cancel_calls: AtomicU64::new(0),
         });
         let check = macaroon_check(shared.macaroon_hex.clone());
         let routes = tonic::service::Routes::new(
@@ -218,6 +223,16 @@ impl LndSim {
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
         self.shared.delay_next.store(n, Ordering::SeqCst);
+    }
+
+    /// While `on`, CancelInvoice fails as a node that cannot answer now.
+    pub fn set_cancels_unavailable(&self, on: bool) {
+        self.shared.cancels_unavailable.store(on, Ordering::SeqCst);
+    }
+
+    /// CancelInvoice calls received so far.
+    pub fn cancel_calls(&self) -> u64 {
+        self.shared.cancel_calls.load(Ordering::SeqCst)
     }
 
     /// SendPaymentV2 calls accepted so far.

@@ -47,10 +47,21 @@ pub fn lnd_env(data: &Path, port: u16, lnd: &Lnd) -> Vec<(String, String)> {
 
 /// Starts a gateway in-process on free ports.
 pub async fn start(data: &Path, lnd: &Lnd) -> Result<Running, StartError> {
+    start_with(data, lnd, Vec::new()).await
+}
+
+/// [`start`] with more settings (e.g. the Redis store).
+pub async fn start_with(
+    data: &Path,
+    lnd: &Lnd,
+    extra: Vec<(String, String)>,
+) -> Result<Running, StartError> {
     let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = public.local_addr().expect("addr").port();
-    let settings = Settings::load(None, lnd_env(data, port, lnd)).expect("settings");
+    let mut env = lnd_env(data, port, lnd);
+    env.extend(extra);
+    let settings = Settings::load(None, env).expect("settings");
     start_with_listeners(settings, public, admin).await
 }
 
