@@ -93,6 +93,24 @@ async fn withdrawal_over_lnd_keeps_the_real_fee_and_refunds_failures() {
     gw.shutdown().await;
 }
 
+/// Funds alice with 100,000 msat, then pays bob's 30,000 msat invoice (an invoice of this
+/// gateway) from her withdraw link; answers the invoice and its hash once both balances show it.
+async fn withdraw_to_bob(c: &Client, sim: &LndSim) -> (String, [u8; 32]) {
+    fund(c, sim, 100_000).await;
+    c.create_account("bob@localhost").await;
+    let (pr, verify, _) = c.invoice("bob", 30_000).await;
+    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
+    let link = create_link(c, json!({"max_msat": 50_000})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    c.wait_balance("bob@localhost", 30_000).await;
+    c.wait_balance("alice@localhost", 70_000).await;
+    (pr, hash)
+}
+
 /// A withdrawal to an invoice of this gateway moves money inside the ledger and cancels the
 /// invoice on LND (`invoicesrpc.CancelInvoice`), so the network can no longer pay it as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -103,19 +121,7 @@ async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
         .await
         .expect("start");
     let c = Client::of(&gw);
-    fund(&c, &sim, 100_000).await;
-    c.create_account("bob@localhost").await;
-    let (pr, verify, _) = c.invoice("bob", 30_000).await;
-    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-
-    let link = create_link(&c, json!({"max_msat": 50_000})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
-    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
-    c.wait_balance("bob@localhost", 30_000).await;
-    c.wait_balance("alice@localhost", 70_000).await;
+    let (pr, hash) = withdraw_to_bob(&c, &sim).await;
     wait_for("the invoice cancelled on LND", WAIT, || async {
         let state = sim.invoice(&hash).expect("known to LND").state;
         (state == lnaddr::lightning::lnd::proto::lnrpc::invoice::InvoiceState::Canceled as i32)
@@ -142,21 +148,9 @@ async fn an_internal_withdrawal_settles_when_the_node_cannot_cancel() {
     let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), store)
         .await
         .expect("start");
-    let c = Client::of(&gw);
-    fund(&c, &sim, 100_000).await;
-    c.create_account("bob@localhost").await;
-    let (pr, verify, _) = c.invoice("bob", 30_000).await;
-    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-
     sim.set_cancels_unavailable(true);
-    let link = create_link(&c, json!({"max_msat": 50_000})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
-    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
-    c.wait_balance("bob@localhost", 30_000).await;
-    c.wait_balance("alice@localhost", 70_000).await;
+    let c = Client::of(&gw);
+    let (_, hash) = withdraw_to_bob(&c, &sim).await;
     assert!(sim.cancel_calls() > 1, "the payer retried the cancel");
     let state = sim.invoice(&hash).expect("known to LND").state;
     assert_eq!(
