@@ -11,8 +11,7 @@ use async_trait::async_trait;
 use bitcoin::hashes::{Hash, sha256};
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, SignOnly};
 use lightning_invoice::{Bolt11Invoice, Currency, InvoiceBuilder, PaymentSecret};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
+use redb::{Database, ReadableDatabase};
 use sha2::Digest;
 use tokio::sync::{broadcast, mpsc};
 
@@ -20,9 +19,12 @@ use super::*;
 use crate::batch_writer::{BatchWriter, WriterError};
 use crate::types::unix_now;
 
-const INVOICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invoices");
-const SETTLED: TableDefinition<u64, &[u8]> = TableDefinition::new("settled");
-const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+mod records;
+
+use self::records::{
+    COUNTERS, FakeInvoice, INVOICES, SETTLED, get_record, next_index, put_record, settled_after,
+    to_settlement,
+};
 
 /// Why a fake payment was refused.
 #[derive(Debug, thiserror::Error)]
@@ -39,21 +41,6 @@ pub enum FakePayError {
     Canceled,
     #[error(transparent)]
     Node(#[from] LightningError),
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct FakeInvoice {
-    bolt11: String,
-    preimage: String,
-    amount_msat: u64,
-    add_index: u64,
-    settle_index: u64,
-    amount_paid_msat: u64,
-    expires_at: u64,
-    settled_at: u64,
-    /// Cancelled by `cancel_invoice`; absent in records written before cancelling existed.
-    #[serde(default)]
-    canceled: bool,
 }
 
 /// The in-process fake Lightning node.
@@ -125,17 +112,11 @@ impl FakeNode {
             .writer
             .write(move |tx| -> Result<Settlement, FakePayError> {
                 let settlement = {
-                    let mut invoices = tx
+                    let invoices = tx
                         .open_table(INVOICES)
                         .map_err(LightningError::unavailable)?;
-                    let mut record: FakeInvoice = match invoices
-                        .get(hash.as_slice())
-                        .map_err(LightningError::unavailable)?
-                    {
-                        Some(v) => serde_json::from_slice(v.value())
-                            .map_err(|e| LightningError::Protocol(e.to_string()))?,
-                        None => return Err(FakePayError::NotOurs),
-                    };
+                    let mut record = get_record(&invoices, &hash)?.ok_or(FakePayError::NotOurs)?;
+                    drop(invoices);
                     if record.settle_index != 0 {
                         return Err(FakePayError::AlreadyPaid);
                     }
@@ -150,11 +131,7 @@ impl FakeNode {
                     record.settle_index = index;
                     record.amount_paid_msat = record.amount_msat;
                     record.settled_at = now;
-                    let bytes = serde_json::to_vec(&record)
-                        .map_err(|e| LightningError::Protocol(e.to_string()))?;
-                    invoices
-                        .insert(hash.as_slice(), bytes.as_slice())
-                        .map_err(LightningError::unavailable)?;
+                    put_record(tx, &hash, &record)?;
                     let mut settled = tx
                         .open_table(SETTLED)
                         .map_err(LightningError::unavailable)?;
@@ -170,52 +147,6 @@ impl FakeNode {
         let _ = self.settled_tx.send(settlement.clone());
         Ok(settlement)
     }
-
-    fn settled_after(db: &Database, after: u64) -> Result<Vec<Settlement>, LightningError> {
-        let tx = db.begin_read().map_err(LightningError::unavailable)?;
-        let settled = tx
-            .open_table(SETTLED)
-            .map_err(LightningError::unavailable)?;
-        let invoices = tx
-            .open_table(INVOICES)
-            .map_err(LightningError::unavailable)?;
-        let mut out = Vec::new();
-        for entry in settled
-            .range(after.saturating_add(1)..)
-            .map_err(LightningError::unavailable)?
-        {
-            let (_, hash) = entry.map_err(LightningError::unavailable)?;
-            let hash: [u8; 32] = hash
-                .value()
-                .try_into()
-                .map_err(|_| LightningError::Protocol("bad hash".into()))?;
-            if let Some(v) = invoices
-                .get(hash.as_slice())
-                .map_err(LightningError::unavailable)?
-            {
-                let record: FakeInvoice = serde_json::from_slice(v.value())
-                    .map_err(|e| LightningError::Protocol(e.to_string()))?;
-                out.push(to_settlement(hash, &record)?);
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Moves LND-style counter `name` (`add_index`, `settle_index`) on by one and answers the new value.
-fn next_index(tx: &redb::WriteTransaction, name: &str) -> Result<u64, LightningError> {
-    let mut counters = tx
-        .open_table(COUNTERS)
-        .map_err(LightningError::unavailable)?;
-    let index = counters
-        .get(name)
-        .map_err(LightningError::unavailable)?
-        .map_or(0, |v| v.value())
-        + 1;
-    counters
-        .insert(name, index)
-        .map_err(LightningError::unavailable)?;
-    Ok(index)
 }
 
 impl WriterError for FakePayError {
@@ -230,19 +161,6 @@ fn node_error(e: FakePayError) -> LightningError {
         FakePayError::Node(e) => e,
         other => LightningError::Protocol(other.to_string()),
     }
-}
-
-fn to_settlement(hash: [u8; 32], record: &FakeInvoice) -> Result<Settlement, LightningError> {
-    let mut preimage = [0u8; 32];
-    hex::decode_to_slice(&record.preimage, &mut preimage)
-        .map_err(|e| LightningError::Protocol(e.to_string()))?;
-    Ok(Settlement {
-        payment_hash: PaymentHash(hash),
-        preimage,
-        amount_paid_msat: Msat(record.amount_paid_msat),
-        settle_index: record.settle_index,
-        settled_at: record.settled_at,
-    })
 }
 
 #[async_trait]
@@ -290,14 +208,7 @@ impl LightningNode for FakeNode {
                     settled_at: 0,
                     canceled: false,
                 };
-                let bytes = serde_json::to_vec(&record)
-                    .map_err(|e| LightningError::Protocol(e.to_string()))?;
-                let mut invoices = tx
-                    .open_table(INVOICES)
-                    .map_err(LightningError::unavailable)?;
-                invoices
-                    .insert(hash.as_slice(), bytes.as_slice())
-                    .map_err(LightningError::unavailable)?;
+                put_record(tx, &hash, &record)?;
                 Ok(())
             })
             .await
@@ -320,14 +231,9 @@ impl LightningNode for FakeNode {
             let invoices = tx
                 .open_table(INVOICES)
                 .map_err(LightningError::unavailable)?;
-            let Some(v) = invoices
-                .get(key.as_slice())
-                .map_err(LightningError::unavailable)?
-            else {
+            let Some(record) = get_record(&invoices, &key)? else {
                 return Ok(None);
             };
-            let record: FakeInvoice = serde_json::from_slice(v.value())
-                .map_err(|e| LightningError::Protocol(e.to_string()))?;
             let settled = record.settle_index != 0;
             let state = if settled {
                 InvoiceState::Settled
@@ -358,27 +264,19 @@ impl LightningNode for FakeNode {
         let key = hash.0;
         self.writer
             .write(move |tx| -> Result<CancelOutcome, FakePayError> {
-                let mut invoices = tx
+                let invoices = tx
                     .open_table(INVOICES)
                     .map_err(LightningError::unavailable)?;
-                let mut record: FakeInvoice = match invoices
-                    .get(key.as_slice())
-                    .map_err(LightningError::unavailable)?
-                {
-                    Some(v) => serde_json::from_slice(v.value())
-                        .map_err(|e| LightningError::Protocol(e.to_string()))?,
-                    None => return Ok(CancelOutcome::Unknown),
+                let Some(mut record) = get_record(&invoices, &key)? else {
+                    return Ok(CancelOutcome::Unknown);
                 };
+                drop(invoices);
                 if record.settle_index != 0 {
                     return Ok(CancelOutcome::AlreadySettled);
                 }
                 if !record.canceled {
                     record.canceled = true;
-                    let bytes = serde_json::to_vec(&record)
-                        .map_err(|e| LightningError::Protocol(e.to_string()))?;
-                    invoices
-                        .insert(key.as_slice(), bytes.as_slice())
-                        .map_err(LightningError::unavailable)?;
+                    put_record(tx, &key, &record)?;
                 }
                 Ok(CancelOutcome::Canceled)
             })
@@ -397,7 +295,7 @@ impl LightningNode for FakeNode {
             loop {
                 let backlog = {
                     let db = db.clone();
-                    tokio::task::spawn_blocking(move || FakeNode::settled_after(&db, last)).await
+                    tokio::task::spawn_blocking(move || settled_after(&db, last)).await
                 };
                 let backlog = match backlog {
                     Ok(Ok(b)) => b,
