@@ -1,7 +1,9 @@
 //! The gateway's domain logic, between HTTP and the backends: which domain a request is for, which
 //! account a name resolves to, issuing invoices bound to an account (LUD-06/16/18), verifying them
-//! (LUD-21 verify), and the account operations of the admin API. No HTTP types here.
+//! (LUD-21 verify); the account operations of the admin API are in `accounts`, zaps in `zap`. No
+//! HTTP types here.
 
+mod accounts;
 mod zap;
 
 pub use zap::{ReceiptView, TransactionView};
@@ -16,8 +18,8 @@ use crate::lnurl::pay_cache::{PayCache, PayEntry};
 use crate::metrics::Metrics;
 use crate::nostr::zapper::ZapperKeys;
 use crate::secret::Secret;
-use crate::store::{Account, InvoiceRecord, NewAccount, Store, StoreError, Transaction};
-use crate::types::{LightningAddress, Msat, NostrPubkey, PaymentHash, TaggedName, unix_now};
+use crate::store::{Account, InvoiceRecord, Store, StoreError};
+use crate::types::{Msat, PaymentHash, TaggedName, unix_now};
 
 /// What a gateway operation can fail with. `http::error` turns each into a status and an LNURL
 /// error body.
@@ -327,86 +329,6 @@ impl Gateway {
             preimage,
             bolt11: invoice.bolt11,
         })
-    }
-
-    /// Creates an account for `address` on one of the configured domains.
-    pub async fn create_account(
-        &self,
-        address: &str,
-        nostr_pubkey: Option<&str>,
-    ) -> Result<Account, Error> {
-        let address: LightningAddress = address
-            .parse()
-            .map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
-        self.domain_named(address.domain.as_str())?;
-        let nostr_pubkey = nostr_pubkey
-            .map(NostrPubkey::parse)
-            .transpose()
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
-        let account = self
-            .store
-            .create_account(NewAccount {
-                address,
-                nostr_pubkey,
-            })
-            .await
-            .map_err(Error::from_store)?;
-        tracing::info!(account = %account.id, address = %account.address(), "account created");
-        Ok(account)
-    }
-
-    /// The account at `address` (tags are not part of an account's address).
-    pub async fn account(&self, address: &str) -> Result<Account, Error> {
-        let address: LightningAddress = address.parse().map_err(|_| Error::UnknownUser)?;
-        self.store
-            .account_by_name(&address.domain, &address.username)
-            .await?
-            .ok_or(Error::UnknownUser)
-    }
-
-    pub async fn set_nostr_pubkey(
-        &self,
-        address: &str,
-        pubkey: Option<&str>,
-    ) -> Result<Account, Error> {
-        let account = self.account(address).await?;
-        let pubkey = pubkey
-            .map(NostrPubkey::parse)
-            .transpose()
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
-        self.store
-            .set_nostr_pubkey(&account.id, pubkey)
-            .await
-            .map_err(Error::from_store)
-    }
-
-    pub async fn delete_account(&self, address: &str) -> Result<(), Error> {
-        let account = self.account(address).await?;
-        self.store
-            .delete_account(&account.id)
-            .await
-            .map_err(Error::from_store)?;
-        tracing::info!(account = %account.id, "account removed");
-        Ok(())
-    }
-
-    pub async fn transactions(
-        &self,
-        address: &str,
-        limit: usize,
-    ) -> Result<Vec<Transaction>, Error> {
-        let account = self.account(address).await?;
-        Ok(self.store.transactions(&account.id, limit).await?)
-    }
-
-    /// The account's LNURL (LUD-01) of its LUD-16 lookup URL.
-    pub fn account_lnurl(&self, account: &Account) -> Option<String> {
-        let domain = self.domain_named(&account.domain).ok()?;
-        crate::lnurl::encode(&format!(
-            "{}/.well-known/lnurlp/{}",
-            domain.public_url, account.username
-        ))
-        .ok()
     }
 
     /// Fake node only: settles one of its invoices as if the network paid it.

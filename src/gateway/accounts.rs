@@ -1,0 +1,88 @@
+//! The account operations of the admin API and the CLI: create, read, change the nostr key,
+//! remove, list the ledger, and an account's LUD-01 LNURL.
+
+use super::{Error, Gateway};
+use crate::store::{Account, NewAccount, Transaction};
+use crate::types::{LightningAddress, NostrPubkey};
+
+impl Gateway {
+    /// Creates an account for `address` on one of the configured domains.
+    pub async fn create_account(
+        &self,
+        address: &str,
+        nostr_pubkey: Option<&str>,
+    ) -> Result<Account, Error> {
+        let address: LightningAddress = address
+            .parse()
+            .map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
+        self.domain_named(address.domain.as_str())?;
+        let nostr_pubkey = nostr_pubkey
+            .map(NostrPubkey::parse)
+            .transpose()
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        let account = self
+            .store
+            .create_account(NewAccount {
+                address,
+                nostr_pubkey,
+            })
+            .await
+            .map_err(Error::from_store)?;
+        tracing::info!(account = %account.id, address = %account.address(), "account created");
+        Ok(account)
+    }
+
+    /// The account at `address` (tags are not part of an account's address).
+    pub async fn account(&self, address: &str) -> Result<Account, Error> {
+        let address: LightningAddress = address.parse().map_err(|_| Error::UnknownUser)?;
+        self.store
+            .account_by_name(&address.domain, &address.username)
+            .await?
+            .ok_or(Error::UnknownUser)
+    }
+
+    pub async fn set_nostr_pubkey(
+        &self,
+        address: &str,
+        pubkey: Option<&str>,
+    ) -> Result<Account, Error> {
+        let account = self.account(address).await?;
+        let pubkey = pubkey
+            .map(NostrPubkey::parse)
+            .transpose()
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        self.store
+            .set_nostr_pubkey(&account.id, pubkey)
+            .await
+            .map_err(Error::from_store)
+    }
+
+    pub async fn delete_account(&self, address: &str) -> Result<(), Error> {
+        let account = self.account(address).await?;
+        self.store
+            .delete_account(&account.id)
+            .await
+            .map_err(Error::from_store)?;
+        tracing::info!(account = %account.id, "account removed");
+        Ok(())
+    }
+
+    pub async fn transactions(
+        &self,
+        address: &str,
+        limit: usize,
+    ) -> Result<Vec<Transaction>, Error> {
+        let account = self.account(address).await?;
+        Ok(self.store.transactions(&account.id, limit).await?)
+    }
+
+    /// The account's LNURL (LUD-01) of its LUD-16 lookup URL.
+    pub fn account_lnurl(&self, account: &Account) -> Option<String> {
+        let domain = self.domain_named(&account.domain).ok()?;
+        crate::lnurl::encode(&format!(
+            "{}/.well-known/lnurlp/{}",
+            domain.public_url, account.username
+        ))
+        .ok()
+    }
+}
