@@ -158,7 +158,8 @@ impl Store for RedisStore {
         self.read_account(id).await
     }
 
-    /// One round trip when this process has seen the name before ([`names`]), two otherwise.
+    /// One round trip when this process has seen the name before (see `redis/names.rs`), two
+    /// otherwise.
     async fn account_by_name(
         &self,
         domain: &DomainName,
