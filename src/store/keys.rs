@@ -71,7 +71,7 @@ pub fn invoice_owner(hash: &PaymentHash) -> String {
 
 /// Global index: name on a domain → account id.
 pub fn name(domain: &DomainName, username: &Username) -> String {
-    format!("name:{}", super::name_key(domain, username))
+    name_of(domain.as_str(), username.as_str())
 }
 
 /// Same as [`name`] for a record's stored domain and username strings.
