@@ -2,6 +2,8 @@
 //! variables, over defaults that work with no file at all. The raw serde tree rejects unknown keys by
 //! name; [`Settings::from_raw`] validates it once into typed settings, reporting every problem at once.
 
+mod domains;
+mod env;
 mod limits;
 mod proxies;
 
@@ -10,11 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use url::Url;
 
 use crate::secret::Secret;
-use crate::types::{DomainName, Msat};
+use crate::types::Msat;
 
+use domains::domain_settings;
+use env::apply_env;
+
+pub use domains::{DomainSettings, RawDomain};
 pub use limits::{LimitSettings, Rate, RawLimits};
 pub use proxies::TrustedProxy;
 
@@ -144,19 +149,6 @@ pub struct RawZaps {
     pub max_relays: Option<usize>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDomain {
-    pub name: String,
-    pub public_url: Option<String>,
-    pub min_sendable_msat: Option<u64>,
-    pub max_sendable_msat: Option<u64>,
-    pub comment_allowed: Option<u32>,
-    pub nostr_secret_key: Option<String>,
-    #[serde(default)]
-    pub relays: Vec<String>,
-}
-
 /// Validated settings the gateway runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -224,18 +216,6 @@ pub enum LightningBackend {
 pub struct ZapSettings {
     pub allow_private_relays: bool,
     pub max_relays: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct DomainSettings {
-    pub name: DomainName,
-    /// Base of every callback URL handed to wallets, without a trailing slash.
-    pub public_url: String,
-    pub min_sendable: Msat,
-    pub max_sendable: Msat,
-    pub comment_allowed: u32,
-    pub nostr_secret_key: Option<Secret>,
-    pub relays: Vec<String>,
 }
 
 impl Settings {
@@ -398,117 +378,6 @@ fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> Lightnin
         invoice_expiry_secs,
         backend,
     }
-}
-
-fn domain_settings(
-    raw: Vec<RawDomain>,
-    listen: SocketAddr,
-    problems: &mut Vec<String>,
-) -> Vec<DomainSettings> {
-    let raw = if raw.is_empty() {
-        let name = format!("localhost:{}", listen.port());
-        vec![RawDomain {
-            public_url: Some(format!("http://{name}")),
-            name,
-            ..RawDomain::default()
-        }]
-    } else {
-        raw
-    };
-    let mut out: Vec<DomainSettings> = Vec::new();
-    for d in raw {
-        let Ok(name) = DomainName::parse(&d.name) else {
-            problems.push(format!("domains: {:?} is not a domain name", d.name));
-            continue;
-        };
-        if out.iter().any(|o| o.name == name) {
-            problems.push(format!("domains: {name} is configured twice"));
-        }
-        let public_url = d.public_url.unwrap_or_else(|| format!("https://{name}"));
-        let public_url = match Url::parse(&public_url) {
-            Ok(u)
-                if matches!(u.scheme(), "http" | "https")
-                    && u.host().is_some()
-                    && u.query().is_none() =>
-            {
-                u.as_str().trim_end_matches('/').to_string()
-            }
-            _ => {
-                problems.push(format!(
-                    "domains.{name}.public_url: {public_url:?} is not an http(s) URL"
-                ));
-                continue;
-            }
-        };
-        let min = d.min_sendable_msat.unwrap_or(1_000);
-        let max = d.max_sendable_msat.unwrap_or(100_000_000_000);
-        if min == 0 || min > max {
-            problems.push(format!(
-                "domains.{name}: need 1 <= min_sendable_msat <= max_sendable_msat"
-            ));
-        }
-        // LUD-12 wallets send the comment in the callback URL; keep it to what a URL can carry.
-        let comment_allowed = d.comment_allowed.unwrap_or(255);
-        if comment_allowed > 2000 {
-            problems.push(format!(
-                "domains.{name}.comment_allowed must be at most 2000"
-            ));
-        }
-        for relay in &d.relays {
-            if !Url::parse(relay).is_ok_and(|u| matches!(u.scheme(), "ws" | "wss")) {
-                problems.push(format!(
-                    "domains.{name}.relays: {relay:?} is not a ws:// or wss:// URL"
-                ));
-            }
-        }
-        out.push(DomainSettings {
-            name,
-            public_url,
-            min_sendable: Msat(min),
-            max_sendable: Msat(max),
-            comment_allowed,
-            nostr_secret_key: d.nostr_secret_key.map(Secret::new),
-            relays: d.relays,
-        });
-    }
-    out
-}
-
-/// Applies `LNADDR_A__B=value` as `a.b = value`. A value is read as a TOML value when it is one
-/// (`true`, `42`, `["a","b"]`), otherwise as a string.
-fn apply_env(
-    table: &mut toml::Table,
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
-    for (key, value) in env {
-        let Some(path) = key.strip_prefix(ENV_PREFIX) else {
-            continue;
-        };
-        if ENV_NOT_KEYS.contains(&key.as_str()) || path.is_empty() {
-            continue;
-        }
-        let segments: Vec<String> = path.split("__").map(|s| s.to_ascii_lowercase()).collect();
-        let parsed = format!("v = {value}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .filter(|v| !v.is_str() || value.trim_start().starts_with(['"', '\'']))
-            .unwrap_or_else(|| toml::Value::String(value.clone()));
-        let mut cursor = &mut *table;
-        for (i, seg) in segments.iter().enumerate() {
-            if i + 1 == segments.len() {
-                cursor.insert(seg.clone(), parsed.clone());
-                break;
-            }
-            let entry = cursor
-                .entry(seg.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            cursor = entry
-                .as_table_mut()
-                .ok_or_else(|| ConfigError::Parse(format!("{key}: {seg} is not a table")))?;
-        }
-    }
-    Ok(())
 }
 
 /// `~/x` → `$HOME/x`.
