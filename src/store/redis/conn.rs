@@ -15,7 +15,8 @@ use crate::store::StoreError;
 
 /// How long establishing one TCP connection to a server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long one command may wait for its answer on an open connection.
+/// How long one command may wait for its answer on an open cluster connection (single-server
+/// commands are bounded by [`CALL_TIMEOUT`] alone).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The outer bound on one call, including a reconnection in progress.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);

@@ -11,34 +11,34 @@
 //! read also checks that the account carries this very name.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::store::AccountId;
 
 /// A bounded map; when full, an arbitrary entry makes room. Locked only for a map operation, never
-/// across an await.
+/// across an await; lookups share a read lock.
 pub struct NameCache {
-    map: Mutex<HashMap<String, AccountId>>,
+    map: RwLock<HashMap<String, AccountId>>,
     capacity: usize,
 }
 
 impl NameCache {
     pub fn new(capacity: usize) -> Self {
         NameCache {
-            map: Mutex::new(HashMap::new()),
+            map: RwLock::new(HashMap::new()),
             capacity,
         }
     }
 
     pub fn get(&self, name_key: &str) -> Option<AccountId> {
-        self.lock().get(name_key).cloned()
+        self.read().get(name_key).cloned()
     }
 
     pub fn remember(&self, name_key: String, id: AccountId) {
         if self.capacity == 0 {
             return;
         }
-        let mut map = self.lock();
+        let mut map = self.write();
         if map.len() >= self.capacity
             && !map.contains_key(&name_key)
             && let Some(victim) = map.keys().next().cloned()
@@ -50,17 +50,23 @@ impl NameCache {
 
     /// Forgets `name_key` if it still points at `id` (another task may have stored a newer id).
     pub fn forget(&self, name_key: &str, id: &AccountId) {
-        let mut map = self.lock();
+        let mut map = self.write();
         if map.get(name_key) == Some(id) {
             map.remove(name_key);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccountId>> {
-        // A panic while holding this lock cannot leave the map inconsistent (each operation is
-        // one std call), so a poisoned lock is still usable.
+    // A panic while holding this lock cannot leave the map inconsistent (each operation is one
+    // std call), so a poisoned lock is still usable.
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<String, AccountId>> {
         self.map
-            .lock()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<String, AccountId>> {
+        self.map
+            .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
@@ -79,7 +85,7 @@ mod tests {
         for i in 0..10 {
             cache.remember(format!("name:d/u{i}"), id(&i.to_string()));
         }
-        assert_eq!(cache.lock().len(), 3);
+        assert_eq!(cache.read().len(), 3);
         assert_eq!(
             cache.get("name:d/u9"),
             Some(id("9")),
