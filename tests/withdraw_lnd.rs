@@ -160,6 +160,95 @@ async fn an_internal_withdrawal_settles_when_the_node_cannot_cancel() {
     gw.shutdown().await;
 }
 
+/// With Redis, a process that starts resumes every pending withdrawal, also one that another
+/// process has just reserved and not sent yet. The node has not heard of it, but that is no reason
+/// to refund it: a moment later the other process sends it, and the resumed one must end as paid,
+/// not refunded and paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
+    use lnaddr::lightning::lnd::{LndConfig, LndNode};
+    use lnaddr::lightning::{LightningNode, PaymentRequest};
+    use lnaddr::store::redis::RedisStore;
+    use lnaddr::store::{Reservation, ReserveOutcome, WithdrawStore};
+    use lnaddr::types::{Msat, PaymentHash, unix_now};
+
+    let redis = support::redis_server::RedisServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let store_env = vec![
+        ("LNADDR_STORE__KIND".to_string(), "redis".to_string()),
+        ("LNADDR_STORE__URL".to_string(), redis.url()),
+    ];
+    let first = start_with(&dir.path().join("gw1"), &lnd_of(&sim), store_env.clone())
+        .await
+        .expect("start");
+    let c = Client::of(&first);
+    fund(&c, &sim, 100_000).await;
+    let link = create_link(&c, json!({"max_msat": 50_000})).await;
+    first.shutdown().await;
+
+    // "Another process" reserves a withdrawal; it has not called SendPaymentV2 yet.
+    let store = RedisStore::connect(&redis.url()).await.expect("connect");
+    let (pr, hash) = foreign_invoice(Currency::Regtest, 40_000);
+    let reservation = Reservation {
+        k1: link["k1"].as_str().expect("k1").to_string(),
+        payment_hash: PaymentHash(hash),
+        bolt11: pr.clone(),
+        amount: Msat(40_000),
+        fee_reserve: Msat(10_000),
+        internal: false,
+        title: None,
+        now: unix_now(),
+    };
+    assert!(matches!(
+        store
+            .reserve_withdrawal(&reservation)
+            .await
+            .expect("reserve"),
+        ReserveOutcome::Reserved(_)
+    ));
+
+    // A gateway starts, resumes it, and asks the node, which has never heard of it.
+    let tracks_before = sim.track_calls();
+    let second = start_with(&dir.path().join("gw2"), &lnd_of(&sim), store_env)
+        .await
+        .expect("start");
+    let c = Client::of(&second);
+    wait_for("the resumed withdrawal tracked", WAIT, || async {
+        (sim.track_calls() > tracks_before).then_some(())
+    })
+    .await;
+
+    // Now the other process sends it.
+    let sender = LndNode::connect(&LndConfig {
+        endpoint: sim.endpoint(),
+        tls_cert: sim.cert_path(),
+        macaroon: sim.macaroon_path(),
+        private_route_hints: false,
+    })
+    .await
+    .expect("connect to LND");
+    sender
+        .pay_invoice(PaymentRequest {
+            bolt11: pr,
+            fee_limit: Msat(10_000),
+            timeout_secs: 30,
+        })
+        .await
+        .expect("paid");
+
+    let paid = wait_for("the withdrawal finished", WAIT, || async {
+        debit(&c, "settled").await.or(debit(&c, "failed").await)
+    })
+    .await;
+    assert_eq!(paid["status"], "settled", "{paid}");
+    assert_eq!(paid["fee_msat"], 1_000);
+    c.wait_balance("alice@localhost", 100_000 - 40_000 - 1_000)
+        .await;
+    assert_eq!(sim.payments_started(), 1, "sent once, by the other process");
+    second.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -31,6 +31,14 @@ use crate::types::unix_now;
 /// How long one `track_payment` call waits for a final state before asking again.
 const TRACK_WAIT: Duration = Duration::from_secs(60);
 
+/// How long after its reservation a withdrawal the node has never heard of may still be sent by
+/// the process that reserved it. That process sends at once, and its one send attempt is bounded
+/// by the node's call deadline; until this much time has passed, "never sent" may only mean "not
+/// sent yet". With Redis, a process that starts resumes every pending withdrawal, including those
+/// another process has just reserved: giving up on one early would refund money that is then
+/// sent anyway.
+const SEND_GRACE_SECS: u64 = 60;
+
 pub use crate::store::withdraw::INTERNAL_PREIMAGE;
 
 /// Hands reserved withdrawals to the payer task.
@@ -155,6 +163,10 @@ async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bo
         match answer {
             Ok(Some(PaymentResult::Succeeded { fee, .. })) => return Finish::Succeeded { fee },
             Ok(Some(PaymentResult::Failed(reason))) => return Finish::Failed { reason },
+            // Not known to the node yet, but its sender may still be about to send it.
+            Ok(None) if unix_now() < payment.created_at.saturating_add(SEND_GRACE_SECS) => {
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
             // The node never started it (e.g. a crash before the send): nothing left the node.
             Ok(None) => {
                 return Finish::Failed {

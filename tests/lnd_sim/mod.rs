@@ -46,6 +46,7 @@ pub struct Shared {
     /// While set, CancelInvoice answers as an LND that is not ready (gRPC `Unavailable`).
     cancels_unavailable: AtomicBool,
     cancel_calls: AtomicU64,
+    track_calls: AtomicU64,
 }
 
 impl Shared {
@@ -126,6 +127,7 @@ impl LndSim {
             fee_msat: AtomicU64::new(1000),
             cancels_unavailable: AtomicBool::new(false),
             cancel_calls: AtomicU64::new(0),
+            track_calls: AtomicU64::new(0),
         });
         let check = macaroon_check(shared.macaroon_hex.clone());
         let routes = tonic::service::Routes::new(
@@ -233,6 +235,11 @@ impl LndSim {
     /// CancelInvoice calls received so far.
     pub fn cancel_calls(&self) -> u64 {
         self.shared.cancel_calls.load(Ordering::SeqCst)
+    }
+
+    /// TrackPaymentV2 calls received so far.
+    pub fn track_calls(&self) -> u64 {
+        self.shared.track_calls.load(Ordering::SeqCst)
     }
 
     /// SendPaymentV2 calls accepted so far.

@@ -196,6 +196,7 @@ impl Router for RouterSvc {
             .as_slice()
             .try_into()
             .map_err(|_| Status::invalid_argument("invalid hash"))?;
+        self.0.track_calls.fetch_add(1, Ordering::SeqCst);
         let book = self.0.lock();
         let updates = self.0.payment_events.subscribe();
         match book.payments.get(&hash) {

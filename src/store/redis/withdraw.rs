@@ -18,7 +18,9 @@
 //! reservation another process is making at that very moment; that process still pays it, only
 //! a crash of it before finishing would then leave the withdrawal pending until checked by hand.
 //! A reservation whose script ran but whose answer was lost (a Redis timeout) answers the wallet
-//! an error, stays pending, and is paid by the next payer start.
+//! an error and stays pending; the next payer start finds it never sent and refunds it (once the
+//! payer's send grace has passed, so that a withdrawal another process is about to send is not
+//! refunded under it).
 
 use std::sync::LazyLock;
 
