@@ -279,3 +279,56 @@ async fn redis_lookups_take_one_round_trip_and_follow_names() {
         .expect("create");
     assert_eq!(resolve().await, Some(third.id));
 }
+
+/// A pending-withdrawal member without its record is a reservation another process is making right
+/// now (its claim and member come before its script) as long as its claim stands: a starting
+/// payer leaves it alone. Without a claim it was released, and is dropped.
+#[tokio::test]
+async fn redis_pending_withdrawals_leave_reservations_in_progress_alone() {
+    use lnaddr::store::{WithdrawStore, keys};
+    use lnaddr::types::PaymentHash;
+    use support::redis_server::cli;
+
+    let server = support::redis_server::RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let id = "0123456789abcdef0123456789abcdef";
+    let in_progress = PaymentHash([1; 32]);
+    let released = PaymentHash([2; 32]);
+    let member = |hash: &PaymentHash| format!("{id}:{hash}");
+    let claim = keys::withdrawal_owner(&in_progress);
+    assert_eq!(
+        cli(server.port, &["SET", &claim, id]).as_deref(),
+        Some("OK")
+    );
+    for hash in [&in_progress, &released] {
+        cli(
+            server.port,
+            &["SADD", keys::withdrawals_pending(), &member(hash)],
+        )
+        .expect("sadd");
+    }
+
+    assert!(
+        store
+            .pending_withdrawals()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    let is_member = |hash: &PaymentHash| {
+        cli(
+            server.port,
+            &["SISMEMBER", keys::withdrawals_pending(), &member(hash)],
+        )
+    };
+    assert_eq!(
+        is_member(&in_progress).as_deref(),
+        Some("1"),
+        "kept while claimed"
+    );
+    assert_eq!(
+        is_member(&released).as_deref(),
+        Some("0"),
+        "dropped once released"
+    );
+}

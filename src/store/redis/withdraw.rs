@@ -8,16 +8,15 @@
 //! - `create_withdraw_link` writes the link record, then its `wl:<k1>` index: a crash leaves an
 //!   unreachable record.
 //! - `reserve_withdrawal` claims `wd:<hash>` (SET NX) and adds `<id>:<hash>` to `wd:pending`
-//!   before the script, and undoes both when the script reserves nothing. A crash in between
-//!   leaves a claim that refuses that invoice (no money moved) and a pending member without a
-//!   record, which `pending_withdrawals` drops.
+//!   before the script, and undoes both (claim first) when the script reserves nothing. A crash
+//!   in between leaves a claim that refuses that invoice (no money moved) and a pending member
+//!   without a record, which `pending_withdrawals` skips: while the claim stands it cannot tell
+//!   that member from a reservation another process is making at that very moment, and dropping
+//!   that one would lose it if its process then crashed before finishing.
 //! - `finish_withdrawal` runs the script, then removes the pending member; a crash in between
 //!   leaves a member whose record is no longer pending, which `pending_withdrawals` drops.
 //!
-//! Known limits: `pending_withdrawals` (run when a payer starts) may drop the member of a
-//! reservation another process is making at that very moment; that process still pays it, only
-//! a crash of it before finishing would then leave the withdrawal pending until checked by hand.
-//! A reservation whose script ran but whose answer was lost (a Redis timeout) answers the wallet
+//! Known limits: a reservation whose script ran but whose answer was lost (a Redis timeout) answers the wallet
 //! an error and stays pending; the next payer start finds it never sent and refunds it (once the
 //! payer's send grace has passed, so that a withdrawal another process is about to send is not
 //! refunded under it).
@@ -329,8 +328,12 @@ impl WithdrawStore for RedisStore {
             let Some((id, hash)) = parsed else { continue };
             match self.read_withdrawal(&id, &hash).await? {
                 Some(p) if p.status == WithdrawStatus::Pending => out.push(p),
+                // No record but a claim: a reservation another process is making right now
+                // (claim and member come before the script), or one a crash cut short. Either
+                // way it is not this payer's to drop.
+                None if self.owner(&keys::withdrawal_owner(&hash)).await?.is_some() => {}
                 _ => {
-                    // A reservation that never happened, or a finish whose SREM was lost.
+                    // A reservation released (claim gone), or a finish whose SREM was lost.
                     let mut srem = ::redis::cmd("SREM");
                     srem.arg(keys::withdrawals_pending()).arg(&member);
                     self.conn.query::<i64>(&srem).await?;
