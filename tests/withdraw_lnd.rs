@@ -141,11 +141,7 @@ async fn an_internal_withdrawal_settles_when_the_node_cannot_cancel() {
     let redis = support::redis_server::RedisServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let store = vec![
-        ("LNADDR_STORE__KIND".to_string(), "redis".to_string()),
-        ("LNADDR_STORE__URL".to_string(), redis.url()),
-    ];
-    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), store)
+    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), redis.store_env())
         .await
         .expect("start");
     sim.set_cancels_unavailable(true);
@@ -175,11 +171,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
     let redis = support::redis_server::RedisServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let store_env = vec![
-        ("LNADDR_STORE__KIND".to_string(), "redis".to_string()),
-        ("LNADDR_STORE__URL".to_string(), redis.url()),
-    ];
-    let first = start_with(&dir.path().join("gw1"), &lnd_of(&sim), store_env.clone())
+    let first = start_with(&dir.path().join("gw1"), &lnd_of(&sim), redis.store_env())
         .await
         .expect("start");
     let c = Client::of(&first);
@@ -210,7 +202,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
 
     // A gateway starts, resumes it, and asks the node, which has never heard of it.
     let tracks_before = sim.track_calls();
-    let second = start_with(&dir.path().join("gw2"), &lnd_of(&sim), store_env)
+    let second = start_with(&dir.path().join("gw2"), &lnd_of(&sim), redis.store_env())
         .await
         .expect("start");
     let c = Client::of(&second);

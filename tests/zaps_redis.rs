@@ -14,12 +14,7 @@ use support::zaps::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_gateways_on_one_redis_publish_one_receipt() {
     let redis = RedisServer::start();
-    let store = || {
-        vec![
-            ("LNADDR_STORE__KIND".to_string(), "redis".to_string()),
-            ("LNADDR_STORE__URL".to_string(), redis.url()),
-        ]
-    };
+    let store = || redis.store_env();
     let (_relay, relay_url) = relay(0).await;
     let dir1 = tempfile::tempdir().expect("dir");
     let dir2 = tempfile::tempdir().expect("dir");

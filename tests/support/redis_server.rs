@@ -90,6 +90,14 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// The gateway settings that put its store on this server.
+    pub fn store_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("LNADDR_STORE__KIND".to_string(), "redis".to_string()),
+            ("LNADDR_STORE__URL".to_string(), self.url()),
+        ]
+    }
+
     /// Stops the server like an operator restarting a persistent Redis: `SHUTDOWN SAVE` writes a
     /// snapshot into the server's own directory, which [`RedisServer::resume`] loads again.
     pub fn stop(&mut self) {
