@@ -23,6 +23,16 @@ fn lnd_of(sim: &LndSim) -> Lnd {
     }
 }
 
+/// Drops every open SubscribeInvoices stream and waits until the gateway has subscribed again.
+async fn drop_streams_until_resubscribed(sim: &LndSim) {
+    let before = sim.subscriptions();
+    sim.drop_streams();
+    wait_for("a new subscription", WAIT, || async {
+        (sim.subscriptions() > before).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn pay_flow_over_lnd_credits_once() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -62,12 +72,7 @@ async fn pay_flow_over_lnd_credits_once() {
     assert_eq!(&hash, invoice.payment_hash().as_byte_array());
 
     // A dropped stream replays from the cursor: nothing is credited twice.
-    let before = sim.subscriptions();
-    sim.drop_streams();
-    wait_for("a new subscription", WAIT, || async {
-        (sim.subscriptions() > before).then_some(())
-    })
-    .await;
+    drop_streams_until_resubscribed(&sim).await;
     let (pr2, _, _) = c.invoice("alice", 1_000).await;
     sim.settle(&pr2).expect("settle");
     c.wait_balance("alice@localhost", 22_000).await;
@@ -229,12 +234,7 @@ async fn settlements_during_outages_are_credited_exactly_once() {
     c.wait_balance("carol@localhost", 10_000).await;
 
     // Replays after all that credit nothing more.
-    let before = sim.subscriptions();
-    sim.drop_streams();
-    wait_for("a new subscription", WAIT, || async {
-        (sim.subscriptions() > before).then_some(())
-    })
-    .await;
+    drop_streams_until_resubscribed(&sim).await;
     let (pr, _, _) = c.invoice("carol", 5_000).await;
     sim.settle(&pr).expect("settle");
     c.wait_balance("carol@localhost", 15_000).await;
