@@ -23,6 +23,14 @@ fn lnd_of(sim: &LndSim) -> Lnd {
     }
 }
 
+/// Starts a gateway in `dir/gw` that must refuse to start; answers why.
+async fn refused_start(dir: &std::path::Path, lnd: &Lnd) -> StartError {
+    start(&dir.join("gw"), lnd)
+        .await
+        .err()
+        .expect("the gateway must not start")
+}
+
 /// Drops every open SubscribeInvoices stream and waits until the gateway has subscribed again.
 async fn drop_streams_until_resubscribed(sim: &LndSim) {
     let before = sim.subscriptions();
@@ -90,10 +98,7 @@ async fn wrong_macaroon_is_a_clear_startup_error() {
         macaroon: wrong.clone(),
         ..lnd_of(&sim)
     };
-    let err = start(&dir.path().join("gw"), &lnd)
-        .await
-        .err()
-        .expect("must not start");
+    let err = refused_start(dir.path(), &lnd).await;
     let text = err.to_string();
     assert!(matches!(err, StartError::Lnd(_)), "{text}");
     assert!(text.contains("refused the macaroon"), "{text}");
@@ -105,10 +110,7 @@ async fn wrong_macaroon_is_a_clear_startup_error() {
         macaroon: missing.clone(),
         ..lnd_of(&sim)
     };
-    let err = start(&dir.path().join("gw"), &lnd)
-        .await
-        .err()
-        .expect("err");
+    let err = refused_start(dir.path(), &lnd).await;
     assert!(
         err.to_string().contains(&missing.display().to_string()),
         "{err}"
@@ -124,11 +126,7 @@ async fn wrong_certificate_is_a_clear_startup_error() {
         cert: other.cert_path(),
         ..lnd_of(&sim)
     };
-    let err = start(&dir.path().join("gw"), &lnd)
-        .await
-        .err()
-        .expect("err");
-    let text = err.to_string();
+    let text = refused_start(dir.path(), &lnd).await.to_string();
     assert!(text.contains("does not match"), "{text}");
     assert!(
         text.contains(&other.cert_path().display().to_string()),
@@ -141,10 +139,7 @@ async fn wrong_certificate_is_a_clear_startup_error() {
         cert: garbage.clone(),
         ..lnd_of(&sim)
     };
-    let err = start(&dir.path().join("gw"), &lnd)
-        .await
-        .err()
-        .expect("err");
+    let err = refused_start(dir.path(), &lnd).await;
     assert!(
         err.to_string().contains(&garbage.display().to_string()),
         "{err}"
