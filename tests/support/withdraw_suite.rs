@@ -280,21 +280,36 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
     assert_eq!(txs[0].fee_msat, Msat::ZERO);
 }
 
+/// Sends `n` reservations of `amount` + `reserve` on link `l` at once; answers every outcome.
+async fn race_reservations(
+    store: &Arc<dyn Store>,
+    l: &WithdrawLink,
+    n: usize,
+    amount: u64,
+    reserve: u64,
+) -> Vec<ReserveOutcome> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let store = store.clone();
+            let r = reservation(l, amount, reserve);
+            tokio::spawn(async move { store.reserve_withdrawal(&r).await.expect("reserve") })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(n);
+    for t in tasks {
+        outcomes.push(t.await.expect("join"));
+    }
+    outcomes
+}
+
 /// Hundreds of reservations race on a single-use link: exactly one wins.
 pub async fn concurrent_single_use(store: Arc<dyn Store>) {
     let a = funded(&store, "wc@example.com", 1_000_000).await;
     let l = link(&a, 1, 1_000_000);
     store.create_withdraw_link(&l).await.expect("link");
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let store = store.clone();
-            let r = reservation(&l, 1_000, 10);
-            tokio::spawn(async move { store.reserve_withdrawal(&r).await.expect("reserve") })
-        })
-        .collect();
     let mut reserved = 0;
-    for t in tasks {
-        match t.await.expect("join") {
+    for outcome in race_reservations(&store, &l, 200, 1_000, 10).await {
+        match outcome {
             ReserveOutcome::Reserved(_) => reserved += 1,
             ReserveOutcome::UsedUp => {}
             other => panic!("unexpected {other:?}"),
@@ -310,16 +325,9 @@ pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
     let a = funded(&store, "wb@example.com", 37_000).await;
     let l = link(&a, 300, 1_000_000);
     store.create_withdraw_link(&l).await.expect("link");
-    let tasks: Vec<_> = (0..300)
-        .map(|_| {
-            let store = store.clone();
-            let r = reservation(&l, 900, 100);
-            tokio::spawn(async move { store.reserve_withdrawal(&r).await.expect("reserve") })
-        })
-        .collect();
     let mut reserved = Vec::new();
-    for t in tasks {
-        match t.await.expect("join") {
+    for outcome in race_reservations(&store, &l, 300, 900, 100).await {
+        match outcome {
             ReserveOutcome::Reserved(p) => reserved.push(*p),
             ReserveOutcome::InsufficientBalance => {}
             other => panic!("unexpected {other:?}"),
