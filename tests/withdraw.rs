@@ -67,6 +67,14 @@ async fn debits(gw: &TestGateway) -> Vec<Value> {
         .collect()
 }
 
+/// Alice's first debit with `status`, once there is one.
+async fn wait_debit(gw: &TestGateway, status: &str) -> Value {
+    wait_for(&format!("a {status} debit"), WAIT, || async {
+        debits(gw).await.into_iter().find(|t| t["status"] == status)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn full_flow_pays_another_nodes_invoice_with_the_real_fee() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -103,13 +111,7 @@ async fn full_flow_pays_another_nodes_invoice_with_the_real_fee() {
     );
     gw.wait_balance("alice@localhost", 100_000 - 20_000 - 1_234)
         .await;
-    let debit = wait_for("settled debit", WAIT, || async {
-        debits(&gw)
-            .await
-            .into_iter()
-            .find(|t| t["status"] == "settled")
-    })
-    .await;
+    let debit = wait_debit(&gw, "settled").await;
     assert_eq!(debit["amount_msat"], 20_000);
     assert_eq!(debit["fee_msat"], 1_234);
     assert_eq!(debit["payment_hash"], hex::encode(hash));
@@ -195,13 +197,7 @@ async fn failed_payment_refunds_and_gives_the_use_back() {
     let w = withdraw_request(created["lnurl"].as_str().expect("lnurl")).await;
     let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
     assert_eq!(withdraw(&w, &pr).await["status"], "OK");
-    let failed = wait_for("failed debit", WAIT, || async {
-        debits(&gw)
-            .await
-            .into_iter()
-            .find(|t| t["status"] == "failed")
-    })
-    .await;
+    let failed = wait_debit(&gw, "failed").await;
     assert_eq!(failed["fee_msat"], 0);
     gw.wait_balance("alice@localhost", 100_000).await;
     assert_eq!(link(&gw, &w.k1).await["uses_left"], 1);
@@ -349,13 +345,7 @@ async fn an_invoice_of_this_gateway_settles_inside_the_ledger() {
             .expect("track"),
         None
     );
-    let debit = wait_for("settled debit", WAIT, || async {
-        debits(&gw)
-            .await
-            .into_iter()
-            .find(|t| t["status"] == "settled")
-    })
-    .await;
+    let debit = wait_debit(&gw, "settled").await;
     assert_eq!(debit["fee_msat"], 0);
     let (_, verify) = gw.get(&format!("/lnurlp/bob/verify/{hash}")).await;
     assert_eq!(verify["settled"], true, "{verify}");
