@@ -145,15 +145,14 @@ async fn kill_dash_nine_loses_no_committed_credit_and_credits_nothing_twice() {
         invoices.push(body["pr"].as_str().expect("pr").to_string());
     }
     // Pay them all as fast as possible and kill the process while credits are being applied.
-    for pr in &invoices[..20] {
-        let r = http
-            .post(format!("{admin}/api/v1/fake/pay"))
+    let pay = |pr: &str| {
+        http.post(format!("{admin}/api/v1/fake/pay"))
             .bearer_auth(token)
             .json(&serde_json::json!({"invoice": pr}))
             .send()
-            .await
-            .expect("pay");
-        assert_eq!(r.status(), 200);
+    };
+    for pr in &invoices[..20] {
+        assert_eq!(pay(pr).await.expect("pay").status(), 200);
     }
     proc.kill9();
     proc.restart();
@@ -166,14 +165,7 @@ async fn kill_dash_nine_loses_no_committed_credit_and_credits_nothing_twice() {
     })
     .await;
     for pr in &invoices[20..] {
-        let r = http
-            .post(format!("{admin}/api/v1/fake/pay"))
-            .bearer_auth(token)
-            .json(&serde_json::json!({"invoice": pr}))
-            .send()
-            .await
-            .expect("pay");
-        assert_eq!(r.status(), 200);
+        assert_eq!(pay(pr).await.expect("pay").status(), 200);
     }
     proc.restart();
     let expected: u64 = (1..=40u64).map(|n| n * 1000).sum();
