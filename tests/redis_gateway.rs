@@ -14,19 +14,7 @@ use support::redis_server::RedisServer;
 
 /// Starts a gateway on the Redis at `url`, with its own data dir (its own fake node).
 fn gateway(dir: &std::path::Path, url: &str) -> GatewayProcess {
-    GatewayProcess::start(
-        dir,
-        &[
-            ("LNADDR_STORE__KIND", "redis"),
-            ("LNADDR_STORE__URL", url),
-            (
-                "LNADDR_DOMAINS",
-                r#"[{name="localhost", public_url="http://localhost"}]"#,
-            ),
-            ("LNADDR_ADMIN_TOKEN", TOKEN),
-            ("LNADDR_LIMITS__ENABLED", "false"),
-        ],
-    )
+    redis_gateway(dir, url, &[])
 }
 
 /// Two gateways on one Redis: an account made through one is served by the other, and 200

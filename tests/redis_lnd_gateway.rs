@@ -20,21 +20,14 @@ fn gateway(dir: &std::path::Path, url: &str, sim: &LndSim) -> GatewayProcess {
     let endpoint = sim.endpoint();
     let cert = sim.cert_path().display().to_string();
     let macaroon = sim.macaroon_path().display().to_string();
-    GatewayProcess::start(
+    redis_gateway(
         dir,
+        url,
         &[
-            ("LNADDR_STORE__KIND", "redis"),
-            ("LNADDR_STORE__URL", url),
             ("LNADDR_LIGHTNING__KIND", "lnd"),
             ("LNADDR_LIGHTNING__LND__ENDPOINT", &endpoint),
             ("LNADDR_LIGHTNING__LND__TLS_CERT", &cert),
             ("LNADDR_LIGHTNING__LND__MACAROON", &macaroon),
-            (
-                "LNADDR_DOMAINS",
-                r#"[{name="localhost", public_url="http://localhost"}]"#,
-            ),
-            ("LNADDR_ADMIN_TOKEN", TOKEN),
-            ("LNADDR_LIMITS__ENABLED", "false"),
         ],
     )
 }

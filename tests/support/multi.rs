@@ -12,6 +12,23 @@ pub const TOKEN: &str = "redis-gateway-test-token-0123456789";
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
+/// Starts a gateway process on the Redis at `url`, with its own data dir, the test token, no
+/// rate limits, and `extra` settings on top (e.g. an LND backend).
+pub fn redis_gateway(dir: &std::path::Path, url: &str, extra: &[(&str, &str)]) -> GatewayProcess {
+    let mut env = vec![
+        ("LNADDR_STORE__KIND", "redis"),
+        ("LNADDR_STORE__URL", url),
+        (
+            "LNADDR_DOMAINS",
+            r#"[{name="localhost", public_url="http://localhost"}]"#,
+        ),
+        ("LNADDR_ADMIN_TOKEN", TOKEN),
+        ("LNADDR_LIMITS__ENABLED", "false"),
+    ];
+    env.extend_from_slice(extra);
+    GatewayProcess::start(dir, &env)
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
