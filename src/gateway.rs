@@ -281,6 +281,7 @@ impl Gateway {
                 created_at: unix_now(),
                 expires_at: created.expires_at,
                 settled: None,
+                node_id: Some(self.node.node_id()),
             })
             .await?;
         self.metrics.invoices_created.inc();

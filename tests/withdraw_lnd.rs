@@ -134,26 +134,73 @@ async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
     gw.shutdown().await;
 }
 
-/// On Redis the payer cancels before it credits; a node that cannot cancel now does not hold the
-/// withdrawal up: after a few attempts it settles in the ledger, and the invoice stays open.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_internal_withdrawal_settles_when_the_node_cannot_cancel() {
-    let redis = support::redis_server::RedisServer::start();
+/// Rule 3: the cancel on the node comes before the credit. While LND cannot confirm it, the
+/// internal payment waits (nothing credited); when the network pays the invoice meanwhile, that
+/// payment is what is credited and the withdrawal is refunded. Redis and embedded.
+async fn an_internal_withdrawal_waits_for_the_cancel(store_env: Vec<(String, String)>) {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), redis.store_env())
+    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), store_env)
         .await
         .expect("start");
-    sim.set_cancels_unavailable(true);
     let c = Client::of(&gw);
-    let (_, hash) = withdraw_to_bob(&c, &sim).await;
-    assert!(sim.cancel_calls() > 1, "the payer retried the cancel");
-    let state = sim.invoice(&hash).expect("known to LND").state;
+    fund(&c, &sim, 100_000).await;
+    c.create_account("bob@localhost").await;
+    sim.set_cancels_unavailable(true);
+
+    // First payment: it waits while the node cannot cancel, and completes once it can.
+    let (pr, verify, _) = c.invoice("bob", 30_000).await;
+    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
+    let link = create_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    let calls = sim.cancel_calls();
+    wait_for("the payer to retry the cancel", WAIT, || async {
+        (sim.cancel_calls() > calls + 1).then_some(())
+    })
+    .await;
     assert_eq!(
-        state,
-        lnaddr::lightning::lnd::proto::lnrpc::invoice::InvoiceState::Open as i32
+        c.balance("bob@localhost").await,
+        0,
+        "no credit before the cancel"
+    );
+    assert!(debit(&c, "pending").await.is_some());
+    sim.set_cancels_unavailable(false);
+    c.wait_balance("bob@localhost", 30_000).await;
+    c.wait_balance("alice@localhost", 70_000).await;
+    let canceled = lnaddr::lightning::lnd::proto::lnrpc::invoice::InvoiceState::Canceled as i32;
+    assert_eq!(sim.invoice(&hash).expect("known").state, canceled);
+
+    // Second: the network pays the invoice while the cancel cannot be confirmed.
+    sim.set_cancels_unavailable(true);
+    let (pr, _, _) = c.invoice("bob", 20_000).await;
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    c.wait_balance("alice@localhost", 50_000).await;
+    sim.settle(&pr).expect("the network pays it");
+    c.wait_balance("bob@localhost", 50_000).await;
+    sim.set_cancels_unavailable(false);
+    wait_for("the withdrawal refunded", WAIT, || debit(&c, "failed")).await;
+    c.wait_balance("alice@localhost", 70_000).await;
+    assert_eq!(
+        c.balance("bob@localhost").await,
+        50_000,
+        "credited once, by the network"
     );
     gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_internal_withdrawal_waits_for_the_cancel_on_redis() {
+    let redis = support::redis_server::RedisServer::start();
+    an_internal_withdrawal_waits_for_the_cancel(redis.store_env()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_internal_withdrawal_waits_for_the_cancel_on_embedded() {
+    an_internal_withdrawal_waits_for_the_cancel(Vec::new()).await;
 }
 
 /// With Redis, a process that starts resumes every pending withdrawal, also one that another

@@ -241,7 +241,9 @@ impl Publisher {
             &PaidZap {
                 zap_request,
                 bolt11: &invoice.bolt11,
-                preimage: &settled.preimage,
+                preimage: (settled.preimage
+                    != hex::encode(crate::store::withdraw::INTERNAL_PREIMAGE))
+                .then_some(settled.preimage.as_str()),
                 paid_at: settled.settled_at,
             },
         )

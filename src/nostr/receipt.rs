@@ -29,8 +29,9 @@ pub struct PaidZap<'a> {
     /// The zap request JSON exactly as received.
     pub zap_request: &'a str,
     pub bolt11: &'a str,
-    /// Hex preimage of the payment.
-    pub preimage: &'a str,
+    /// Hex preimage of the payment; `None` when none was revealed (an invoice paid inside the
+    /// ledger): the receipt then has no `preimage` tag (NIP-57 makes it optional).
+    pub preimage: Option<&'a str>,
     /// When the invoice was paid (Unix seconds).
     pub paid_at: u64,
 }
@@ -61,7 +62,9 @@ pub fn receipt_tags(paid: &PaidZap<'_>) -> Result<Vec<Vec<String>>, ReceiptError
     tags.push(vec!["P".into(), request.pubkey.to_hex()]);
     tags.push(vec!["bolt11".into(), paid.bolt11.to_string()]);
     tags.push(vec!["description".into(), paid.zap_request.to_string()]);
-    tags.push(vec!["preimage".into(), paid.preimage.to_string()]);
+    if let Some(preimage) = paid.preimage {
+        tags.push(vec!["preimage".into(), preimage.to_string()]);
+    }
     Ok(tags)
 }
 
@@ -109,7 +112,7 @@ mod tests {
         let paid = PaidZap {
             zap_request: &raw,
             bolt11: "lnbcrt1test",
-            preimage: "00ff",
+            preimage: Some("00ff"),
             paid_at: 1_700_000_123,
         };
         let one = build_receipt(&zapper, &paid).expect("build");
@@ -136,7 +139,7 @@ mod tests {
         let paid = PaidZap {
             zap_request: "{}",
             bolt11: "x",
-            preimage: "00",
+            preimage: Some("00"),
             paid_at: 1,
         };
         assert!(matches!(

@@ -77,6 +77,24 @@ pub struct InvoiceRecord {
     pub created_at: u64,
     pub expires_at: u64,
     pub settled: Option<SettledInfo>,
+    /// The node that issued the invoice ([`crate::lightning::LightningNode::node_id`]): only
+    /// that node can cancel it, so only a payment through that node settles it inside the
+    /// ledger. `None` on records written before it was kept (taken as the node in use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+}
+
+impl InvoiceRecord {
+    /// Whether `pr` is this very invoice, as issued (BOLT 11 is case-insensitive). Sharing the
+    /// payment hash is not enough: anyone can sign an invoice with a hash they have seen.
+    pub fn is_same_request(&self, pr: &str) -> bool {
+        self.bolt11.trim().eq_ignore_ascii_case(pr.trim())
+    }
+
+    /// Whether `node_id` is the node that issued the invoice.
+    pub fn issued_by(&self, node_id: &str) -> bool {
+        self.node_id.as_deref().is_none_or(|n| n == node_id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

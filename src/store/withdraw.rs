@@ -12,7 +12,8 @@ use super::{AccountId, StoreError, Transaction, TxKind, TxStatus};
 use crate::types::{Msat, PaymentHash};
 
 /// The preimage recorded for an invoice of this gateway settled inside the ledger by a
-/// withdrawal (the node was never asked, so no real preimage is known).
+/// withdrawal (the node was never asked, so no real preimage is known). It is a marker, never
+/// shown: LUD-21 verify answers no preimage and a zap receipt has no `preimage` tag for it.
 pub const INTERNAL_PREIMAGE: [u8; 32] = [0u8; 32];
 
 /// A withdraw link of an account (LUD-03 `k1` names it).
@@ -202,10 +203,9 @@ pub enum FinishOutcome {
 /// Withdraw links and withdrawals.
 ///
 /// Duties of an implementation:
-/// - For an internal reservation (an invoice of this gateway), a backend may also credit the
-///   payee (marking the invoice settled with [`INTERNAL_PREIMAGE`]) and complete the withdrawal
-///   in the same atomic step, answering `Reserved` with a `Succeeded` payment; otherwise the
-///   payer does those as separate idempotent steps.
+/// - A reservation only reserves, internal or not: an internal payment is settled by the payer
+///   alone (cancel on the node, [`super::Store::credit_settlement`], finish), one way for every
+///   backend.
 /// - [`WithdrawStore::reserve_withdrawal`] is one atomic step: it checks the link (exists, not
 ///   disabled, not expired, a use left), the payment hash (never reserved before) and the balance
 ///   (covers `amount + fee reserve`), then takes the use, debits the balance, appends a pending

@@ -204,6 +204,17 @@ impl Gateway {
         let checked =
             lud03::check_invoice(pr, link.min_msat, link.max_msat, network, now).map_err(bad)?;
         let internal = match self.store.invoice(&checked.payment_hash).await? {
+            None => false,
+            // Rule 1 (README invariants): internal only for the very invoice we issued. A
+            // foreign invoice that reuses one of our payment hashes is a forgery (anyone can sign
+            // an invoice with a hash they have seen) and changes nothing.
+            Some(inv) if !inv.is_same_request(pr) => {
+                tracing::warn!(payment_hash = %inv.payment_hash,
+                    "withdrawal refused: a foreign invoice reuses a payment hash of this gateway");
+                return Err(Error::BadRequest(
+                    "this invoice reuses the payment hash of an invoice of this gateway".into(),
+                ));
+            }
             Some(inv) if inv.settled.is_some() => {
                 return Err(Error::BadRequest("the invoice is already paid".into()));
             }
@@ -212,8 +223,12 @@ impl Gateway {
                     "a link cannot pay an invoice of its own account".into(),
                 ));
             }
-            Some(_) => true,
-            None => false,
+            Some(inv) if now >= inv.expires_at => {
+                return Err(Error::BadRequest(InvoiceProblem::Expired.to_string()));
+            }
+            // Issued by another node than ours: only that node can cancel it, so it is paid
+            // over the network like any other invoice (rule 3).
+            Some(inv) => inv.issued_by(&self.node.node_id()),
         };
         let fee_reserve = if internal {
             Msat::ZERO
@@ -236,11 +251,7 @@ impl Gateway {
                 tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
                     amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
                     "withdrawal reserved");
-                // An internal one may be complete already (the embedded store does it atomically);
-                // the payer still cancels its invoice on the node, and finds the rest done.
-                if payment.status == crate::store::WithdrawStatus::Pending || payment.internal {
-                    self.payer.submit(*payment);
-                }
+                self.payer.submit(*payment);
                 Ok(())
             }
             ReserveOutcome::UnknownLink => Err(Error::UnknownLink),

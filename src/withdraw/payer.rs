@@ -5,14 +5,13 @@
 //! stopped or killed mid-payment settles it on restart. On shutdown, payments in flight are left
 //! pending in the store for the next start; nothing is refunded while the outcome is unknown.
 //!
-//! An invoice issued by this gateway is settled inside the ledger, never by the node: the invoice
-//! is cancelled on the node so the network cannot pay it as well; the payer was debited by the
-//! reservation; the payee is credited through the normal idempotent credit
-//! path ([`Store::credit_settlement`], once per payment hash, marked with an all-zero preimage);
-//! then the withdrawal is completed with no fee. Each of the three steps is atomic and each is
-//! idempotent, so a crash between them is finished by the resume on restart; on Redis the two
-//! accounts live in different slots, which is why these are separate steps. The embedded store
-//! does all three inside the reservation's transaction; the steps here then find them done.
+//! An invoice issued by this gateway is settled inside the ledger, never by the node, the same way
+//! on every store: the invoice is cancelled on the node that issued it (confirmed, or the payment
+//! waits) so the network cannot pay it as well; the payer was debited by the reservation; the
+//! payee is credited through the one idempotent credit path every settlement uses
+//! ([`Store::credit_settlement`], once per payment hash, which also queues a zap receipt; marked
+//! with [`INTERNAL_PREIMAGE`], never shown); then the withdrawal is completed with no fee. Each
+//! step is atomic and idempotent, so a crash between them is finished by the resume.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,41 +185,34 @@ async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bo
     }
 }
 
-/// How many times an internal withdrawal asks an unreachable node to cancel the invoice before it
-/// settles in the ledger anyway (about 3 s of backoff): the ledger move must not wait for the node.
-const CANCEL_ATTEMPTS: u32 = 6;
+/// The longest wait between two attempts to cancel an invoice paid inside the ledger.
+const CANCEL_RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// A withdrawal to an invoice of this gateway moves money inside the ledger. The invoice is first
-/// cancelled on the node, so that nobody can also pay it over the network (that payment would
-/// reach the node, but the invoice would already be credited, so nobody's balance would show it).
-/// If the network paid it first, the settlement follower credits that payment and this
-/// withdrawal fails, refunded. A node that cannot be reached does not hold the withdrawal up: it
-/// settles in the ledger and the invoice stays open on the node, as a warning says.
+/// A withdrawal to an invoice of this gateway moves money inside the ledger, one way for every
+/// store: cancel on the node → [`Store::credit_settlement`] → finish. The cancel comes first
+/// and must be confirmed (rule 3): an invoice credited inside the ledger while still payable on
+/// the node could be paid over the network too, and that payer's money would be kept
+/// uncredited. So a node that cannot be reached holds the withdrawal pending (retried with
+/// backoff) until it answers. If the network paid the invoice first, the settlement follower
+/// credits that payment and this withdrawal fails, refunded.
 async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
     let hash = payment.payment_hash;
     let mut backoff = Backoff::default();
-    for attempt in 1..=CANCEL_ATTEMPTS {
+    loop {
         match deps.node.cancel_invoice(&hash).await {
             // Unknown: the node cannot be paid for it either.
             Ok(CancelOutcome::Canceled | CancelOutcome::Unknown) => break,
             Ok(CancelOutcome::AlreadySettled) => {
-                // On Redis nothing was credited yet: the follower credits the network's payment
-                // and this withdrawal is refunded. The embedded store credited inside the
-                // reservation, so there the network's payment reached the node uncredited.
                 tracing::warn!(payment_hash = %hash,
-                    "an invoice withdrawn to inside the ledger was also paid over the network");
+                    "an invoice withdrawn to inside the ledger was paid over the network first; refunding the withdrawal");
                 return Finish::Failed {
                     reason: "invoice already paid".into(),
                 };
             }
-            Err(LightningError::Unavailable(e)) if attempt < CANCEL_ATTEMPTS => {
-                tracing::debug!(error = %e, payment_hash = %hash, "cannot reach the node to cancel the invoice; retrying");
-                tokio::time::sleep(backoff.next_delay()).await;
-            }
             Err(e) => {
                 tracing::warn!(error = %e, payment_hash = %hash,
-                    "could not cancel the invoice on the node; it settles in the ledger and stays open on the node");
-                break;
+                    "cannot cancel the invoice on the node; the internal payment waits");
+                tokio::time::sleep(backoff.next_delay().min(CANCEL_RETRY_MAX)).await;
             }
         }
     }

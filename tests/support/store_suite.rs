@@ -37,6 +37,7 @@ pub fn invoice_for(account: &Account, n: u64, amount: u64) -> InvoiceRecord {
         created_at: 1,
         expires_at: u64::MAX,
         settled: None,
+        node_id: None,
     }
 }
 

@@ -22,8 +22,36 @@ pub fn foreign_invoice_at(
     timestamp: u64,
     expiry_secs: u64,
 ) -> (String, [u8; 32]) {
+    signed_invoice(
+        currency,
+        amount_msat,
+        timestamp,
+        expiry_secs,
+        rand::random(),
+    )
+}
+
+/// An attacker's invoice: signed with a fresh key for `amount_msat`, but with the payment hash
+/// `hash` taken from someone else's invoice.
+pub fn forged_invoice(currency: Currency, amount_msat: u64, hash: [u8; 32]) -> String {
+    signed_invoice(
+        currency,
+        Some(amount_msat),
+        lnaddr::types::unix_now(),
+        3600,
+        hash,
+    )
+    .0
+}
+
+fn signed_invoice(
+    currency: Currency,
+    amount_msat: Option<u64>,
+    timestamp: u64,
+    expiry_secs: u64,
+    hash: [u8; 32],
+) -> (String, [u8; 32]) {
     let key = SecretKey::from_slice(&rand::random::<[u8; 32]>()).expect("key");
-    let hash: [u8; 32] = rand::random();
     let mut b = InvoiceBuilder::new(currency)
         .description("withdrawal".into())
         .payment_hash(sha256::Hash::from_byte_array(hash))

@@ -5,21 +5,17 @@
 //! Tables: `withdraw_links` (k1 → link JSON), `withdrawals` (payment hash → [`Row`] JSON: the
 //! payment and the sequence of its ledger entry, so finishing rewrites that entry in place),
 //! `withdrawals_pending` (payment hash → 0, the payer's work list).
-//!
-//! An invoice of this gateway is settled inside the reservation's transaction: payer debited,
-//! payee credited (invoice marked settled with [`INTERNAL_PREIMAGE`]), withdrawal completed with
-//! no fee, all or nothing.
 
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ACCOUNTS, EmbeddedStore, INVOICES, META, TX_SEQ_KEY, TXS, decode, encode, get_account,
-    put_account, read_u64,
+    ACCOUNTS, EmbeddedStore, META, TX_SEQ_KEY, TXS, decode, encode, get_account, put_account,
+    read_u64,
 };
 use crate::store::withdraw::*;
-use crate::store::{AccountId, InvoiceRecord, SettledInfo, Settlement, StoreError, Transaction};
+use crate::store::{AccountId, StoreError};
 use crate::types::{Msat, PaymentHash};
 
 pub(super) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("withdraw_links");
@@ -81,58 +77,6 @@ fn put_ledger(
     )
     .map_err(StoreError::backend)?;
     Ok(seq)
-}
-
-/// Credits the payee of an internal withdrawal in `tx` and answers the completed withdrawal;
-/// `None` (nothing written) when the invoice is not ours, already settled, or its account is
-/// gone: the payer's separate steps then decide.
-fn settle_internal(
-    tx: &WriteTransaction,
-    payment: &WithdrawPayment,
-    now: u64,
-) -> Result<Option<WithdrawPayment>, StoreError> {
-    let key = payment.payment_hash.0;
-    let mut invoices = tx.open_table(INVOICES).map_err(StoreError::backend)?;
-    let mut invoice: InvoiceRecord =
-        match invoices.get(key.as_slice()).map_err(StoreError::backend)? {
-            Some(v) => decode(v.value())?,
-            None => return Ok(None),
-        };
-    if invoice.settled.is_some() {
-        return Ok(None);
-    }
-    let Some(mut payee) = account_of(tx, &invoice.account_id)? else {
-        return Ok(None);
-    };
-    let settlement = Settlement {
-        payment_hash: payment.payment_hash,
-        preimage: INTERNAL_PREIMAGE,
-        amount_paid_msat: payment.amount_msat,
-        settle_index: 0,
-        settled_at: now,
-    };
-    invoice.settled = Some(SettledInfo {
-        preimage: hex::encode(INTERNAL_PREIMAGE),
-        amount_paid_msat: payment.amount_msat,
-        settled_at: now,
-    });
-    invoices
-        .insert(key.as_slice(), encode(&invoice)?.as_slice())
-        .map_err(StoreError::backend)?;
-    drop(invoices);
-    payee.balance_msat = payee
-        .balance_msat
-        .checked_add(payment.amount_msat)
-        .ok_or_else(|| StoreError::backend(std::io::Error::other("balance overflow")))?;
-    put_account(tx, &payee)?;
-    let credit = Transaction::credit(&invoice, &settlement);
-    let seq = next_seq(tx)?;
-    let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
-    txs.insert((payee.id.0.as_str(), seq), encode(&credit)?.as_slice())
-        .map_err(StoreError::backend)?;
-    Ok(Some(
-        payment.finished(&Finish::Succeeded { fee: Msat::ZERO }, now),
-    ))
 }
 
 fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
@@ -216,13 +160,7 @@ impl WithdrawStore for EmbeddedStore {
             put_account(tx, &account)?;
             link.used += 1;
             put_link(tx, &link)?;
-            let mut payment = r.payment(link.account_id.clone());
-            if r.internal
-                && let Some(done) = settle_internal(tx, &payment, r.now)?
-            {
-                // Completed with no fee: nothing of the reservation is left to refund.
-                payment = done;
-            }
+            let payment = r.payment(link.account_id.clone());
             let ledger_seq = put_ledger(tx, &payment, 0)?;
             put_row(
                 tx,
@@ -231,12 +169,10 @@ impl WithdrawStore for EmbeddedStore {
                     ledger_seq,
                 },
             )?;
-            if payment.status == WithdrawStatus::Pending {
-                let mut pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
-                pending
-                    .insert(r.payment_hash.0.as_slice(), 0)
-                    .map_err(StoreError::backend)?;
-            }
+            let mut pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
+            pending
+                .insert(r.payment_hash.0.as_slice(), 0)
+                .map_err(StoreError::backend)?;
             Ok(ReserveOutcome::Reserved(Box::new(payment)))
         })
         .await
