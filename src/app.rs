@@ -1,6 +1,7 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
 //! admin token and the zapper keys, binds both listeners and runs the supervised background tasks
-//! (settlement follower, zap receipt publisher, withdrawal payer) under one shutdown signal.
+//! (settlement follower, zap receipt publisher, withdrawal payer) under one shutdown signal, and
+//! creates the in-process ledger event broadcast ([`crate::events`]) they share.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -163,6 +164,7 @@ pub async fn start_with_listeners(
         zappers,
         payer,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
+        events: crate::events::Events::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -191,6 +193,7 @@ pub async fn start_with_listeners(
             store: gateway.store.clone(),
             node: gateway.node.clone(),
             settings: gateway.settings.withdraw.clone(),
+            events: gateway.events.clone(),
         },
         payer_jobs,
         shutdown_rx.clone(),
@@ -200,6 +203,7 @@ pub async fn start_with_listeners(
         gateway.node.clone(),
         gateway.metrics.clone(),
         zap_wake.clone(),
+        gateway.events.clone(),
         shutdown_rx.clone(),
     ));
     let publisher = Publisher {

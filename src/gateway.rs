@@ -84,6 +84,8 @@ pub struct Gateway {
     pub payer: crate::withdraw::Payer,
     /// Each address's metadata, description hash and lookup answer, made once.
     pub pay_cache: PayCache,
+    /// The in-process ledger event broadcast (credits, payments sent or failed).
+    pub events: crate::events::Events,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is

@@ -2,7 +2,8 @@
 //! invoices from the saved settle cursor and credits each payment hash exactly once
 //! ([`Store::credit_settlement`] is idempotent), then moves the cursor. A crash between the two
 //! replays the settlement on restart, which credits nothing twice; nothing settled while the gateway
-//! was down is missed, because the node replays everything after the cursor.
+//! was down is missed, because the node replays everything after the cursor. Each credit made
+//! here is announced once on the in-process [`Events`] broadcast.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::{Notify, watch};
 
+use crate::events::{Events, LedgerEvent, Received};
 use crate::lightning::LightningNode;
 use crate::metrics::Metrics;
 use crate::store::{CreditOutcome, Settlement, Store, StoreError};
@@ -94,6 +96,42 @@ async fn wake_for_zap(
     }
 }
 
+/// After a credit: announces it ([`LedgerEvent::Received`]) with what the invoice recorded.
+pub async fn announce_credit(
+    store: &dyn Store,
+    settlement: &Settlement,
+    outcome: &CreditOutcome,
+    events: &Events,
+) {
+    let CreditOutcome::Credited { account_id, .. } = outcome else {
+        return;
+    };
+    if !events.has_subscribers() {
+        return;
+    }
+    let invoice = match store.invoice(&settlement.payment_hash).await {
+        Ok(Some(invoice)) => invoice,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, payment_hash = %settlement.payment_hash, "cannot read a credited invoice; no event");
+            return;
+        }
+    };
+    events.emit(LedgerEvent::Received(Box::new(Received {
+        account_id: account_id.clone(),
+        payment_hash: settlement.payment_hash,
+        amount_msat: settlement.amount_paid_msat,
+        bolt11: invoice.bolt11,
+        preimage: hex::encode(settlement.preimage),
+        comment: invoice.comment,
+        payer_data: invoice.payer_data,
+        zap_request: invoice.zap_request,
+        created_at: invoice.created_at,
+        expires_at: invoice.expires_at,
+        settled_at: settlement.settled_at,
+    })));
+}
+
 /// Follows the node's settlements until `shutdown` turns true. A settlement being applied when the
 /// signal comes is finished first. `zap_wake` is notified when a credit queues a zap receipt.
 pub async fn follow_settlements(
@@ -101,6 +139,7 @@ pub async fn follow_settlements(
     node: Arc<dyn LightningNode>,
     metrics: Metrics,
     zap_wake: Arc<Notify>,
+    events: Events,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let node_id = node.node_id();
@@ -133,6 +172,8 @@ pub async fn follow_settlements(
                                     &zap_wake,
                                 )
                                 .await;
+                                announce_credit(store.as_ref(), &settlement, &outcome, &events)
+                                    .await;
                             }
                             Err(e) => {
                                 tracing::warn!(error = %e, payment_hash = %settlement.payment_hash, "could not credit; resubscribing");

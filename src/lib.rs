@@ -7,6 +7,7 @@
 //!   around the routers, rate limits, request and connection limits and the access log.
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
+//! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).
 //! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
 //!   the background payer that finishes each withdrawal once (and resumes after a restart).
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
@@ -26,6 +27,7 @@ pub mod app;
 pub mod batch_writer;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod fsutil;
 pub mod gateway;
 pub mod http;

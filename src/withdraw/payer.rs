@@ -20,11 +20,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::WithdrawSettings;
+use crate::events::{Events, Failed, LedgerEvent, Sent};
 use crate::ledger::Backoff;
 use crate::lightning::{
     CancelOutcome, LightningError, LightningNode, PaymentRequest, PaymentResult,
 };
-use crate::store::{CreditOutcome, Finish, FinishOutcome, Settlement, Store, WithdrawPayment};
+use crate::store::{
+    CreditOutcome, Finish, FinishOutcome, Settlement, Store, WithdrawPayment, WithdrawStatus,
+};
 use crate::types::unix_now;
 
 /// How long one `track_payment` call waits for a final state before asking again.
@@ -68,6 +71,9 @@ pub struct PayerDeps {
     pub store: Arc<dyn Store>,
     pub node: Arc<dyn LightningNode>,
     pub settings: WithdrawSettings,
+    /// Where a finished withdrawal is announced ([`LedgerEvent::Sent`] or `Failed`), and the
+    /// payee's credit of an internal one ([`LedgerEvent::Received`]).
+    pub events: Events,
 }
 
 /// Runs the payer until `shutdown`: resumes pending withdrawals, then pays new ones.
@@ -115,8 +121,9 @@ pub async fn run(
 /// Pays (or, when `resume`, tracks) one withdrawal to a final state and finishes it in the store.
 async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
     let hash = payment.payment_hash;
-    let finish = if payment.internal {
-        settle_internal(&deps, &payment).await
+    let (finish, preimage) = if payment.internal {
+        // Settled inside the ledger: no preimage was ever revealed.
+        (settle_internal(&deps, &payment).await, None)
     } else {
         settle_external(&deps, &payment, resume).await
     };
@@ -131,6 +138,7 @@ async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
                 tracing::info!(account = %done.account_id, payment_hash = %hash,
                     status = ?done.status, fee_msat = done.fee_msat.0, refund_msat = done.refund().0,
                     "withdrawal finished");
+                announce(&deps.events, &done, preimage);
                 return;
             }
             Ok(_) => return,
@@ -142,7 +150,38 @@ async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
     }
 }
 
-async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bool) -> Finish {
+/// Announces a finished withdrawal on the ledger event broadcast.
+fn announce(events: &Events, done: &WithdrawPayment, preimage: Option<[u8; 32]>) {
+    let event = match done.status {
+        WithdrawStatus::Pending => return,
+        WithdrawStatus::Succeeded => LedgerEvent::Sent(Box::new(Sent {
+            account_id: done.account_id.clone(),
+            payment_hash: done.payment_hash,
+            amount_msat: done.amount_msat,
+            fee_msat: done.fee_msat,
+            bolt11: done.bolt11.clone(),
+            preimage: preimage.map(hex::encode),
+            created_at: done.created_at,
+            settled_at: done.finished_at.unwrap_or_else(unix_now),
+        })),
+        WithdrawStatus::Failed => LedgerEvent::Failed(Box::new(Failed {
+            account_id: done.account_id.clone(),
+            payment_hash: done.payment_hash,
+            amount_msat: done.amount_msat,
+            bolt11: done.bolt11.clone(),
+            reason: done.failure.clone().unwrap_or_default(),
+            created_at: done.created_at,
+        })),
+    };
+    events.emit(event);
+}
+
+/// Pays (or tracks) an external withdrawal to a final state; the preimage when it succeeded.
+async fn settle_external(
+    deps: &PayerDeps,
+    payment: &WithdrawPayment,
+    resume: bool,
+) -> (Finish, Option<[u8; 32]>) {
     let hash = payment.payment_hash;
     let mut backoff = Backoff::default();
     let mut started = resume;
@@ -160,22 +199,23 @@ async fn settle_external(deps: &PayerDeps, payment: &WithdrawPayment, resume: bo
             deps.node.pay_invoice(request).await.map(Some)
         };
         match answer {
-            Ok(Some(PaymentResult::Succeeded { fee, .. })) => return Finish::Succeeded { fee },
-            Ok(Some(PaymentResult::Failed(reason))) => return Finish::Failed { reason },
+            Ok(Some(PaymentResult::Succeeded { fee, preimage })) => {
+                return (Finish::Succeeded { fee }, Some(preimage));
+            }
+            Ok(Some(PaymentResult::Failed(reason))) => return (Finish::Failed { reason }, None),
             // Not known to the node yet, but its sender may still be about to send it.
             Ok(None) if unix_now() < payment.created_at.saturating_add(SEND_GRACE_SECS) => {
                 tokio::time::sleep(backoff.next_delay()).await;
             }
             // The node never started it (e.g. a crash before the send): nothing left the node.
             Ok(None) => {
-                return Finish::Failed {
-                    reason: "payment was never sent".into(),
-                };
+                let reason = "payment was never sent".into();
+                return (Finish::Failed { reason }, None);
             }
             Ok(Some(PaymentResult::InFlight)) => backoff.reset(),
             // The node refused the invoice outright: nothing was sent.
             Err(LightningError::Rejected(reason)) if first_send => {
-                return Finish::Failed { reason };
+                return (Finish::Failed { reason }, None);
             }
             Err(e) => {
                 tracing::warn!(error = %e, payment_hash = %hash, "payment state unknown; tracking");
@@ -219,6 +259,7 @@ async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish 
     credit_internal(deps, payment).await
 }
 
+/// Credits the payee of an internal withdrawal (once) and announces the credit.
 async fn credit_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
     let settlement = Settlement {
         payment_hash: payment.payment_hash,
@@ -231,9 +272,18 @@ async fn credit_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish 
     loop {
         let outcome = deps.store.credit_settlement(&settlement).await;
         let finish = match outcome {
-            Ok(CreditOutcome::Credited { account_id, .. }) => {
-                tracing::info!(account = %account_id, payment_hash = %payment.payment_hash,
-                    "internal withdrawal credited");
+            Ok(outcome @ CreditOutcome::Credited { .. }) => {
+                if let CreditOutcome::Credited { account_id, .. } = &outcome {
+                    tracing::info!(account = %account_id, payment_hash = %payment.payment_hash,
+                        "internal withdrawal credited");
+                }
+                crate::ledger::announce_credit(
+                    deps.store.as_ref(),
+                    &settlement,
+                    &outcome,
+                    &deps.events,
+                )
+                .await;
                 Finish::Succeeded {
                     fee: crate::types::Msat::ZERO,
                 }
