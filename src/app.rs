@@ -204,6 +204,7 @@ pub async fn start_with_listeners(
         gateway.metrics.clone(),
         zap_wake.clone(),
         gateway.events.clone(),
+        gateway.settings.ledger.replay_window,
         shutdown_rx.clone(),
     ));
     let publisher = Publisher {

@@ -4,6 +4,7 @@
 
 mod domains;
 mod env;
+mod ledger;
 mod limits;
 mod proxies;
 
@@ -20,6 +21,7 @@ use domains::domain_settings;
 use env::apply_env;
 
 pub use domains::{DomainSettings, RawDomain};
+pub use ledger::{LedgerSettings, RawLedger};
 pub use limits::{LimitSettings, Rate, RawLimits};
 pub use proxies::TrustedProxy;
 
@@ -67,6 +69,8 @@ pub struct RawConfig {
     pub zaps: RawZaps,
     #[serde(default)]
     pub withdraw: RawWithdraw,
+    #[serde(default)]
+    pub ledger: RawLedger,
     #[serde(default)]
     pub domains: Vec<RawDomain>,
 }
@@ -164,6 +168,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub zaps: ZapSettings,
     pub withdraw: WithdrawSettings,
+    pub ledger: LedgerSettings,
     pub domains: Vec<DomainSettings>,
 }
 
@@ -308,6 +313,7 @@ impl Settings {
         if !(1..=3600).contains(&withdraw.payment_timeout_secs) {
             problems.push("withdraw.payment_timeout_secs must be between 1 and 3600".into());
         }
+        let ledger = ledger::ledger_settings(raw.ledger, &mut problems);
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -328,6 +334,7 @@ impl Settings {
                 max_relays: raw.zaps.max_relays.unwrap_or(10),
             },
             withdraw,
+            ledger,
             domains,
         })
     }

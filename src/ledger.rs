@@ -3,7 +3,10 @@
 //! ([`Store::credit_settlement`] is idempotent), then moves the cursor. A crash between the two
 //! replays the settlement on restart, which credits nothing twice; nothing settled while the gateway
 //! was down is missed, because the node replays everything after the cursor. Each credit made
-//! here is announced once on the in-process [`Events`] broadcast.
+//! here is announced once on the in-process [`Events`] broadcast. Where each subscription starts
+//! (the node's identity, a restored node, the replay window) is [`cursor`].
+
+pub mod cursor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,26 +137,29 @@ pub async fn announce_credit(
 
 /// Follows the node's settlements until `shutdown` turns true. A settlement being applied when the
 /// signal comes is finished first. `zap_wake` is notified when a credit queues a zap receipt.
+/// Every (re)subscription starts `replay_window` settle indices behind the saved cursor.
 pub async fn follow_settlements(
     store: Arc<dyn Store>,
     node: Arc<dyn LightningNode>,
     metrics: Metrics,
     zap_wake: Arc<Notify>,
     events: Events,
+    replay_window: u64,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let node_id = node.node_id();
     let mut backoff = Backoff::default();
     while !*shutdown.borrow() {
-        let subscribed = match store.settle_cursor(&node_id).await {
-            Ok(cursor) => node
-                .subscribe_settlements(cursor)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let subscribed =
+            match cursor::resume_point(store.as_ref(), node.as_ref(), replay_window).await {
+                Ok(resume) => node
+                    .subscribe_settlements(resume.after)
+                    .await
+                    .map(|stream| (resume.node_key, stream))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
         match subscribed {
-            Ok(mut stream) => loop {
+            Ok((node_id, mut stream)) => loop {
                 let item = tokio::select! {
                     item = stream.next() => item,
                     _ = shutdown.changed() => return,

@@ -43,7 +43,7 @@ async fn paid_once_credited_once_through_pay_twice_replay_and_restart() {
         .expect("ok");
     let outcome = lnaddr::ledger::apply_settlement(
         gateway.store.as_ref(),
-        &gateway.node.node_id(),
+        &gateway.node.status().await.expect("status").pubkey,
         &replayed,
         &gateway.metrics,
     )

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bitcoin::hashes::{Hash, sha256};
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, SignOnly};
 use lightning_invoice::{Bolt11Invoice, Currency, InvoiceBuilder, PaymentSecret};
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, ReadableTable};
 use sha2::Digest;
 use tokio::sync::{broadcast, mpsc};
 
@@ -101,6 +101,11 @@ impl FakeNode {
         })
     }
 
+    /// The node's identity key, hex.
+    pub fn pubkey_hex(&self) -> String {
+        hex::encode(self.pubkey.serialize())
+    }
+
     /// Settles one of this node's open invoices as if the network had paid it in full.
     pub async fn pay(&self, bolt11: &str) -> Result<Settlement, FakePayError> {
         let invoice: Bolt11Invoice = bolt11.trim().parse().map_err(|_| FakePayError::Invalid)?;
@@ -166,7 +171,27 @@ fn node_error(e: FakePayError) -> LightningError {
 #[async_trait]
 impl LightningNode for FakeNode {
     fn node_id(&self) -> String {
-        hex::encode(self.pubkey.serialize())
+        self.pubkey_hex()
+    }
+
+    async fn settle_index_reaches(&self, index: u64) -> Result<bool, LightningError> {
+        if index == 0 {
+            return Ok(true);
+        }
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().map_err(LightningError::unavailable)?;
+            let settled = tx
+                .open_table(SETTLED)
+                .map_err(LightningError::unavailable)?;
+            let last = settled
+                .last()
+                .map_err(LightningError::unavailable)?
+                .map_or(0, |(k, _)| k.value());
+            Ok(last >= index)
+        })
+        .await
+        .map_err(LightningError::unavailable)?
     }
 
     async fn create_invoice(
@@ -344,7 +369,7 @@ impl LightningNode for FakeNode {
 
     async fn status(&self) -> Result<NodeStatus, LightningError> {
         Ok(NodeStatus {
-            pubkey: self.node_id(),
+            pubkey: self.pubkey_hex(),
             synced: true,
         })
     }

@@ -120,14 +120,24 @@ pub type SettlementStream = BoxStream<'static, Result<Settlement, LightningError
 ///   than `after`, in order, then streams new settlements as they happen. Settle indices strictly
 ///   grow. The stream may end or fail at any time; callers resubscribe from their saved cursor, so
 ///   replays are expected and harmless.
-/// - `node_id` is stable across restarts: it keys the saved settle cursor.
+/// - The settle cursor is keyed by the node's identity key ([`NodeStatus::pubkey`], learned from the
+///   node at every subscription), never by where the node is reached: a node replaced at the same
+///   address starts its own cursor.
+/// - [`LightningNode::settle_index_reaches`] tells whether the node has counted settlements up to a
+///   saved cursor; a node restored from an older database has not, and is replayed from its start.
 /// - Errors: `Unavailable` when the node cannot answer now (retry later), `Rejected` when it
 ///   refused this request, `Unauthorized` when it refused our credentials, `Protocol` when its
 ///   answer made no sense.
 #[async_trait]
 pub trait LightningNode: Send + Sync + 'static {
-    /// A stable identity for this node (its public key, hex).
+    /// A stable name for this node, known without calling it (LND: `lnd:HOST:PORT` of the
+    /// endpoint; fake: its public key). Invoices record it as their issuer. Earlier versions also
+    /// keyed the settle cursor by it; that cursor is carried over once to the node's identity key.
     fn node_id(&self) -> String;
+
+    /// Whether the node has settled an invoice with a settle index of at least `index`. `false`
+    /// for a saved cursor means the node's count went backwards (restored or replaced node).
+    async fn settle_index_reaches(&self, index: u64) -> Result<bool, LightningError>;
 
     async fn create_invoice(
         &self,

@@ -113,6 +113,16 @@ pub trait Store: ZapOutbox + RateLimitStore + WithdrawStore + Send + Sync + 'sta
     /// Moves the cursor forward to `index`; never backwards.
     async fn advance_settle_cursor(&self, node_id: &str, index: u64) -> Result<(), StoreError>;
 
+    /// Sets the cursor to `to` (forward or back), only while it still holds `expected`; answers
+    /// whether it changed. For a node whose settle count went backwards (restored from an older
+    /// database), and to carry an old cursor over to a new key.
+    async fn reset_settle_cursor(
+        &self,
+        node_id: &str,
+        expected: u64,
+        to: u64,
+    ) -> Result<bool, StoreError>;
+
     /// The account's ledger, newest first, at most `limit` entries.
     async fn transactions(
         &self,

@@ -341,6 +341,20 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn reset_settle_cursor(
+        &self,
+        node_id: &str,
+        expected: u64,
+        to: u64,
+    ) -> Result<bool, StoreError> {
+        let mut reset = scripts::RESET_CURSOR.prepare_invoke();
+        reset
+            .key(keys::cursor(node_id))
+            .arg(expected.to_string())
+            .arg(to.to_string());
+        Ok(self.conn.invoke::<i64>(&reset).await? == 1)
+    }
+
     async fn transactions(
         &self,
         id: &AccountId,

@@ -131,19 +131,40 @@ impl Book {
             .collect()
     }
 
-    /// `ListInvoices` going forward from `offset` (an add index).
+    /// `ListInvoices` (LND's `invoices.QueryInvoices`): forward, the invoices after `index_offset`
+    /// (an add index); `reversed`, the ones before it (before the end when it is 0), the nearest
+    /// first taken, answered in add order either way.
     pub fn list(&self, request: &lnrpc::ListInvoiceRequest) -> lnrpc::ListInvoiceResponse {
         let max = if request.num_max_invoices == 0 {
             100
         } else {
             request.num_max_invoices as usize
         };
-        let invoices: Vec<_> = self
-            .added_after(request.index_offset)
-            .into_iter()
-            .filter(|i| !request.pending_only || i.state == InvoiceState::Open as i32)
-            .take(max)
-            .collect();
+        let keep =
+            |i: &lnrpc::Invoice| !request.pending_only || i.state == InvoiceState::Open as i32;
+        let invoices: Vec<_> = if request.reversed {
+            let end = if request.index_offset == 0 {
+                self.invoices.len()
+            } else {
+                (request.index_offset as usize)
+                    .saturating_sub(1)
+                    .min(self.invoices.len())
+            };
+            let mut back: Vec<_> = (0..end)
+                .rev()
+                .map(|i| self.view(i))
+                .filter(keep)
+                .take(max)
+                .collect();
+            back.reverse();
+            back
+        } else {
+            self.added_after(request.index_offset)
+                .into_iter()
+                .filter(keep)
+                .take(max)
+                .collect()
+        };
         lnrpc::ListInvoiceResponse {
             first_index_offset: invoices.first().map_or(0, |i| i.add_index),
             last_index_offset: invoices.last().map_or(0, |i| i.add_index),

@@ -36,6 +36,9 @@ fn request(msat: u64, tag: u8) -> InvoiceRequest {
 /// Runs every check against `node`; `settle` pays one of its invoices.
 pub async fn run(node: &dyn LightningNode, settle: Settle<'_>) {
     assert_eq!(node.node_id(), node.node_id());
+    // Before any settlement, no saved cursor is reached but 0.
+    assert!(node.settle_index_reaches(0).await.expect("reaches"));
+    assert!(!node.settle_index_reaches(1).await.expect("reaches"));
     let status = node.status().await.expect("status");
     assert!(status.synced);
 
@@ -163,6 +166,21 @@ pub async fn run(node: &dyn LightningNode, settle: Settle<'_>) {
             .await
             .expect("cancel"),
         CancelOutcome::Unknown
+    );
+
+    // The settle count: reached up to the last settlement, even with newer unsettled invoices;
+    // a cursor beyond it is not (a node restored from an older database).
+    for index in [0, s1.settle_index, s2.settle_index] {
+        assert!(
+            node.settle_index_reaches(index).await.expect("reaches"),
+            "{index}"
+        );
+    }
+    assert!(
+        !node
+            .settle_index_reaches(s2.settle_index + 1)
+            .await
+            .expect("reaches")
     );
 
     // Bad input is refused, not an outage.

@@ -63,6 +63,7 @@ where
     credit_unknown_and_gone(make().await).await;
     ledger_newest_first(make().await).await;
     cursor_only_moves_forward(make().await).await;
+    cursor_resets_only_from_expected(make().await).await;
     delete_refused_with_balance(make().await).await;
     meta_once(make().await).await;
     concurrent_credits_exact(make().await).await;
@@ -237,6 +238,43 @@ pub async fn cursor_only_moves_forward(store: Arc<dyn Store>) {
         .await
         .expect("advance");
     assert_eq!(store.settle_cursor("node-a").await.expect("read"), 10);
+    assert_eq!(store.settle_cursor("node-b").await.expect("read"), 0);
+}
+
+pub async fn cursor_resets_only_from_expected(store: Arc<dyn Store>) {
+    // A missing cursor holds 0: a reset from 0 carries an old cursor over to a new key.
+    assert!(
+        store
+            .reset_settle_cursor("node-a", 0, 7)
+            .await
+            .expect("reset")
+    );
+    assert_eq!(store.settle_cursor("node-a").await.expect("read"), 7);
+    store
+        .advance_settle_cursor("node-a", 12)
+        .await
+        .expect("advance");
+    // Someone moved it meanwhile: a reset from the stale value changes nothing.
+    assert!(
+        !store
+            .reset_settle_cursor("node-a", 7, 0)
+            .await
+            .expect("reset")
+    );
+    assert_eq!(store.settle_cursor("node-a").await.expect("read"), 12);
+    // Backwards from the value it holds.
+    assert!(
+        store
+            .reset_settle_cursor("node-a", 12, 0)
+            .await
+            .expect("reset")
+    );
+    assert_eq!(store.settle_cursor("node-a").await.expect("read"), 0);
+    store
+        .advance_settle_cursor("node-a", 3)
+        .await
+        .expect("advance");
+    assert_eq!(store.settle_cursor("node-a").await.expect("read"), 3);
     assert_eq!(store.settle_cursor("node-b").await.expect("read"), 0);
 }
 

@@ -3,11 +3,13 @@
 //! - Every call carries the macaroon (hex) as `macaroon` metadata and has a deadline
 //!   ([`CALL_TIMEOUT`]); connections are made lazily and remade after failures, so the gateway
 //!   starts, and keeps answering what needs no node, while LND is down.
-//! - [`LndNode::node_id`] keys the saved settle cursor. It is derived from the configured endpoint
-//!   (`lnd:HOST:PORT`), not from LND's identity key, because the key is unknown when LND is down at
-//!   start and the cursor key must never change between two runs. Pointing the same gateway at
-//!   the same LND under another host name starts a new cursor: settlements are replayed once,
-//!   which credits nothing twice.
+//! - The settle cursor is keyed by LND's identity key (`GetInfo.identity_pubkey`, asked at every
+//!   subscription by the settlement follower), so another node behind the same endpoint starts its
+//!   own cursor. Earlier versions keyed it by the endpoint (`lnd:HOST:PORT`,
+//!   [`LightningNode::node_id`]); that cursor is carried over once.
+//! - [`LightningNode::settle_index_reaches`] reads `ListInvoices` backwards from the newest invoice
+//!   and stops at the first one settled at or above the index, so it is cheap when the cursor is
+//!   recent and reads every invoice only when the node's count really went backwards.
 //! - Settlements: `SubscribeInvoices` with `settle_index` = the cursor. LND replays only when the
 //!   index is non-zero, so from cursor 0 the backlog is read with `ListInvoices` after the live
 //!   stream is open, and live updates already in the backlog are dropped.
@@ -256,6 +258,41 @@ impl LndNode {
 impl LightningNode for LndNode {
     fn node_id(&self) -> String {
         self.node_id.clone()
+    }
+
+    async fn settle_index_reaches(&self, index: u64) -> Result<bool, LightningError> {
+        if index == 0 {
+            return Ok(true);
+        }
+        // Backwards from the newest invoice: `index_offset` 0 with `reversed` starts at the end,
+        // and `first_index_offset` of a page is where the next (older) page ends.
+        let mut offset = 0;
+        loop {
+            let mut client = self.client.clone();
+            let page = Self::call(client.list_invoices(self.request(
+                lnrpc::ListInvoiceRequest {
+                    pending_only: false,
+                    index_offset: offset,
+                    num_max_invoices: LIST_PAGE,
+                    reversed: true,
+                },
+                true,
+            )))
+            .await
+            .map_err(convert::status_error)?;
+            if page.invoices.iter().any(|i| i.settle_index >= index) {
+                return Ok(true);
+            }
+            if page.invoices.is_empty() || page.first_index_offset <= 1 {
+                return Ok(false);
+            }
+            if offset != 0 && page.first_index_offset >= offset {
+                return Err(LightningError::Protocol(
+                    "ListInvoices did not page backwards".into(),
+                ));
+            }
+            offset = page.first_index_offset;
+        }
     }
 
     async fn create_invoice(

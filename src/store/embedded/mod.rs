@@ -367,6 +367,31 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn reset_settle_cursor(
+        &self,
+        node_id: &str,
+        expected: u64,
+        to: u64,
+    ) -> Result<bool, StoreError> {
+        let key = cursor_key(node_id);
+        self.write(move |tx| {
+            let mut t = tx.open_table(META).map_err(StoreError::backend)?;
+            let current = read_u64(
+                t.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            );
+            if current != expected {
+                return Ok(false);
+            }
+            t.insert(key.as_str(), to.to_be_bytes().as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn transactions(
         &self,
         id: &AccountId,

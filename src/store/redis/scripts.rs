@@ -56,6 +56,19 @@ return redis.call('HGET', KEYS[1], 'balance')
     )
 });
 
+/// Sets a cursor to ARGV[2] only while it holds ARGV[1] (a missing cursor holds '0'). KEYS:
+/// cursor. ARGV: expected, new (decimal, no leading zeros).
+pub static RESET_CURSOR: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1]) or '0'
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+",
+    )
+});
+
 /// Moves a cursor forward, never back. KEYS: cursor. ARGV: new index (decimal, no leading zeros).
 /// Compares as strings (length, then text) to stay exact for any u64.
 pub static ADVANCE_CURSOR: LazyLock<Script> = LazyLock::new(|| {
