@@ -5,8 +5,10 @@
 
 mod accounts;
 mod zap;
+mod zap_outbox;
 
 pub use zap::{ReceiptView, TransactionView};
+pub use zap_outbox::OutboxEntry;
 
 use std::sync::Arc;
 

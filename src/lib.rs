@@ -4,7 +4,8 @@
 //! Codemap (dependencies point down the list; adapters never import `http`):
 //! - [`app`]: starts and stops a gateway: backends from settings, listeners, background tasks.
 //! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers;
-//!   around the routers, rate limits, request and connection limits and the access log.
+//!   around the routers, rate limits, request and connection limits and the access log; the pay
+//!   page, voucher styling and operator console in [`http::pages`].
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::{Error, Gateway};
 use crate::config::DomainSettings;
 use crate::nostr::nip57::{self, ZapRequest, ZapRequestError};
-use crate::store::{Account, ReceiptStatus, Transaction};
+use crate::store::{Account, ReceiptStatus, Transaction, ZapJob};
 
 /// NIP-57: the description hash of a zap invoice is sha256 of the zap request exactly as received.
 pub fn description_hash(zap: &ZapRequest) -> [u8; 32] {
@@ -32,6 +32,27 @@ pub struct ReceiptView {
     pub relays_ok: Vec<String>,
     /// Relays not (yet) accepting it, with the last error.
     pub relays_pending: Vec<RelayView>,
+}
+
+impl ReceiptView {
+    /// The view of a receipt job.
+    pub fn of(job: ZapJob) -> Self {
+        ReceiptView {
+            status: job.status,
+            relays_ok: job.relays_ok(),
+            relays_pending: job
+                .relays
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| RelayView {
+                    url: r.url.clone(),
+                    attempts: r.attempts,
+                    last_error: r.last_error.clone(),
+                })
+                .collect(),
+            event_id: job.event_id,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -81,21 +102,7 @@ impl Gateway {
                 self.store
                     .zap_job(&tx.payment_hash)
                     .await?
-                    .map(|job| ReceiptView {
-                        status: job.status,
-                        relays_ok: job.relays_ok(),
-                        relays_pending: job
-                            .relays
-                            .iter()
-                            .filter(|r| !r.ok)
-                            .map(|r| RelayView {
-                                url: r.url.clone(),
-                                attempts: r.attempts,
-                                last_error: r.last_error.clone(),
-                            })
-                            .collect(),
-                        event_id: job.event_id,
-                    })
+                    .map(ReceiptView::of)
             } else {
                 None
             };

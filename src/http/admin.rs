@@ -1,5 +1,7 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
-//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`.
+//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
+//! zap receipt outbox in `http/admin_outbox.rs`; the operator console (`GET /`, no token needed for
+//! the page itself) in `http/pages/console.rs`.
 //! JSON in and out; amounts in millisatoshis.
 
 use std::net::SocketAddr;
@@ -14,7 +16,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Surface, error_response, into_response};
-use super::{Body, admin_withdraw, json, query_param, segments};
+use super::{Body, admin_outbox, admin_withdraw, json, pages, query_param, segments};
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
 
@@ -79,7 +81,10 @@ mod double_option {
 /// Handles one admin request.
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
-    let (route, mut resp) = if !authorized(&gw, &req) {
+    let console = pages::console::unauthenticated(req.method(), req.uri().path());
+    let (route, mut resp) = if let Some(answer) = console {
+        answer
+    } else if !authorized(&gw, &req) {
         let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
         resp.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -148,6 +153,11 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
             "/api/v1/fake/fail-next-payments",
             admin_withdraw::fail_next(gw, &body).await,
         ),
+        (&Method::GET, ["api", "v1", "zap-receipts"]) => (
+            "/api/v1/zap-receipts",
+            admin_outbox::list(gw, query.as_deref()).await,
+        ),
+        (&Method::POST, ["console", "qr"]) => ("/console/qr", pages::console::qr_svg(&body)),
         (&Method::POST, ["api", "v1", "fake", "pay"]) => {
             ("/api/v1/fake/pay", fake_pay(gw, &body).await)
         }

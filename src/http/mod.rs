@@ -3,6 +3,7 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+mod admin_outbox;
 mod admin_withdraw;
 pub mod client_ip;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod layers;
 pub mod limits;
 mod lnurlp;
 mod nip05;
+pub mod pages;
 pub mod public;
 pub mod ratelimit;
 pub mod request_log;

@@ -11,7 +11,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::error::error_response;
-use super::{Body, health, lnurlp, nip05, segments, withdraw};
+use super::{Body, health, lnurlp, nip05, pages, segments, withdraw};
 use crate::gateway::Gateway;
 
 /// What a public request asks for, with its route template for metrics.
@@ -24,6 +24,9 @@ enum Route {
     WithdrawCallback(String),
     WithdrawPage(String),
     WithdrawQr(String, bool),
+    PayPage(String),
+    QrSvg,
+    Asset(String),
     Healthz,
     Readyz,
     NotFound,
@@ -45,6 +48,9 @@ impl Route {
             ["withdraw", k1] => Route::WithdrawPage(k1.to_string()),
             ["withdraw", k1, "qr.svg"] => Route::WithdrawQr(k1.to_string(), false),
             ["withdraw", k1, "qr.png"] => Route::WithdrawQr(k1.to_string(), true),
+            ["pay", user] => Route::PayPage(user.to_string()),
+            ["qr.svg"] => Route::QrSvg,
+            ["assets", name] => Route::Asset(name.to_string()),
             ["healthz"] => Route::Healthz,
             ["readyz"] => Route::Readyz,
             _ => Route::NotFound,
@@ -62,6 +68,9 @@ impl Route {
             Route::WithdrawPage(_) => "/withdraw/{k1}",
             Route::WithdrawQr(_, false) => "/withdraw/{k1}/qr.svg",
             Route::WithdrawQr(_, true) => "/withdraw/{k1}/qr.png",
+            Route::PayPage(_) => "/pay/{username}",
+            Route::QrSvg => "/qr.svg",
+            Route::Asset(_) => "/assets/{name}",
             Route::Healthz => "/healthz",
             Route::Readyz => "/readyz",
             Route::NotFound => "other",
@@ -94,6 +103,10 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
             Route::WithdrawCallback(k1) => withdraw::callback(&gw, &k1, query).await,
             Route::WithdrawPage(k1) => withdraw::page(&gw, &k1).await,
             Route::WithdrawQr(k1, png) => withdraw::qr_code(&gw, &k1, png).await,
+            Route::PayPage(user) => pages::pay::page(&gw, host, &user).await,
+            Route::QrSvg => pages::qr::svg(query),
+            Route::Asset(name) => pages::asset(&name)
+                .unwrap_or_else(|| error_response(StatusCode::NOT_FOUND, "not found")),
             Route::Healthz => health::healthz(),
             Route::Readyz => health::readyz(&gw).await,
             Route::NotFound => error_response(StatusCode::NOT_FOUND, "not found"),
@@ -104,7 +117,10 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Pages and assets set their own caching; everything else is fresh on every request.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     gw.metrics.observe_request(
         template,
         resp.status().as_u16(),

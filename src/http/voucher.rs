@@ -1,9 +1,11 @@
-//! The printable withdraw voucher (LUD-03 link as a QR code, LUD-17 `lnurlw://` link): plain
-//! HTML and CSS, no JavaScript. It prints on A4 and on a 58 mm receipt printer (`@media print`
-//! with a narrow layout). Every user-provided text is escaped.
+//! The printable withdraw voucher (LUD-03 link as a QR code, LUD-17 `lnurlw://` link): HTML with
+//! the shared stylesheet (`pages/assets/pages.css`), the amount in big type, long links broken so
+//! they never widen the page. It prints one voucher per page, without its Print button, on A4 and
+//! on a 58 mm receipt printer (`@media print` with a narrow layout). Every user text is escaped.
 
 use std::fmt::Write;
 
+use super::pages::{document, escape};
 use crate::store::WithdrawLink;
 use crate::types::Msat;
 use crate::withdraw::LinkUrls;
@@ -18,29 +20,9 @@ pub struct Voucher<'a> {
     pub now: u64,
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Millisatoshis as sats, with the msat part only when there is one.
 fn sats(m: Msat) -> String {
-    if m.0.is_multiple_of(1000) {
-        format!("{} sat", m.0 / 1000)
-    } else {
-        format!("{}.{:03} sat", m.0 / 1000, m.0 % 1000)
-    }
+    super::pages::sats(m.0)
 }
 
 /// A UTC date and time from unix seconds (civil-from-days, no time zone database).
@@ -62,17 +44,6 @@ fn utc(secs: u64) -> String {
         (rem % 3600) / 60
     )
 }
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:2rem;color:#000;background:#fff}\
-.v{max-width:22rem;margin:0 auto;border:2px dashed #000;padding:1.5rem;text-align:center}\
-.v h1{font-size:1.4rem;margin:0 0 .5rem}.amt{font-size:2rem;font-weight:700;margin:.5rem 0}\
-.qr svg{width:100%;height:auto;max-width:18rem}.s{font-size:.85rem;margin:.3rem 0}\
-.l{font-family:monospace;font-size:.6rem;word-break:break-all;margin:.5rem 0}\
-a{color:#000}.off{font-weight:700;text-transform:uppercase}\
-@media print{@page{margin:8mm}body{padding:0}.v{border-width:1px}}\
-@media print and (max-width:80mm){@page{size:58mm auto;margin:2mm}\
-body{padding:0;font-size:9pt}.v{max-width:54mm;border:0;padding:0}\
-.v h1{font-size:11pt}.amt{font-size:14pt}.qr svg{max-width:50mm}.l{font-size:6pt}}";
 
 /// The voucher page.
 pub fn render(v: &Voucher<'_>) -> String {
@@ -105,24 +76,22 @@ pub fn render(v: &Voucher<'_>) -> String {
     };
     let lnurl = escape(&v.urls.lnurl);
     let lnurlw = escape(&v.urls.lnurlw);
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title><style>{STYLE}</style></head><body><main class=\"v\">\
+    let body = format!(
+        "<main class=\"v\">\
 <h1>{title}</h1><p class=\"amt\">{amount}</p>{status}\
 <div class=\"qr\">{qr}</div>\
-<p class=\"s\">Scan with a Lightning wallet, or open: <a href=\"lightning:{lnurl}\">lightning:{lnurl_short}…</a></p>\
-<p class=\"s\">LUD-17: <a href=\"{lnurlw}\">{lnurlw}</a></p>\
+<p class=\"s\">Scan with a Lightning wallet, or <a href=\"lightning:{lnurl}\">open it in your wallet</a></p>\
+<p class=\"s link\">LUD-17: <a href=\"{lnurlw}\">{lnurlw}</a></p>\
 <p class=\"l\">{lnurl}</p>\
 <p class=\"s\">Uses left: {left} of {uses}</p>{expiry}\
-</main></body></html>\n",
+</main><p class=\"actions\"><button type=\"button\" data-print>Print</button></p>",
         title = escape(title),
         amount = escape(&amount),
         qr = v.qr_svg,
-        lnurl_short = escape(&v.urls.lnurl.chars().take(16).collect::<String>()),
         left = link.uses_left(),
         uses = link.uses,
-    )
+    );
+    document(&escape(title), "pages.css", &["pages.js"], &body)
 }
 
 #[cfg(test)]
@@ -131,10 +100,6 @@ mod tests {
 
     #[test]
     fn escapes_and_formats() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
         assert_eq!(sats(Msat(21_000)), "21 sat");
         assert_eq!(sats(Msat(1_500)), "1.500 sat");
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");

@@ -7,7 +7,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::error::{Surface, into_response};
-use super::{Body, json, query_param, voucher};
+use super::{Body, json, pages, query_param, voucher};
 use crate::gateway::{Error, Gateway};
 use crate::lnurl::withdraw::{OK, WithdrawRequest};
 use crate::types::unix_now;
@@ -62,7 +62,7 @@ pub async fn page(gw: &Gateway, k1: &str) -> Response<Body> {
             qr_svg: &svg,
             now: unix_now(),
         });
-        Ok(body(html.into_bytes(), "text/html; charset=utf-8"))
+        Ok(pages::html(StatusCode::OK, html))
     }
     .await;
     result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))

@@ -1,6 +1,7 @@
 //! Test support shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod gateway;
 pub mod lnd_gateway;
 pub mod multi;
