@@ -391,10 +391,23 @@ async fn voucher_page_and_qr_codes() {
     assert!(html.contains(&format!("lightning:{lnurl}")));
     assert!(html.contains("lnurlw://"));
     assert!(html.contains("<svg"));
-    assert!(html.contains("@media print"));
+    // Print styles live in the shared stylesheet; scripts only as files (the CSP forbids inline).
+    let css = html
+        .split("rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a stylesheet");
+    let origin = page.split("/withdraw/").next().expect("origin");
+    let css = reqwest::get(format!("{origin}{css}"))
+        .await
+        .expect("css")
+        .text()
+        .await
+        .expect("css text");
+    assert!(css.contains("@media print"));
     assert!(html.contains("21 sat"));
     assert!(html.contains("Uses left: 2 of 2"));
-    assert!(!html.contains("<script"));
+    assert!(!html.contains("<script>") && !html.contains("<style"));
 
     let svg = reqwest::get(format!("{page}/qr.svg"))
         .await

@@ -34,6 +34,9 @@ pub fn render(domain: &DomainSettings, name: &str) -> String {
         .map(|l| l.to_ascii_uppercase())
         .unwrap_or_default();
     let lnurl_qr = qr::svg(&lnurl).unwrap_or_default();
+    // The script asks this path on its own origin (the public URL's host may be another name of
+    // this gateway).
+    let callback = format!("{}/lnurlp/{name}/callback", url_path(&domain.public_url));
     let min_sat = domain.min_sendable.0.div_ceil(1000);
     let max_sat = domain.max_sendable.0 / 1000;
     let comment = if domain.comment_allowed > 0 {
@@ -51,7 +54,7 @@ pub fn render(domain: &DomainSettings, name: &str) -> String {
 <div class=\"qr\" title=\"LNURL of {address}\">{lnurl_qr}</div>\
 <p class=\"s\">Scan with a Lightning wallet, or <a href=\"lightning:{lnurl}\">open it in your wallet</a>, \
 or ask for an invoice here:</p>\
-<form id=\"pay\" data-user=\"{name}\" data-min=\"{min}\" data-max=\"{max}\" novalidate>\
+<form id=\"pay\" data-callback=\"{callback}\" data-min=\"{min}\" data-max=\"{max}\" novalidate>\
 <label for=\"amount\">Amount (sats, {min_text} to {max_text})</label>\
 <input id=\"amount\" name=\"amount\" type=\"number\" inputmode=\"numeric\" min=\"{min_sat}\" \
 max=\"{max_sat}\" step=\"1\" required>{comment}\
@@ -68,7 +71,7 @@ max=\"{max_sat}\" step=\"1\" required>{comment}\
 </main>",
         address = escape(&address),
         lnurl = escape(&lnurl),
-        name = escape(name),
+        callback = escape(&callback),
         min = domain.min_sendable.0,
         max = domain.max_sendable.0,
         min_text = escape(&sats(domain.min_sendable.0)),
@@ -80,6 +83,13 @@ max=\"{max_sat}\" step=\"1\" required>{comment}\
         &["pages.js"],
         &body,
     )
+}
+
+/// The path part of a base URL, without a trailing slash (`""` for a bare origin).
+fn url_path(base: &str) -> String {
+    url::Url::parse(base)
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default()
 }
 
 /// The page for an unknown name or domain, or a store that does not answer: the reason in words.

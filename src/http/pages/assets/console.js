@@ -86,6 +86,8 @@
     return el("div", { class: "secret" }, el("strong", { text: title }),
       el("p", { class: "hint", text: "Shown once: copy it now." }), el("p", { class: "mono", text: text }), qr(text));
   }
+  // Only http(s) links from the API become links (never javascript: or data:).
+  function webUrl(u) { return typeof u === "string" && /^https?:\/\//i.test(u) ? u : null; }
   function shown(list) { return Array.isArray(list) ? list : []; }
 
   // ---- sign in and out ----
@@ -222,7 +224,7 @@
       api("POST", "/api/v1/accounts/" + encodeURIComponent(address) + "/withdraw-links", body).then(function (l) {
         out.textContent = "";
         add(out, el("div", { class: "secret", id: "voucher-result" }, el("strong", { text: "Voucher created" }),
-          el("p", null, el("a", { href: l.page, target: "_blank", rel: "noopener", id: "voucher-page", text: "Open the printable voucher" })),
+          el("p", null, el("a", { href: webUrl(l.page), target: "_blank", rel: "noopener", id: "voucher-page", text: "Open the printable voucher" })),
           el("p", { class: "mono", text: l.lnurl }), qr(l.lnurl)));
       }).catch(fail(err));
     });

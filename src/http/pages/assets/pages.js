@@ -9,7 +9,7 @@
     printButtons[i].addEventListener("click", function () { window.print(); });
   }
   if (!form) return;
-  var user = form.dataset.user;
+  var callback = form.dataset.callback;
   var minMsat = Number(form.dataset.min);
   var maxMsat = Number(form.dataset.max);
   var errorBox = document.getElementById("error");
@@ -44,7 +44,7 @@
     if (form.comment && form.comment.value) q += "&comment=" + encodeURIComponent(form.comment.value);
     var button = form.querySelector("button");
     button.disabled = true;
-    fetch("/lnurlp/" + encodeURIComponent(user) + "/callback?" + q, { cache: "no-store" })
+    fetch(callback + "?" + q, { cache: "no-store" })
       .then(function (r) { return r.json(); })
       .then(function (body) {
         if (body.status === "ERROR" || typeof body.pr !== "string") {
