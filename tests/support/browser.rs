@@ -176,9 +176,9 @@ impl Browser {
         let (tx, rx) = oneshot::channel();
         self.pending.lock().expect("lock").insert(id, tx);
         self.out.send(msg.to_string()).expect("browser connection");
-        let answer = tokio::time::timeout(Duration::from_secs(30), rx)
+        let answer = tokio::time::timeout(Duration::from_secs(60), rx)
             .await
-            .unwrap_or_else(|_| panic!("no answer to {method} within 30 s"))
+            .unwrap_or_else(|_| panic!("no answer to {method} within 60 s"))
             .expect("browser connection");
         assert!(
             answer.get("error").is_none(),
@@ -229,9 +229,9 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Waits (up to 20 s) until `expression` is truthy; panics naming `what` otherwise.
+    /// Waits (up to 60 s: the machine may be busy) until `expression` is truthy; panics naming `what` otherwise.
     pub async fn wait_for(&self, expression: &str, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let check = format!(
             "(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
         );
