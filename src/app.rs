@@ -1,7 +1,8 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
 //! admin token and the zapper keys, binds both listeners and runs the supervised background tasks
-//! (settlement follower, zap receipt publisher, withdrawal payer) under one shutdown signal, and
-//! creates the in-process ledger event broadcast ([`crate::events`]) they share.
+//! (settlement follower, zap receipt publisher, webhook deliverer, withdrawal payer) under one
+//! shutdown signal, and creates the in-process ledger event broadcast ([`crate::events`]) they
+//! share.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -216,7 +217,14 @@ pub async fn start_with_listeners(
         wake: zap_wake,
         owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
     };
-    tasks.spawn(publisher.run(shutdown_rx));
+    tasks.spawn(publisher.run(shutdown_rx.clone()));
+    let deliverer = crate::webhooks::deliverer::Deliverer {
+        store: gateway.store.clone(),
+        metrics: gateway.metrics.clone(),
+        allow_private: gateway.settings.webhooks.allow_private_addresses,
+        owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
+    };
+    tasks.spawn(deliverer.run(shutdown_rx));
     tracing::info!(public = %public_addr, admin = %admin_addr, "lnaddr gateway started");
     Ok(Running {
         public_addr,

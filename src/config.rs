@@ -72,7 +72,17 @@ pub struct RawConfig {
     #[serde(default)]
     pub ledger: RawLedger,
     #[serde(default)]
+    pub webhooks: RawWebhooks,
+    #[serde(default)]
     pub domains: Vec<RawDomain>,
+}
+
+/// `[webhooks]`: signed event deliveries (docs/webhooks.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhooks {
+    /// Webhook URLs on loopback/private addresses (the relay guard's rule); true for local tests.
+    pub allow_private_addresses: Option<bool>,
 }
 
 /// `[withdraw]`: LNURL-withdraw (LUD-03) payments.
@@ -169,7 +179,15 @@ pub struct Settings {
     pub zaps: ZapSettings,
     pub withdraw: WithdrawSettings,
     pub ledger: LedgerSettings,
+    pub webhooks: WebhookSettings,
     pub domains: Vec<DomainSettings>,
+}
+
+/// Webhook deliveries.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    /// Let webhook URLs name loopback/private addresses (SSRF guard off; tests only).
+    pub allow_private_addresses: bool,
 }
 
 /// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
@@ -335,6 +353,9 @@ impl Settings {
             },
             withdraw,
             ledger,
+            webhooks: WebhookSettings {
+                allow_private_addresses: raw.webhooks.allow_private_addresses.unwrap_or(false),
+            },
             domains,
         })
     }

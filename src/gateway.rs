@@ -4,9 +4,12 @@
 //! HTTP types here.
 
 mod accounts;
+pub mod export;
+mod webhooks;
 mod zap;
 mod zap_outbox;
 
+pub use webhooks::WebhookView;
 pub use zap::{ReceiptView, TransactionView};
 pub use zap_outbox::OutboxEntry;
 

@@ -11,6 +11,8 @@
 //! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).
 //! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
 //!   the background payer that finishes each withdrawal once (and resumes after a restart).
+//! - [`webhooks`]: signed webhooks: URL guard (SSRF), `lnaddr-signature`, the deliverer task that
+//!   drains the store's delivery outbox (events queued atomically with the ledger change).
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
 //! - [`nostr`]: NIP-57 zaps: zap request checks and receipt building (pure), zapper keys, the relay
 //!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
@@ -41,4 +43,5 @@ pub mod secret;
 pub mod seed;
 pub mod store;
 pub mod types;
+pub mod webhooks;
 pub mod withdraw;

@@ -45,6 +45,9 @@ enum Command {
     /// Fake Lightning node controls.
     #[command(subcommand)]
     Fake(FakeCmd),
+    /// Signed webhooks (docs/webhooks.md).
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Create many accounts directly in the configured store (for benchmarks at scale).
     Seed {
         /// Domain of the accounts (must be a configured domain).
@@ -106,6 +109,45 @@ enum AccountCmd {
     Remove { address: String },
     /// Show an account's ledger, newest first.
     Transactions { address: String },
+    /// Export an account's ledger for bookkeeping, oldest first, e.g.
+    /// `lnaddr account export alice@example.com --format csv > alice.csv`.
+    Export {
+        address: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Only entries at or after this Unix time.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Only entries before this Unix time.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCmd {
+    /// Register a webhook, e.g. `lnaddr webhook add https://shop.example/hook --events
+    /// payment.received`; prints its id and its signing secret (shown only this once).
+    Add {
+        url: String,
+        /// Event types (comma-separated): payment.received, payment.sent, payment.failed
+        /// (default: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Only events of this domain's accounts (default: every domain).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List webhooks (without secrets).
+    List,
+    /// Remove a webhook.
+    Remove { id: String },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +213,10 @@ async fn run(cli: Cli) -> Result<()> {
             let out = admin_command(&client, command).await?;
             if created {
                 return print_voucher(&out);
+            }
+            if let serde_json::Value::String(text) = &out {
+                print!("{text}");
+                return Ok(());
             }
             if !out.is_null() {
                 println!("{}", serde_json::to_string_pretty(&out)?);
@@ -279,6 +325,49 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
                     None,
                 )
                 .await?
+        }
+        Command::Account(AccountCmd::Export {
+            address,
+            format,
+            from,
+            to,
+        }) => {
+            let ext = match format {
+                ExportFormat::Csv => "csv",
+                ExportFormat::Json => "json",
+            };
+            let mut path = format!("/api/v1/accounts/{}/transactions.{ext}?", enc(&address));
+            if let Some(from) = from {
+                path.push_str(&format!("from={from}&"));
+            }
+            if let Some(to) = to {
+                path.push_str(&format!("to={to}"));
+            }
+            client.call(Method::GET, &path, None).await?
+        }
+        Command::Webhook(WebhookCmd::Add {
+            url,
+            events,
+            domain,
+        }) => {
+            let body = json!({"url": url, "events": events, "domain": domain});
+            client
+                .call(Method::POST, "/api/v1/webhooks", Some(body))
+                .await?
+        }
+        Command::Webhook(WebhookCmd::List) => {
+            client.call(Method::GET, "/api/v1/webhooks", None).await?
+        }
+        Command::Webhook(WebhookCmd::Remove { id }) => {
+            client
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/webhooks/{}", enc(&id)),
+                    None,
+                )
+                .await?;
+            eprintln!("removed {id}");
+            serde_json::Value::Null
         }
         Command::Fake(FakeCmd::Pay { invoice }) => {
             client

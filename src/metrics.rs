@@ -6,6 +6,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -32,6 +33,10 @@ pub struct Metrics {
     pub zap_receipts_queued: Counter,
     pub zap_receipts_sent: Counter,
     pub zap_receipts_failed: Counter,
+    pub webhook_deliveries: Counter,
+    pub webhook_delivery_failures: Counter,
+    pub webhook_queue_depth: Gauge,
+    pub webhook_oldest_pending_seconds: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -84,8 +89,36 @@ impl Default for Metrics {
             "Zap receipts given up without any relay accepting them",
             zap_receipts_failed.clone(),
         );
+        let webhook_deliveries = Counter::default();
+        let webhook_delivery_failures = Counter::default();
+        let webhook_queue_depth = Gauge::default();
+        let webhook_oldest_pending_seconds = Gauge::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook events delivered (the receiver answered 2xx)",
+            webhook_deliveries.clone(),
+        );
+        registry.register(
+            "webhook_delivery_failures",
+            "Webhook delivery attempts that failed (error, timeout or non-2xx); each is retried",
+            webhook_delivery_failures.clone(),
+        );
+        registry.register(
+            "webhook_queue_depth",
+            "Webhook events not yet delivered to every webhook (whole store)",
+            webhook_queue_depth.clone(),
+        );
+        registry.register(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest webhook event not yet delivered (0 when none)",
+            webhook_oldest_pending_seconds.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
+            webhook_deliveries,
+            webhook_delivery_failures,
+            webhook_queue_depth,
+            webhook_oldest_pending_seconds,
             requests,
             latency,
             invoices_created,

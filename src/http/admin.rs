@@ -1,7 +1,8 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
 //! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
-//! zap receipt outbox in `http/admin_outbox.rs`; the operator console (`GET /`, no token needed for
-//! the page itself) in `http/pages/console.rs`.
+//! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
+//! `http/admin_webhooks.rs`; the operator console (`GET /`, no token needed for the page itself) in
+//! `http/pages/console.rs`.
 //! JSON in and out; amounts in millisatoshis.
 
 use std::net::SocketAddr;
@@ -16,7 +17,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Surface, error_response, into_response};
-use super::{Body, admin_outbox, admin_withdraw, json, pages, query_param, segments};
+use super::{
+    Body, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param, segments,
+};
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
 
@@ -121,6 +124,9 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
         Ok(b) => b,
         Err(resp) => return ("other", resp),
     };
+    if let Some(answer) = admin_webhooks::route(gw, &method, &segs, query.as_deref(), &body).await {
+        return answer;
+    }
     match (&method, segs.as_slice()) {
         (&Method::GET, ["metrics"]) => ("/metrics", metrics(gw)),
         (&Method::POST, ["api", "v1", "accounts"]) => ("/api/v1/accounts", create(gw, &body).await),

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod admin_outbox;
+mod admin_webhooks;
 mod admin_withdraw;
 pub mod client_ip;
 pub mod error;

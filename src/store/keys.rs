@@ -20,6 +20,11 @@
 //! | `{a:<id>}:wd:<hash>` | hash | a withdrawal: `json` (the [`WithdrawPayment`](super::WithdrawPayment)), `status`, `tx` (its ledger entry exactly as in the ledger list) | `reserve_withdrawal`, `finish_withdrawal` |
 //! | `wd:<hash>` | string | the account id a withdrawal's payment hash is claimed by | `reserve_withdrawal` (SET NX) |
 //! | `wd:pending` | set | `<id>:<hash>` of withdrawals that may still be pending | `reserve_withdrawal`, `finish_withdrawal`, `pending_withdrawals` |
+//! | `webhooks` | hash | webhook id → the [`Webhook`](super::webhooks::Webhook) JSON (with its signing secret) | `create_webhook`, `delete_webhook` |
+//! | `{a:<id>}:whe:<event id>` | string | a webhook event's delivery job ([`DeliveryJob`](super::webhooks::DeliveryJob) JSON) | `credit_settlement` (in its script), `save_webhook_job` |
+//! | `{whq}` | sorted set | delivery jobs by due time (ms); member `<id>/<event id>` | `credit_settlement` (ZADD NX before, ZADD LT after its script), claim and release scripts |
+//! | `{whq}:lease` | hash | member → the process holding its lease | claim and release scripts |
+//! | `{whq}:age` | sorted set | unfinished members by queue time (ms), for the oldest-pending metric | enqueue and release scripts |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -39,6 +44,11 @@
 //!   invoice's expiry plus a grace period; after a credit the entry is moved to "due now". A crash
 //!   between the credit and that move only delays the receipt until the pre-registered time; a
 //!   claimed entry without a job (never paid) is rescheduled, then dropped a day after expiry.
+//! - Webhook events use the same split: the job is written by the credit script in the account's
+//!   slot; the global queue `{whq}` is fed *before* the script (ZADD NX, due a couple of minutes
+//!   later) and moved to "due now" after it. A crash before the script leaves an entry without a
+//!   job, which its claimer drops (the replayed settlement enters it again); a crash after the
+//!   script, or a lost answer, only delays the delivery to the pre-entered time.
 
 use crate::types::{DomainName, PaymentHash, Username};
 
@@ -112,6 +122,26 @@ pub fn zap_member(id: &AccountId, hash: &PaymentHash) -> String {
     format!("{id}/{hash}")
 }
 
+/// Every registered webhook (hash: id → JSON).
+pub const WEBHOOKS: &str = "webhooks";
+
+/// The delivery job of a webhook event, in the account's slot (written by the credit script).
+pub fn webhook_job(id: &AccountId, event_id: &str) -> String {
+    format!("{}:whe:{event_id}", tag(id))
+}
+
+/// Global due queue of webhook deliveries (sorted set, score = due ms).
+pub const WEBHOOK_QUEUE: &str = "{whq}";
+/// Lease holders of claimed deliveries (hash, same slot as [`WEBHOOK_QUEUE`]).
+pub const WEBHOOK_LEASES: &str = "{whq}:lease";
+/// Unfinished deliveries by queue time (sorted set, same slot as [`WEBHOOK_QUEUE`]).
+pub const WEBHOOK_AGE: &str = "{whq}:age";
+
+/// The member naming a job in [`WEBHOOK_QUEUE`].
+pub fn webhook_member(id: &AccountId, event_id: &str) -> String {
+    format!("{id}/{event_id}")
+}
+
 /// A rate-limit bucket (`rl:acct:<domain>/<user>`); one key, so one slot.
 pub fn rate_limit(bucket: &str) -> String {
     format!("rl:{bucket}")
@@ -181,6 +211,9 @@ mod tests {
         assert_eq!(hash_tag(&invoice(&id, &hash)), tag);
         assert_eq!(hash_tag(&zap_job(&id, &hash)), tag);
         assert_eq!(hash_tag(ZAP_QUEUE), hash_tag(ZAP_LEASES));
+        assert_eq!(hash_tag(&webhook_job(&id, "evt_1")), tag);
+        assert_eq!(hash_tag(WEBHOOK_QUEUE), hash_tag(WEBHOOK_LEASES));
+        assert_eq!(hash_tag(WEBHOOK_QUEUE), hash_tag(WEBHOOK_AGE));
         assert_eq!(hash_tag(&withdraw_link(&id, "k1")), tag);
         assert_eq!(hash_tag(&withdrawal(&id, &hash)), tag);
         assert!(!withdraw_link_owner("k1").contains('{'));

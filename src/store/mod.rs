@@ -9,11 +9,13 @@ pub mod outbox;
 pub mod ratelimit;
 mod records;
 pub mod redis;
+pub mod webhooks;
 pub mod withdraw;
 
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
+pub use webhooks::WebhookStore;
 pub use withdraw::{
     Finish, FinishOutcome, Reservation, ReserveOutcome, WithdrawLink, WithdrawPayment,
     WithdrawStatus, WithdrawStore,
@@ -62,12 +64,16 @@ impl StoreError {
 ///   calls, callers or processes; the balance never goes below zero.
 /// - A credit of an invoice with a zap request queues its receipt job in the same atomic step (see
 ///   [`ZapOutbox`]).
+/// - A credit queues its `payment.received` webhook event in the same atomic step (see
+///   [`WebhookStore`]).
 /// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file.
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
 #[async_trait]
-pub trait Store: ZapOutbox + RateLimitStore + WithdrawStore + Send + Sync + 'static {
+pub trait Store:
+    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + Send + Sync + 'static
+{
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;
 

@@ -13,6 +13,7 @@ mod names;
 mod outbox;
 mod ratelimit;
 mod scripts;
+mod webhooks;
 mod withdraw;
 
 use std::sync::Arc;
@@ -121,6 +122,12 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(StoreError::Corrupt)
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn parse_msat(s: &str) -> Result<Msat, StoreError> {
@@ -295,20 +302,26 @@ impl Store for RedisStore {
         };
         let entry = Transaction::credit(&invoice, settled);
         let id = &invoice.account_id;
+        let account = self.read_account(id).await?;
+        let webhook = webhooks::job_on_credit(&invoice, settled, account.as_ref())?;
+        webhooks::pre_enter(&self.conn, &webhook.member, unix_now_ms()).await?;
         let mut credit = scripts::CREDIT.prepare_invoke();
         credit
             .key(keys::invoice(id, &hash))
             .key(keys::account(id))
             .key(keys::ledger(id))
             .key(keys::zap_job(id, &hash))
+            .key(&webhook.key)
             .arg(encode(&info)?)
             .arg(settled.amount_paid_msat.0)
             .arg(encode(&entry)?)
-            .arg(outbox::job_on_credit(&invoice, settled)?);
+            .arg(outbox::job_on_credit(&invoice, settled)?)
+            .arg(webhook.json);
         let answer: Vec<String> = self.conn.invoke(&credit).await?;
         match answer.as_slice() {
             [s, balance] if s == "credited" => {
                 outbox::due_now(&self.conn, &invoice).await;
+                webhooks::due_now(&self.conn, &webhook.member).await;
                 Ok(CreditOutcome::Credited {
                     account_id: id.clone(),
                     balance: parse_msat(balance)?,

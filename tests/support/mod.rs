@@ -11,5 +11,7 @@ pub mod process;
 pub mod redis_server;
 pub mod store_suite;
 pub mod wallet;
+pub mod webhook_receiver;
+pub mod webhook_suite;
 pub mod withdraw_suite;
 pub mod zaps;

@@ -6,6 +6,7 @@
 
 mod outbox;
 mod ratelimit;
+mod webhooks;
 mod withdraw;
 
 use std::path::Path;
@@ -64,6 +65,7 @@ impl EmbeddedStore {
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
             outbox::create_tables(&tx)?;
+            webhooks::create_tables(&tx)?;
             tx.open_table(withdraw::LINKS)
                 .map_err(StoreError::backend)?;
             tx.open_table(withdraw::PAYMENTS)
@@ -326,6 +328,7 @@ impl Store for EmbeddedStore {
             txs.insert((account.id.0.as_str(), seq), encode(&entry)?.as_slice())
                 .map_err(StoreError::backend)?;
             outbox::enqueue_on_credit(tx, &invoice, &settled)?;
+            webhooks::enqueue_on_credit(tx, &invoice, &settled, &account)?;
             Ok(CreditOutcome::Credited {
                 account_id: account.id,
                 balance: account.balance_msat,

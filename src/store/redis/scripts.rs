@@ -9,9 +9,10 @@ use std::sync::LazyLock;
 
 use ::redis::Script;
 
-/// Credits a settled invoice once and, for a zap, writes its receipt job.
-/// KEYS: invoice hash, account hash, ledger list, zap job. ARGV: settled JSON, amount msat, ledger
-/// JSON, zap job JSON (empty when the invoice is not a zap). Answers `{"unknown"}`, `{"already"}`, `{"gone"}` or `{"credited", balance}`.
+/// Credits a settled invoice once and writes its webhook delivery job and, for a zap, its receipt
+/// job. KEYS: invoice hash, account hash, ledger list, zap job, webhook job. ARGV: settled JSON,
+/// amount msat, ledger JSON, zap job JSON (empty when the invoice is not a zap), webhook job JSON.
+/// Answers `{"unknown"}`, `{"already"}`, `{"gone"}` or `{"credited", balance}`.
 pub static CREDIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -25,6 +26,7 @@ redis.call('HINCRBY', KEYS[2], 'balance', ARGV[2])
 redis.call('HSET', KEYS[1], 'settled', ARGV[1])
 redis.call('LPUSH', KEYS[3], ARGV[3])
 if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4], 'NX') end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5], 'NX') end
 return {'credited', redis.call('HGET', KEYS[2], 'balance')}
 ",
     )

@@ -1,0 +1,112 @@
+//! Admin routes for webhooks (`/api/v1/webhooks`) and ledger exports
+//! (`/api/v1/accounts/{address}/transactions.csv` and `.json`, `?from=&to=` Unix seconds).
+
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Response, StatusCode};
+use serde::Deserialize;
+
+use super::admin::{answer, parse};
+use super::error::{Surface, error_response, into_response};
+use super::{Body, json, query_param};
+use crate::gateway::export::to_csv;
+use crate::gateway::{Error, Gateway};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateWebhook {
+    url: String,
+    #[serde(default)]
+    events: Vec<String>,
+    domain: Option<String>,
+}
+
+/// Answers the request when it is one of these routes.
+pub(super) async fn route(
+    gw: &Gateway,
+    method: &Method,
+    segs: &[&str],
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<(&'static str, Response<Body>)> {
+    Some(match (method, segs) {
+        (&Method::POST, ["api", "v1", "webhooks"]) => ("/api/v1/webhooks", create(gw, body).await),
+        (&Method::GET, ["api", "v1", "webhooks"]) => (
+            "/api/v1/webhooks",
+            answer(StatusCode::OK, gw.webhooks().await),
+        ),
+        (&Method::DELETE, ["api", "v1", "webhooks", id]) => (
+            "/api/v1/webhooks/{id}",
+            match gw.delete_webhook(id).await {
+                Ok(()) => {
+                    let mut resp = Response::new(Body::default());
+                    *resp.status_mut() = StatusCode::NO_CONTENT;
+                    resp
+                }
+                Err(e) => into_response(&e, Surface::Admin),
+            },
+        ),
+        (&Method::GET, ["api", "v1", "accounts", address, "transactions.csv"]) => (
+            "/api/v1/accounts/{address}/transactions.csv",
+            export(gw, address, query, true).await,
+        ),
+        (&Method::GET, ["api", "v1", "accounts", address, "transactions.json"]) => (
+            "/api/v1/accounts/{address}/transactions.json",
+            export(gw, address, query, false).await,
+        ),
+        _ => return None,
+    })
+}
+
+async fn create(gw: &Gateway, body: &[u8]) -> Response<Body> {
+    let result = async {
+        let req: CreateWebhook = parse(body)?;
+        gw.create_webhook(&req.url, &req.events, req.domain.as_deref())
+            .await
+    }
+    .await;
+    answer(StatusCode::CREATED, result)
+}
+
+fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
+    query_param(query, name)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| Error::BadRequest(format!("{name} must be Unix seconds")))
+        })
+        .transpose()
+}
+
+async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> Response<Body> {
+    let rows = async {
+        let from = time_param(query, "from")?;
+        let to = time_param(query, "to")?;
+        gw.export(address, from, to).await
+    }
+    .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return into_response(&e, Surface::Admin),
+    };
+    if !csv {
+        return json(StatusCode::OK, &rows);
+    }
+    match to_csv(&rows) {
+        Ok(bytes) => {
+            let mut resp = Response::new(Body::from(bytes));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            resp.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"transactions.csv\""),
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write the CSV export");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}

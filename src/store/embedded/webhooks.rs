@@ -1,0 +1,218 @@
+//! The embedded store's webhooks: registrations in `webhooks` (id → [`Webhook`] JSON), delivery
+//! jobs in `webhook_jobs` (event id → [`DeliveryJob`] JSON), a due index `webhook_due` ((due ms,
+//! event id) → ()) and an age index `webhook_age` ((queued ms, event id) → ()) of unfinished jobs.
+//! Like the zap outbox, a claimed job's due entry moves to the end of its lease, so an expired
+//! lease makes it due again without a sweep; redb's single writer makes claims exclusive.
+
+use async_trait::async_trait;
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+
+use super::{EmbeddedStore, decode, encode};
+use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
+use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
+
+const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
+const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_jobs");
+const DUE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_due");
+const AGE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_age");
+
+/// Creates the tables (at open).
+pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(WEBHOOKS).map_err(StoreError::backend)?;
+    tx.open_table(JOBS).map_err(StoreError::backend)?;
+    tx.open_table(DUE).map_err(StoreError::backend)?;
+    tx.open_table(AGE).map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// Inside `credit_settlement`'s transaction: queues the `payment.received` event, once.
+pub(super) fn enqueue_on_credit(
+    tx: &WriteTransaction,
+    invoice: &InvoiceRecord,
+    settled: &Settlement,
+    account: &Account,
+) -> Result<(), StoreError> {
+    let event = WebhookEvent::received(invoice, settled, account);
+    let job = DeliveryJob::new(event, account, settled.settled_at.saturating_mul(1000));
+    enqueue(tx, &job)
+}
+
+/// Queues `job` unless a job for its event exists.
+pub(super) fn enqueue(tx: &WriteTransaction, job: &DeliveryJob) -> Result<(), StoreError> {
+    let id = job.event.id.as_str();
+    let mut jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
+    if jobs.get(id).map_err(StoreError::backend)?.is_some() {
+        return Ok(());
+    }
+    jobs.insert(id, encode(job)?.as_slice())
+        .map_err(StoreError::backend)?;
+    let mut due = tx.open_table(DUE).map_err(StoreError::backend)?;
+    due.insert((job.due_at_ms, id), ())
+        .map_err(StoreError::backend)?;
+    let mut age = tx.open_table(AGE).map_err(StoreError::backend)?;
+    age.insert((job.queued_at_ms, id), ())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn read_job(
+    jobs: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<DeliveryJob>, StoreError> {
+    match jobs.get(id).map_err(StoreError::backend)? {
+        Some(v) => Ok(Some(decode(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+#[async_trait]
+impl WebhookStore for EmbeddedStore {
+    async fn create_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        let webhook = webhook.clone();
+        self.write(move |tx| {
+            let mut t = tx.open_table(WEBHOOKS).map_err(StoreError::backend)?;
+            t.insert(webhook.id.as_str(), encode(&webhook)?.as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        self.read(|tx| {
+            let t = tx.open_table(WEBHOOKS).map_err(StoreError::backend)?;
+            let mut out: Vec<Webhook> = Vec::new();
+            for entry in t.iter().map_err(StoreError::backend)? {
+                let (_, v) = entry.map_err(StoreError::backend)?;
+                out.push(decode(v.value())?);
+            }
+            out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let mut t = tx.open_table(WEBHOOKS).map_err(StoreError::backend)?;
+            let removed = t.remove(id.as_str()).map_err(StoreError::backend)?;
+            Ok(removed.is_some())
+        })
+        .await
+    }
+
+    async fn claim_webhook_jobs(
+        &self,
+        owner: &str,
+        now_ms: u64,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
+        // An idle outbox costs a read, not a write (and its fsync).
+        let anything_due = self
+            .read(move |tx| {
+                let due = tx.open_table(DUE).map_err(StoreError::backend)?;
+                match due.first().map_err(StoreError::backend)? {
+                    Some((k, _)) => Ok(k.value().0 <= now_ms),
+                    None => Ok(false),
+                }
+            })
+            .await?;
+        if !anything_due {
+            return Ok(Vec::new());
+        }
+        let owner = owner.to_string();
+        self.write(move |tx| {
+            let mut due = tx.open_table(DUE).map_err(StoreError::backend)?;
+            let mut jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
+            let mut picked: Vec<(u64, String)> = Vec::new();
+            for entry in due.range((0u64, "")..).map_err(StoreError::backend)? {
+                let (k, _) = entry.map_err(StoreError::backend)?;
+                let (at, id) = k.value();
+                if at > now_ms || picked.len() >= limit {
+                    break;
+                }
+                picked.push((at, id.to_string()));
+            }
+            let until = now_ms.saturating_add(lease_ms);
+            let mut out = Vec::new();
+            for (at, id) in picked {
+                due.remove((at, id.as_str())).map_err(StoreError::backend)?;
+                let Some(mut job) = read_job(&jobs, &id)? else {
+                    continue;
+                };
+                job.lease_owner = Some(owner.clone());
+                job.due_at_ms = until;
+                jobs.insert(id.as_str(), encode(&job)?.as_slice())
+                    .map_err(StoreError::backend)?;
+                due.insert((until, id.as_str()), ())
+                    .map_err(StoreError::backend)?;
+                out.push(job);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn save_webhook_job(&self, owner: &str, job: &DeliveryJob) -> Result<bool, StoreError> {
+        let owner = owner.to_string();
+        let job = job.clone();
+        self.write(move |tx| {
+            let mut job = job.clone();
+            let id = job.event.id.clone();
+            let mut jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
+            let Some(stored) = read_job(&jobs, &id)? else {
+                return Ok(false);
+            };
+            if stored.lease_owner.as_deref() != Some(owner.as_str()) {
+                return Ok(false);
+            }
+            let mut due = tx.open_table(DUE).map_err(StoreError::backend)?;
+            due.remove((stored.due_at_ms, id.as_str()))
+                .map_err(StoreError::backend)?;
+            job.lease_owner = None;
+            if job.done {
+                let mut age = tx.open_table(AGE).map_err(StoreError::backend)?;
+                age.remove((stored.queued_at_ms, id.as_str()))
+                    .map_err(StoreError::backend)?;
+            } else {
+                due.insert((job.due_at_ms, id.as_str()), ())
+                    .map_err(StoreError::backend)?;
+            }
+            jobs.insert(id.as_str(), encode(&job)?.as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn webhook_job(
+        &self,
+        _account: &AccountId,
+        event_id: &str,
+    ) -> Result<Option<DeliveryJob>, StoreError> {
+        let id = event_id.to_string();
+        self.read(move |tx| {
+            let jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
+            read_job(&jobs, &id)
+        })
+        .await
+    }
+
+    async fn webhook_queue_stats(&self) -> Result<QueueStats, StoreError> {
+        self.read(|tx| {
+            let age = tx.open_table(AGE).map_err(StoreError::backend)?;
+            let pending = age.len().map_err(StoreError::backend)?;
+            let oldest = age
+                .first()
+                .map_err(StoreError::backend)?
+                .map(|(k, _)| k.value().0);
+            Ok(QueueStats {
+                pending,
+                oldest_queued_at_ms: oldest,
+            })
+        })
+        .await
+    }
+}

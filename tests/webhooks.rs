@@ -1,0 +1,421 @@
+//! Signed webhooks end to end on the embedded store: a gateway in-process on real sockets, a
+//! receiver (`support::webhook_receiver`) that checks every signature with its own HMAC, the admin
+//! API to register webhooks, the fake node to pay. Also the ledger exports (CSV, JSON).
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::gateway::TestGateway;
+use support::process::wait_for;
+use support::webhook_receiver::Receiver;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn gateway(dir: &std::path::Path, allow_private: bool) -> TestGateway {
+    TestGateway::start_with(dir, |url| {
+        vec![
+            (
+                "LNADDR_DOMAINS".into(),
+                format!(
+                    r#"[{{name="localhost", public_url="{url}"}}, {{name="other.test", public_url="http://other.test"}}]"#
+                ),
+            ),
+            (
+                "LNADDR_WEBHOOKS__ALLOW_PRIVATE_ADDRESSES".into(),
+                allow_private.to_string(),
+            ),
+        ]
+    })
+    .await
+}
+
+/// Registers `url`; answers the creation answer (with the secret).
+async fn register(gw: &TestGateway, body: Value) -> Value {
+    let (status, created) = gw.admin(Method::POST, "/api/v1/webhooks", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
+/// Requests an invoice from `user` on `localhost` and pays it; answers its payment hash.
+async fn pay(gw: &TestGateway, user: &str, amount: u64, extra: &str) -> String {
+    let (status, body) = gw
+        .get_host(
+            "localhost",
+            &format!("/lnurlp/{user}/callback?amount={amount}{extra}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let pr = body["pr"].as_str().expect("pr").to_string();
+    let (status, paid) = gw.fake_pay(&pr).await;
+    assert_eq!(status, 200, "{paid}");
+    paid["payment_hash"].as_str().expect("hash").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_signed_and_carry_the_payment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), true).await;
+    let receiver = Receiver::start().await;
+    let scoped = Receiver::start().await;
+    let all = register(
+        &gw,
+        json!({"url": receiver.url(), "events": ["payment.received"]}),
+    )
+    .await;
+    let secret = all["secret"].as_str().expect("secret shown once");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 40,
+        "{secret}"
+    );
+    receiver.trust(secret);
+    // A webhook for another domain only: alice@localhost's payments are not its business.
+    let other = register(&gw, json!({"url": scoped.url(), "domain": "other.test"})).await;
+    scoped.trust(other["secret"].as_str().expect("secret"));
+    assert_eq!(
+        other["events"],
+        json!(["payment.received", "payment.sent", "payment.failed"])
+    );
+
+    let (status, listed) = gw.admin(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(status, 200);
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed.iter().all(|w| w.get("secret").is_none()),
+        "the secret is shown only once: {listed:?}"
+    );
+
+    gw.create_account("alice@localhost").await;
+    let payer = r#"{"name":"Bob"}"#;
+    let encoded: String = url::form_urlencoded::byte_serialize(payer.as_bytes()).collect();
+    let h1 = pay(&gw, "alice", 21_000, "&comment=thanks%2C%20alice").await;
+    let h2 = pay(&gw, "alice", 5_000, &format!("&payerdata={encoded}")).await;
+
+    let events = receiver.wait_events(2, WAIT).await;
+    assert_eq!(receiver.bad_signatures(), 0, "every delivery verifies");
+    let by_hash: HashMap<String, Value> = events
+        .iter()
+        .map(|d| {
+            (
+                d.body["data"]["payment_hash"]
+                    .as_str()
+                    .expect("hash")
+                    .to_string(),
+                d.body.clone(),
+            )
+        })
+        .collect();
+    let e1 = &by_hash[&h1];
+    assert_eq!(e1["type"], "payment.received");
+    assert!(e1["id"].as_str().expect("id").starts_with("evt_"));
+    assert!(e1["created_at"].as_u64().expect("time") > 1_700_000_000);
+    assert_eq!(e1["data"]["address"], "alice@localhost");
+    assert_eq!(e1["data"]["amount_msat"], 21_000);
+    assert_eq!(e1["data"]["fee_msat"], 0);
+    assert_eq!(e1["data"]["comment"], "thanks, alice");
+    let e2 = &by_hash[&h2];
+    assert_eq!(e2["data"]["amount_msat"], 5_000);
+    assert_eq!(e2["data"]["payer_data"], payer);
+    assert!(events.iter().all(|d| d.signature.starts_with("t=")));
+
+    // Both deliveries done: the queue is empty and the metrics say so.
+    wait_for("the webhook queue to drain", WAIT, || async {
+        (gw.metric("lnaddr_webhook_queue_depth").await == 0.0).then_some(())
+    })
+    .await;
+    assert!(gw.metric("lnaddr_webhook_deliveries_total").await >= 2.0);
+    assert_eq!(
+        scoped.attempts(),
+        0,
+        "the other domain's webhook got nothing"
+    );
+
+    // Removing: 204, then 404; the list no longer has it.
+    let id = all["id"].as_str().expect("id");
+    let (status, _) = gw
+        .admin(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = gw
+        .admin(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None)
+        .await;
+    assert_eq!(status, 404);
+    let (_, listed) = gw.admin(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(listed.as_array().expect("array").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_a_while_gets_every_event_once_per_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), true).await;
+    let receiver = Receiver::start().await;
+    receiver.set_down(true);
+    let created = register(&gw, json!({"url": receiver.url()})).await;
+    receiver.trust(created["secret"].as_str().expect("secret"));
+    gw.create_account("shop@localhost").await;
+    let mut hashes = HashSet::new();
+    for amount in [1_000, 2_000, 3_000] {
+        hashes.insert(pay(&gw, "shop", amount, "").await);
+    }
+    // Every event tried at least twice while the receiver is down, and none accepted.
+    wait_for("two failed tries per event", WAIT, || async {
+        (receiver.attempts() >= 6).then_some(())
+    })
+    .await;
+    assert!(receiver.delivered().is_empty());
+    assert!(gw.metric("lnaddr_webhook_delivery_failures_total").await >= 6.0);
+    assert_eq!(gw.metric("lnaddr_webhook_queue_depth").await, 3.0);
+    receiver.set_down(false);
+
+    let events = receiver.wait_events(3, WAIT).await;
+    let got: HashSet<String> = events
+        .iter()
+        .map(|d| {
+            d.body["data"]["payment_hash"]
+                .as_str()
+                .expect("hash")
+                .into()
+        })
+        .collect();
+    assert_eq!(got, hashes, "one event per payment");
+    // Every try of an event carried the same id and the same data.
+    let mut seen: HashMap<String, Value> = HashMap::new();
+    for d in receiver.delivered() {
+        if let Some(first) = seen.insert(d.id.clone(), d.body.clone()) {
+            assert_eq!(first, d.body, "a duplicate is the same event");
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert_eq!(receiver.bad_signatures(), 0);
+    wait_for("the queue to drain", WAIT, || async {
+        (gw.metric("lnaddr_webhook_queue_depth").await == 0.0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        gw.metric("lnaddr_webhook_oldest_pending_seconds").await,
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn webhook_urls_on_private_addresses_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), false).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://100.64.0.1/hook",
+    ] {
+        let (status, body) = gw
+            .admin(Method::POST, "/api/v1/webhooks", Some(json!({"url": url})))
+            .await;
+        assert_eq!(status, 400, "{url}: {body}");
+        assert!(
+            body["reason"]
+                .as_str()
+                .expect("reason")
+                .contains("non-public"),
+            "{url}: {body}"
+        );
+    }
+    for (body, why) in [
+        (json!({"url": "ftp://example.com/x"}), "http"),
+        (json!({"url": "http://user:pw@example.com/x"}), "password"),
+        (
+            json!({"url": "https://1.1.1.1/x", "events": ["payment.stolen"]}),
+            "unknown event",
+        ),
+        (
+            json!({"url": "https://1.1.1.1/x", "secret": "mine"}),
+            "unknown field",
+        ),
+    ] {
+        let (status, answer) = gw
+            .admin(Method::POST, "/api/v1/webhooks", Some(body.clone()))
+            .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            answer["reason"].as_str().expect("reason").contains(why),
+            "{body}: {answer}"
+        );
+    }
+    let (status, body) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": "https://1.1.1.1/x", "domain": "nowhere.test"})),
+        )
+        .await;
+    assert_eq!(status, 400, "unknown domain: {body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("not served")
+    );
+    let (_, listed) = gw.admin(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(listed, json!([]), "refusals change nothing");
+    // A public address is taken (nothing is sent at registration).
+    register(&gw, json!({"url": "https://1.1.1.1/hook"})).await;
+}
+
+#[tokio::test]
+async fn the_csv_export_parses_and_matches_the_ledger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), true).await;
+    gw.create_account("books@localhost").await;
+    let payer = r#"{"name":"Bob, \"the\" builder"}"#;
+    let encoded: String = url::form_urlencoded::byte_serialize(payer.as_bytes()).collect();
+    let comment: String =
+        url::form_urlencoded::byte_serialize("line one, \"quoted\"\nline two".as_bytes()).collect();
+    let h1 = pay(&gw, "books", 1_000, &format!("&comment={comment}")).await;
+    let h2 = pay(&gw, "books", 2_500, &format!("&payerdata={encoded}")).await;
+    let h3 = pay(&gw, "books+invoice42", 3_000, "").await;
+    gw.wait_balance("books@localhost", 6_500).await;
+
+    let resp = gw
+        .http
+        .get(format!(
+            "{}/api/v1/accounts/books@localhost/transactions.csv",
+            gw.admin
+        ))
+        .bearer_auth(support::gateway::TOKEN)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let text = resp.text().await.expect("body");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .expect("header row")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    for column in [
+        "time",
+        "direction",
+        "amount_msat",
+        "fee_msat",
+        "status",
+        "payment_hash",
+        "comment",
+        "payer_data",
+        "zap_sender",
+    ] {
+        assert!(
+            headers.iter().any(|h| h == column),
+            "{column} in {headers:?}"
+        );
+    }
+    let col = |name: &str| headers.iter().position(|h| h == name).expect("column");
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    let ledger = gw.transactions("books@localhost").await;
+    assert_eq!(rows.len(), ledger.len());
+    assert_eq!(rows.len(), 3);
+    for tx in &ledger {
+        let hash = tx["payment_hash"].as_str().expect("hash");
+        let row = rows
+            .iter()
+            .find(|r| &r[col("payment_hash")] == hash)
+            .expect("every ledger entry has a row");
+        assert_eq!(&row[col("direction")], "in");
+        assert_eq!(row[col("amount_msat")], tx["amount_msat"].to_string());
+        assert_eq!(row[col("fee_msat")], tx["fee_msat"].to_string());
+        assert_eq!(&row[col("status")], tx["status"].as_str().expect("status"));
+        assert_eq!(
+            &row[col("comment")],
+            tx["comment"].as_str().unwrap_or_default()
+        );
+        assert_eq!(row[col("timestamp")], tx["created_at"].to_string());
+        assert!(row[col("time")].ends_with('Z'));
+    }
+    let by_hash = |h: &str| {
+        rows.iter()
+            .find(|r| &r[col("payment_hash")] == h)
+            .expect("row")
+            .clone()
+    };
+    assert_eq!(
+        &by_hash(&h1)[col("comment")],
+        "line one, \"quoted\"\nline two"
+    );
+    assert_eq!(&by_hash(&h2)[col("payer_data")], payer);
+    assert_eq!(&by_hash(&h3)[col("tag")], "invoice42");
+
+    // The window: from is inclusive, to exclusive.
+    let first = ledger
+        .iter()
+        .filter_map(|t| t["created_at"].as_u64())
+        .min()
+        .expect("time");
+    let count = |query: String| {
+        let http = gw.http.clone();
+        let url = format!(
+            "{}/api/v1/accounts/books@localhost/transactions.csv{query}",
+            gw.admin
+        );
+        async move {
+            let text = http
+                .get(url)
+                .bearer_auth(support::gateway::TOKEN)
+                .send()
+                .await
+                .expect("csv")
+                .text()
+                .await
+                .expect("text");
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            assert!(r.headers().expect("header").len() >= 9);
+            r.records().count()
+        }
+    };
+    assert_eq!(count(format!("?from={first}")).await, 3);
+    assert_eq!(count(format!("?to={first}")).await, 0);
+    assert_eq!(count(format!("?from={}", first + 100_000)).await, 0);
+
+    // The JSON export has the same rows.
+    let (status, json_rows) = gw
+        .admin(
+            Method::GET,
+            "/api/v1/accounts/books@localhost/transactions.json",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(json_rows.as_array().expect("array").len(), 3);
+    assert_eq!(json_rows[0]["direction"], "in");
+
+    // Bad input changes nothing and says why.
+    let (status, _) = gw
+        .admin(
+            Method::GET,
+            "/api/v1/accounts/books@localhost/transactions.csv?from=yesterday",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = gw
+        .admin(
+            Method::GET,
+            "/api/v1/accounts/nobody@localhost/transactions.csv",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
