@@ -48,7 +48,7 @@ pub async fn launch(width: u32, height: u32) -> Option<Browser> {
 }
 
 pub struct Browser {
-    child: Child,
+    _child: KillOnDrop,
     _profile: tempfile::TempDir,
     out: mpsc::UnboundedSender<String>,
     pending: Pending,
@@ -61,7 +61,7 @@ pub struct Browser {
 impl Browser {
     async fn start(bin: &std::path::Path, width: u32, height: u32) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut child = Command::new(bin)
+        let child = Command::new(bin)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -83,9 +83,11 @@ impl Browser {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start chromium");
+        // Killed however this function or the test ends, even by a panic before `Browser` exists.
+        let mut child = KillOnDrop(child);
         // Chromium prints its DevTools address on stderr; a thread reads it, then keeps
         // draining stderr so Chromium never blocks on a full pipe.
-        let stderr = child.stderr.take().expect("stderr");
+        let stderr = child.0.stderr.take().expect("stderr");
         let (url_tx, url_rx) = oneshot::channel();
         std::thread::spawn(move || {
             let mut url_tx = Some(url_tx);
@@ -137,7 +139,7 @@ impl Browser {
             });
         }
         let mut browser = Browser {
-            child,
+            _child: child,
             _profile: profile,
             out,
             pending,
@@ -289,10 +291,13 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
+/// The Chromium process, killed (and reaped) when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
