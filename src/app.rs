@@ -1,8 +1,8 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
-//! admin token and the zapper keys, binds both listeners and runs the supervised background tasks
-//! (settlement follower, zap receipt publisher, webhook deliverer, withdrawal payer) under one
-//! shutdown signal, and creates the in-process ledger event broadcast ([`crate::events`]) they
-//! share.
+//! admin token and the domains (with their zapper keys), binds both listeners and runs the
+//! supervised background tasks (settlement follower, zap receipt publisher, webhook deliverer,
+//! withdrawal payer, domain watcher) under one shutdown signal, and creates the in-process ledger
+//! event broadcast ([`crate::events`]) they share.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +18,6 @@ use crate::lightning::fake::FakeNode;
 use crate::lightning::lnd::{LndConfig, LndNode, LndStartError};
 use crate::metrics::Metrics;
 use crate::nostr::publisher::Publisher;
-use crate::nostr::zapper::ZapperKeys;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
@@ -46,8 +45,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Lnd(#[from] LndStartError),
-    #[error("cannot load the zapper keys")]
-    Zapper(#[source] crate::nostr::zapper::ZapperKeyError),
+    #[error("cannot load the domains")]
+    Domains(#[source] crate::domains::LoadError),
     #[error("{0} is not available in this build yet")]
     Unsupported(&'static str),
 }
@@ -147,10 +146,10 @@ pub async fn start_with_listeners(
             }
         };
     let admin_token = load_admin_token(&settings.admin_token)?;
-    let zappers = Arc::new(
-        ZapperKeys::load(&settings.domains, store.as_ref())
+    let domains = Arc::new(
+        crate::domains::Domains::load(settings.domains.clone(), store.clone())
             .await
-            .map_err(StartError::Zapper)?,
+            .map_err(StartError::Domains)?,
     );
 
     let metrics = Metrics::default();
@@ -162,7 +161,7 @@ pub async fn start_with_listeners(
         fake,
         metrics,
         admin_token,
-        zappers,
+        domains,
         payer,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
         events: crate::events::Events::default(),
@@ -188,6 +187,7 @@ pub async fn start_with_listeners(
         shutdown_rx.clone(),
         conn_limits,
     ));
+    tasks.spawn(gateway.domains.clone().watch(shutdown_rx.clone()));
     let zap_wake = Arc::new(Notify::new());
     tasks.spawn(crate::withdraw::payer::run(
         crate::withdraw::payer::PayerDeps {
@@ -210,8 +210,7 @@ pub async fn start_with_listeners(
     ));
     let publisher = Publisher {
         store: gateway.store.clone(),
-        zappers: gateway.zappers.clone(),
-        domains: gateway.settings.domains.clone(),
+        zappers: gateway.domains.clone(),
         zaps: gateway.settings.zaps.clone(),
         metrics: gateway.metrics.clone(),
         wake: zap_wake,

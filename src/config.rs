@@ -20,7 +20,9 @@ use crate::types::Msat;
 use domains::domain_settings;
 use env::apply_env;
 
-pub use domains::{DomainSettings, RawDomain};
+pub use domains::{
+    DomainSettings, Image, KeySource, RawDomain, Registration, validate as validate_domain,
+};
 pub use ledger::{LedgerSettings, RawLedger};
 pub use limits::{LimitSettings, Rate, RawLimits};
 pub use proxies::TrustedProxy;

@@ -6,22 +6,24 @@
 mod accounts;
 pub mod export;
 mod webhooks;
+mod wellknown;
 mod zap;
 mod zap_outbox;
 
 pub use webhooks::WebhookView;
+pub use wellknown::WellKnownFiles;
 pub use zap::{ReceiptView, TransactionView};
 pub use zap_outbox::OutboxEntry;
 
 use std::sync::Arc;
 
 use crate::config::{DomainSettings, Settings};
+use crate::domains::{Domain, Domains};
 use crate::lightning::fake::{FakeNode, FakePayError};
 use crate::lightning::{InvoiceRequest, InvoiceState, LightningError, LightningNode};
 use crate::lnurl::pay::{self, PayRequest, PayerDataSpec};
 use crate::lnurl::pay_cache::{PayCache, PayEntry};
 use crate::metrics::Metrics;
-use crate::nostr::zapper::ZapperKeys;
 use crate::secret::Secret;
 use crate::store::{Account, InvoiceRecord, Store, StoreError};
 use crate::types::{Msat, PaymentHash, TaggedName, unix_now};
@@ -51,6 +53,12 @@ pub enum Error {
     /// The account still holds money.
     #[error("the account's balance is not zero")]
     BalanceNotZero,
+    /// The caller's token does not manage this (a domain token outside its domain).
+    #[error("this token does not manage that")]
+    Forbidden,
+    /// A domain operation was refused.
+    #[error(transparent)]
+    Domain(#[from] crate::domains::admin::DomainError),
     /// A fake payment was refused.
     #[error(transparent)]
     FakePay(#[from] FakePayError),
@@ -83,8 +91,8 @@ pub struct Gateway {
     pub fake: Option<Arc<FakeNode>>,
     pub metrics: Metrics,
     pub admin_token: Secret,
-    /// Each domain's NIP-57 zapper key, loaded at start.
-    pub zappers: Arc<ZapperKeys>,
+    /// The served domains (config file and store) with their zapper keys, reloaded while running.
+    pub domains: Arc<Domains>,
     /// Pays reserved withdrawals (LUD-03) in the background.
     pub payer: crate::withdraw::Payer,
     /// Each address's metadata, description hash and lookup answer, made once.
@@ -126,35 +134,33 @@ pub struct Verification {
 }
 
 impl Gateway {
-    /// The domain a request is for, by Host header. With one domain configured, it answers any
-    /// Host; otherwise the Host must match a domain name (with its port when the name has one).
-    pub fn domain_for_host(&self, host: Option<&str>) -> Result<&DomainSettings, Error> {
-        let domains = &self.settings.domains;
-        if let [only] = domains.as_slice() {
-            return Ok(only);
+    /// The domain a request is for: the one named in the path (`/d/{domain}/...`, see
+    /// [`DomainSettings::lnurl_base`]) when there is one, else by Host header. With one domain
+    /// served, it answers any Host; otherwise the Host must match a domain name (with its port when
+    /// the name has one).
+    pub fn domain_for(
+        &self,
+        host: Option<&str>,
+        named: Option<&str>,
+    ) -> Result<Arc<Domain>, Error> {
+        let set = self.domains.current();
+        match named {
+            Some(name) => set.named(&name.to_ascii_lowercase()),
+            None => set.for_host(host),
         }
-        let host = host
-            .map(|h| h.trim().to_ascii_lowercase())
-            .ok_or(Error::UnknownDomain)?;
-        domains
-            .iter()
-            .find(|d| d.name.as_str() == host)
-            .or_else(|| {
-                let bare = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
-                domains.iter().find(|d| d.name.as_str() == bare)
-            })
-            .ok_or(Error::UnknownDomain)
+        .ok_or(Error::UnknownDomain)
     }
 
-    /// The configured domain of an address, for the admin API.
-    pub fn domain_named(&self, name: &str) -> Result<&DomainSettings, Error> {
-        self.settings
-            .domains
-            .iter()
-            .find(|d| d.name.as_str() == name)
-            .ok_or_else(|| {
-                Error::BadRequest(format!("domain {name} is not served by this gateway"))
-            })
+    /// The domain a request is for, by Host header alone.
+    pub fn domain_for_host(&self, host: Option<&str>) -> Result<Arc<Domain>, Error> {
+        self.domain_for(host, None)
+    }
+
+    /// The served domain of an address, for the admin API.
+    pub fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
+        self.domains.current().named(name).ok_or_else(|| {
+            Error::BadRequest(format!("domain {name} is not served by this gateway"))
+        })
     }
 
     /// Resolves `name` or `name+tag` on `domain` to its account.
@@ -174,23 +180,24 @@ impl Gateway {
 
     /// The LNURL-pay answers for `name` (as written in the URL, parsed as `tagged`): made on
     /// first use, then shared.
-    pub fn pay_entry(
-        &self,
-        domain: &DomainSettings,
-        name: &str,
-        tagged: &TaggedName,
-    ) -> Arc<PayEntry> {
-        self.pay_cache.get_or_make(domain.name.as_str(), name, || {
-            self.make_pay_entry(domain, tagged)
-        })
+    pub fn pay_entry(&self, domain: &Domain, name: &str, tagged: &TaggedName) -> Arc<PayEntry> {
+        self.pay_cache
+            .get_or_make(domain.generation, domain.name.as_str(), name, || {
+                self.make_pay_entry(domain, tagged)
+            })
     }
 
-    /// LUD-06/16: the metadata names the address as the payer wrote it (tag included); the
-    /// lookup answer carries it with the domain's limits and, for accounts that take zaps, the
-    /// NIP-57 fields.
-    fn make_pay_entry(&self, domain: &DomainSettings, tagged: &TaggedName) -> PayEntry {
-        let metadata = pay::metadata(&format!("{tagged}@{}", domain.name));
-        let callback = format!("{}/lnurlp/{tagged}/callback", domain.public_url);
+    /// LUD-06/16: the metadata names the address as the payer wrote it (tag included), with the
+    /// domain's branding (description, image); the lookup answer carries it with the domain's
+    /// limits and, for accounts that take zaps, the NIP-57 fields. The callback is on the
+    /// gateway ([`DomainSettings::lnurl_base`]), whichever host served the lookup.
+    pub fn make_pay_entry(&self, domain: &Domain, tagged: &TaggedName) -> PayEntry {
+        let metadata = pay::metadata_branded(
+            &format!("{tagged}@{}", domain.name),
+            domain.description.as_deref(),
+            domain.image.as_ref().map(|i| (i.mime, i.base64.as_str())),
+        );
+        let callback = format!("{}/lnurlp/{tagged}/callback", domain.lnurl_base());
         let render = |zapper: Option<&str>| {
             let answer = PayRequest {
                 tag: "payRequest",
@@ -207,10 +214,7 @@ impl Gateway {
             bytes::Bytes::from(serde_json::to_vec(&answer).unwrap_or_default())
         };
         let plain = render(None);
-        let zap = self
-            .zappers
-            .public_hex(domain.name.as_str())
-            .map(|hex| render(Some(hex)));
+        let zap = domain.zapper_hex.as_deref().map(|hex| render(Some(hex)));
         PayEntry {
             description_hash: pay::description_hash(&metadata, None),
             metadata,
@@ -224,7 +228,7 @@ impl Gateway {
     /// account. Bad input changes nothing.
     pub async fn issue_invoice(
         &self,
-        domain: &DomainSettings,
+        domain: &Domain,
         name: &str,
         params: CallbackParams,
     ) -> Result<IssuedInvoice, Error> {

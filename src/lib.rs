@@ -7,6 +7,8 @@
 //!   around the routers, rate limits, request and connection limits and the access log; the pay
 //!   page, voucher styling and operator console in [`http::pages`].
 //! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
+//! - [`domains`]: domains as tenants: the served set (config file + store), reloaded while
+//!   running; domain administration and domain tokens.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).
 //! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
@@ -22,6 +24,7 @@
 //!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
+//! - [`wellknown`]: `lnaddr wellknown export`, a domain's static `.well-known` files on disk.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`batch_writer`]: group commit for redb (embedded store, fake node).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
@@ -30,6 +33,7 @@ pub mod app;
 pub mod batch_writer;
 pub mod client;
 pub mod config;
+pub mod domains;
 pub mod events;
 pub mod fsutil;
 pub mod gateway;
@@ -44,4 +48,5 @@ pub mod seed;
 pub mod store;
 pub mod types;
 pub mod webhooks;
+pub mod wellknown;
 pub mod withdraw;

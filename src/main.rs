@@ -48,6 +48,12 @@ enum Command {
     /// Signed webhooks (docs/webhooks.md).
     #[command(subcommand)]
     Webhook(WebhookCmd),
+    /// Domains as tenants: add, change and remove domains while the gateway runs; domain tokens.
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Static `.well-known` files for a domain on static hosting.
+    #[command(subcommand)]
+    Wellknown(WellknownCmd),
     /// Create many accounts directly in the configured store (for benchmarks at scale).
     Seed {
         /// Domain of the accounts (must be a configured domain).
@@ -148,6 +154,118 @@ enum WebhookCmd {
 enum ExportFormat {
     Csv,
     Json,
+}
+
+#[derive(Subcommand)]
+enum DomainCmd {
+    /// Add a domain, e.g. `lnaddr domain add example.org --public-url https://pay.gateway.net`.
+    Add {
+        name: String,
+        /// The gateway's public URL, where wallets send callbacks.
+        #[arg(long)]
+        public_url: String,
+        #[command(flatten)]
+        keys: DomainKeys,
+    },
+    /// Change a domain added at run time (only the keys given change).
+    Set {
+        name: String,
+        #[arg(long)]
+        public_url: Option<String>,
+        #[command(flatten)]
+        keys: DomainKeys,
+    },
+    /// List the served domains.
+    List,
+    /// Show one domain.
+    Show { name: String },
+    /// Remove a domain added at run time (refused while it has accounts).
+    Remove { name: String },
+    /// Make a token that manages this domain only; it is printed once.
+    Token {
+        name: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List a domain's tokens (ids and labels).
+    Tokens { name: String },
+    /// Revoke a domain token by id.
+    RevokeToken { id: String },
+}
+
+/// The optional keys of a domain.
+#[derive(clap::Args)]
+struct DomainKeys {
+    /// LUD-06 description shown by wallets (`text/plain`).
+    #[arg(long)]
+    description: Option<String>,
+    /// A PNG or JPEG file: the LUD-06 image shown by wallets.
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Who may open accounts through LndHub `/create`: closed, invite or open.
+    #[arg(long)]
+    registration: Option<String>,
+    #[arg(long)]
+    min_sendable_msat: Option<u64>,
+    #[arg(long)]
+    max_sendable_msat: Option<u64>,
+    /// LUD-12 comment length (0 disables comments).
+    #[arg(long)]
+    comment_allowed: Option<u32>,
+    /// A nostr relay for NIP-05 and zap receipts (repeat for more).
+    #[arg(long = "relay")]
+    relays: Vec<String>,
+    /// A file holding the domain's zapper key (nsec1 or hex); generated when absent.
+    #[arg(long)]
+    nostr_secret_key_file: Option<PathBuf>,
+}
+
+impl DomainKeys {
+    /// The given keys as JSON fields.
+    fn into_json(self, out: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        use base64::Engine;
+        if let Some(d) = self.description {
+            out.insert("description".into(), d.into());
+        }
+        if let Some(path) = self.image {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("reading the image {}", path.display()))?;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            out.insert("image".into(), b64.into());
+        }
+        if let Some(r) = self.registration {
+            out.insert("registration".into(), r.into());
+        }
+        for (key, v) in [
+            ("min_sendable_msat", self.min_sendable_msat),
+            ("max_sendable_msat", self.max_sendable_msat),
+            ("comment_allowed", self.comment_allowed.map(u64::from)),
+        ] {
+            if let Some(v) = v {
+                out.insert(key.into(), v.into());
+            }
+        }
+        if !self.relays.is_empty() {
+            out.insert("relays".into(), self.relays.into());
+        }
+        if let Some(path) = self.nostr_secret_key_file {
+            let key = read_token(&path)?;
+            out.insert("nostr_secret_key".into(), key.expose().into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Subcommand)]
+enum WellknownCmd {
+    /// Write `.well-known/lnurlp/{name}` for every name of the domain (callbacks on the gateway)
+    /// and `.well-known/nostr.json` under DIR, for a static web host.
+    Export {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -369,6 +487,17 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             eprintln!("removed {id}");
             serde_json::Value::Null
         }
+        Command::Domain(cmd) => domain_command(client, cmd).await?,
+        Command::Wellknown(WellknownCmd::Export { domain, out }) => {
+            let files = client.wellknown_files(&domain).await?;
+            let written = lnaddr::wellknown::write_files(&out, &files)?;
+            eprintln!(
+                "wrote {} files under {} (serve them with Content-Type: application/json and Access-Control-Allow-Origin: *)",
+                written.len(),
+                out.display()
+            );
+            serde_json::Value::Null
+        }
         Command::Fake(FakeCmd::Pay { invoice }) => {
             client
                 .call(
@@ -380,6 +509,52 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
         }
     };
     Ok(out)
+}
+
+async fn domain_command(client: &AdminClient, cmd: DomainCmd) -> Result<serde_json::Value> {
+    Ok(match cmd {
+        DomainCmd::Add {
+            name,
+            public_url,
+            keys,
+        } => {
+            let mut body = serde_json::Map::new();
+            body.insert("name".into(), name.into());
+            body.insert("public_url".into(), public_url.into());
+            keys.into_json(&mut body)?;
+            client.add_domain(body.into()).await?
+        }
+        DomainCmd::Set {
+            name,
+            public_url,
+            keys,
+        } => {
+            let mut body = serde_json::Map::new();
+            if let Some(url) = public_url {
+                body.insert("public_url".into(), url.into());
+            }
+            keys.into_json(&mut body)?;
+            client.change_domain(&name, body.into()).await?
+        }
+        DomainCmd::List => client.domains().await?,
+        DomainCmd::Show { name } => client.domain(&name).await?,
+        DomainCmd::Remove { name } => {
+            client.remove_domain(&name).await?;
+            eprintln!("removed {name}");
+            serde_json::Value::Null
+        }
+        DomainCmd::Token { name, label } => {
+            let made = client.create_domain_token(&name, label.as_deref()).await?;
+            eprintln!("the token is shown this once: keep it now");
+            made
+        }
+        DomainCmd::Tokens { name } => client.domain_tokens(&name).await?,
+        DomainCmd::RevokeToken { id } => {
+            client.revoke_token(&id).await?;
+            eprintln!("revoked {id}");
+            serde_json::Value::Null
+        }
+    })
 }
 
 /// Prints a new withdraw link: the QR code in the terminal, the LNURL and where the voucher is.

@@ -69,7 +69,7 @@ async fn account_lifecycle() {
     let lnurl = created["lnurl"].as_str().expect("lnurl");
     assert_eq!(
         lnaddr::lnurl::decode(lnurl).expect("decodes"),
-        format!("{}/.well-known/lnurlp/dora", gw.public)
+        format!("{}/.well-known/lnurlp/dora", gw.lnurl_base())
     );
     assert!(created["id"].as_str().is_some_and(|id| id.len() == 32));
 

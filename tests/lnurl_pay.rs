@@ -41,7 +41,7 @@ async fn lookup_answers_lud06_and_lud16_field_by_field() {
     assert_eq!(body["tag"], "payRequest");
     assert_eq!(
         body["callback"],
-        format!("{}/lnurlp/alice/callback", gw.public)
+        format!("{}/lnurlp/alice/callback", gw.lnurl_base())
     );
     assert_eq!(body["minSendable"], 1000);
     assert_eq!(body["maxSendable"], 100_000_000_000u64);
@@ -130,7 +130,10 @@ async fn callback_carries_success_action_and_verify() {
     let pr = body["pr"].as_str().expect("pr");
     let hash = decode(pr).payment_hash().to_string();
     let verify = body["verify"].as_str().expect("verify");
-    assert_eq!(verify, format!("{}/lnurlp/alice/verify/{hash}", gw.public));
+    assert_eq!(
+        verify,
+        format!("{}/lnurlp/alice/verify/{hash}", gw.lnurl_base())
+    );
 
     let wallet = lnurl::AsyncClient::from_client(reqwest::Client::new());
     let before = wallet.verify(verify).await.expect("verify");

@@ -18,7 +18,7 @@ async fn names_are_case_insensitive_and_tags_reach_the_ledger() {
     assert_eq!(status, 200, "{tagged}");
     assert_eq!(
         tagged["callback"],
-        format!("{}/lnurlp/alice+coffee/callback", gw.public)
+        format!("{}/lnurlp/alice+coffee/callback", gw.lnurl_base())
     );
     assert!(
         tagged["metadata"]

@@ -81,7 +81,8 @@ impl Gateway {
         let domain = self.domain_named(&account.domain).ok()?;
         crate::lnurl::encode(&format!(
             "{}/.well-known/lnurlp/{}",
-            domain.public_url, account.username
+            domain.lnurl_base(),
+            account.username
         ))
         .ok()
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{Error, Gateway};
-use crate::config::DomainSettings;
+use crate::domains::Domain;
 use crate::nostr::nip57::{self, ZapRequest, ZapRequestError};
 use crate::store::{Account, ReceiptStatus, Transaction, ZapJob};
 
@@ -65,15 +65,15 @@ pub struct RelayView {
 impl Gateway {
     /// The zapper public key to announce for `account` (`nostrPubkey`), when it takes zaps: it has
     /// a nostr pubkey (the receipt's `p` tag names it) and its domain has a zapper key.
-    pub fn zap_pubkey(&self, domain: &DomainSettings, account: &Account) -> Option<&str> {
+    pub fn zap_pubkey<'d>(&self, domain: &'d Domain, account: &Account) -> Option<&'d str> {
         account.nostr_pubkey.as_ref()?;
-        self.zappers.public_hex(domain.name.as_str())
+        domain.zapper_hex.as_deref()
     }
 
     /// Checks the callback's `nostr` parameter (still percent-encoded) for a zap of `amount` msat.
     pub(super) fn check_zap(
         &self,
-        domain: &DomainSettings,
+        domain: &Domain,
         account: &Account,
         raw: &str,
         amount: u64,

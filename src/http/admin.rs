@@ -1,9 +1,10 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
 //! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
 //! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
-//! `http/admin_webhooks.rs`; the operator console (`GET /`, no token needed for the page itself) in
-//! `http/pages/console.rs`.
-//! JSON in and out; amounts in millisatoshis.
+//! `http/admin_webhooks.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
+//! console (`GET /`, no token needed for the page itself) in `http/pages/console.rs`. JSON in and
+//! out; amounts in millisatoshis. Who may do what is decided by the request's [`Auth`]
+//! (`http/auth.rs`): every route checks it before anything else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,9 +17,11 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param, segments,
+    Body, admin_domains, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param,
+    segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -85,15 +88,10 @@ mod double_option {
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
     let console = pages::console::unauthenticated(req.method(), req.uri().path());
-    let (route, mut resp) = if let Some(answer) = console {
-        answer
-    } else if !authorized(&gw, &req) {
-        let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        ("unauthorized", resp)
-    } else {
-        route(&gw, req).await
+    let (parts, body) = req.into_parts();
+    let (route, mut resp) = match console {
+        Some(answer) => answer,
+        None => authorized_route(&gw, parts, body).await,
     };
     gw.metrics.observe_request(
         route,
@@ -105,74 +103,135 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
     resp
 }
 
-fn authorized(gw: &Gateway, req: &Request<Incoming>) -> bool {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|token| gw.admin_token.constant_time_eq(token.trim().as_bytes()))
+/// Authorizes the request once ([`Auth`]), then routes it.
+async fn authorized_route(
+    gw: &Gateway,
+    parts: hyper::http::request::Parts,
+    body: Incoming,
+) -> (&'static str, Response<Body>) {
+    match Auth::from_parts(gw, &parts).await {
+        Ok(auth) => route(gw, &auth, parts, body).await,
+        Err(AuthError::Missing) => {
+            let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            ("unauthorized", resp)
+        }
+        Err(AuthError::Store(e)) => (
+            "unauthorized",
+            into_response(&Error::Store(e), Surface::Admin),
+        ),
+    }
 }
 
-async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<Body>) {
-    let method = req.method().clone();
-    let query = req.uri().query().map(str::to_string);
-    let Some(segs) = segments(req.uri().path()) else {
+/// Answers `Err` as the admin API does; for routes that check [`Auth`] before their work.
+pub(super) fn refused(e: Error) -> Response<Body> {
+    into_response(&e, Surface::Admin)
+}
+
+async fn route(
+    gw: &Gateway,
+    auth: &Auth,
+    parts: hyper::http::request::Parts,
+    body: Incoming,
+) -> (&'static str, Response<Body>) {
+    let method = parts.method.clone();
+    let query = parts.uri.query().map(str::to_string);
+    let Some(segs) = segments(parts.uri.path()) else {
         return ("other", error_response(StatusCode::NOT_FOUND, "not found"));
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let body = match read_body(req).await {
+    let body = match read_body(body).await {
         Ok(b) => b,
         Err(resp) => return ("other", resp),
     };
+    // Webhooks are gateway-wide; a ledger export is its account's domain's.
+    let webhook_check = match segs.as_slice() {
+        ["api", "v1", "webhooks", ..] => Some(auth.require_admin()),
+        [
+            "api",
+            "v1",
+            "accounts",
+            address,
+            "transactions.csv" | "transactions.json",
+        ] => Some(auth.require_address(address)),
+        _ => None,
+    };
+    if let Some(Err(e)) = webhook_check {
+        return ("other", refused(e));
+    }
     if let Some(answer) = admin_webhooks::route(gw, &method, &segs, query.as_deref(), &body).await {
         return answer;
     }
+    // Every route checks the caller first: `check` answers 403 (or the link's 404) instead.
+    macro_rules! check {
+        ($template:expr, $allowed:expr, $answer:expr) => {
+            match $allowed {
+                Ok(()) => ($template, $answer),
+                Err(e) => ($template, refused(e)),
+            }
+        };
+    }
     match (&method, segs.as_slice()) {
-        (&Method::GET, ["metrics"]) => ("/metrics", metrics(gw)),
-        (&Method::POST, ["api", "v1", "accounts"]) => ("/api/v1/accounts", create(gw, &body).await),
+        (&Method::GET, ["metrics"]) => check!("/metrics", auth.require_admin(), metrics(gw)),
+        (&Method::POST, ["api", "v1", "accounts"]) => {
+            ("/api/v1/accounts", create(gw, auth, &body).await)
+        }
         (&Method::GET, ["api", "v1", "accounts"]) => (
             "/api/v1/accounts",
-            list(gw, query_param(query.as_deref(), "domain")).await,
+            list(gw, auth, query_param(query.as_deref(), "domain")).await,
         ),
-        (_, ["api", "v1", "accounts", address]) => (
+        (_, ["api", "v1", "accounts", address]) => check!(
             "/api/v1/accounts/{address}",
-            one(gw, &method, address, &body).await,
+            auth.require_address(address),
+            one(gw, &method, address, &body).await
         ),
         (&Method::GET, ["api", "v1", "accounts", address, "transactions"]) => {
             let limit = query_param(query.as_deref(), "limit")
                 .and_then(|l| l.parse().ok())
                 .unwrap_or(100usize);
-            (
+            check!(
                 "/api/v1/accounts/{address}/transactions",
-                transactions(gw, address, limit.min(1000)).await,
+                auth.require_address(address),
+                transactions(gw, address, limit.min(1000)).await
             )
         }
-        (&Method::POST, ["api", "v1", "accounts", address, "withdraw-links"]) => (
+        (&Method::POST, ["api", "v1", "accounts", address, "withdraw-links"]) => check!(
             "/api/v1/accounts/{address}/withdraw-links",
-            admin_withdraw::create(gw, address, &body).await,
+            auth.require_address(address),
+            admin_withdraw::create(gw, address, &body).await
         ),
-        (_, ["api", "v1", "withdraw-links", k1]) => (
+        (_, ["api", "v1", "withdraw-links", k1]) => check!(
             "/api/v1/withdraw-links/{k1}",
-            admin_withdraw::one(gw, &method, k1).await,
+            auth.require_link(gw, k1).await,
+            admin_withdraw::one(gw, &method, k1).await
         ),
-        (&Method::POST, ["api", "v1", "fake", "fail-next-payments"]) => (
+        (&Method::POST, ["api", "v1", "fake", "fail-next-payments"]) => check!(
             "/api/v1/fake/fail-next-payments",
-            admin_withdraw::fail_next(gw, &body).await,
+            auth.require_admin(),
+            admin_withdraw::fail_next(gw, &body).await
         ),
-        (&Method::GET, ["api", "v1", "zap-receipts"]) => (
+        (&Method::GET, ["api", "v1", "zap-receipts"]) => check!(
             "/api/v1/zap-receipts",
-            admin_outbox::list(gw, query.as_deref()).await,
+            auth.require_admin(),
+            admin_outbox::list(gw, query.as_deref()).await
         ),
+        // Renders a QR code of the body for the console; reads and changes nothing.
         (&Method::POST, ["console", "qr"]) => ("/console/qr", pages::console::qr_svg(&body)),
-        (&Method::POST, ["api", "v1", "fake", "pay"]) => {
-            ("/api/v1/fake/pay", fake_pay(gw, &body).await)
+        (&Method::POST, ["api", "v1", "fake", "pay"]) => check!(
+            "/api/v1/fake/pay",
+            auth.require_admin(),
+            fake_pay(gw, &body).await
+        ),
+        (_, ["api", "v1", "domains", ..] | ["api", "v1", "tokens", ..]) => {
+            admin_domains::route(gw, auth, &method, &segs[2..], &body).await
         }
         _ => ("other", error_response(StatusCode::NOT_FOUND, "not found")),
     }
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
-    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
+    match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(_) => Err(error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -201,9 +260,10 @@ fn metrics(gw: &Gateway) -> Response<Body> {
     resp
 }
 
-async fn create(gw: &Gateway, body: &[u8]) -> Response<Body> {
+async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Response<Body> {
     let result = async {
         let req: CreateAccount = parse(body)?;
+        auth.require_address(&req.address)?;
         let account = gw
             .create_account(&req.address, req.nostr_pubkey.as_deref())
             .await?;
@@ -213,8 +273,13 @@ async fn create(gw: &Gateway, body: &[u8]) -> Response<Body> {
     answer(StatusCode::CREATED, result)
 }
 
-async fn list(gw: &Gateway, domain: Option<String>) -> Response<Body> {
+async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Response<Body> {
     let result = async {
+        // A domain token lists its own domain, and may name no other.
+        let domain = domain.or_else(|| auth.domain().map(str::to_string));
+        if let Some(d) = &domain {
+            auth.require_domain(d)?;
+        }
         let domain = match domain {
             Some(d) => Some(gw.domain_named(&d.to_ascii_lowercase())?.name.clone()),
             None => None,

@@ -9,6 +9,7 @@
 use hyper::{Response, StatusCode};
 
 use super::{Body, json};
+use crate::domains::admin::DomainError;
 use crate::gateway::Error;
 use crate::lightning::LightningError;
 use crate::lightning::fake::FakePayError;
@@ -44,6 +45,20 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
             StatusCode::CONFLICT,
             "the account's balance is not zero".into(),
         ),
+        Error::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "this token does not manage that".into(),
+        ),
+        Error::Domain(e) => match e {
+            DomainError::Invalid(_) => (bad_request, e.to_string()),
+            DomainError::Unknown | DomainError::UnknownToken => {
+                (StatusCode::NOT_FOUND, e.to_string())
+            }
+            DomainError::Configured | DomainError::Exists | DomainError::HasAccounts => {
+                (StatusCode::CONFLICT, e.to_string())
+            }
+            DomainError::Store(inner) => store_status(inner),
+        },
         Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
         Error::FakePay(e) => match e {
             FakePayError::Invalid => (bad_request, e.to_string()),
@@ -53,21 +68,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
             }
             FakePayError::Node(inner) => lightning_status(inner),
         },
-        Error::Store(e) => match e {
-            StoreError::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
-            StoreError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
-            StoreError::BalanceNotZero => (
-                StatusCode::CONFLICT,
-                "the account's balance is not zero".into(),
-            ),
-            StoreError::DuplicateInvoice | StoreError::Corrupt(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
-            }
-            StoreError::Backend(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store unavailable, try again later".into(),
-            ),
-        },
+        Error::Store(e) => store_status(e),
         Error::Lightning(e) => lightning_status(e),
     };
     if status.is_server_error() {
@@ -76,6 +77,29 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
         tracing::debug!(error = %err, "request refused");
     }
     error_response(status, &reason)
+}
+
+fn store_status(e: &StoreError) -> (StatusCode, String) {
+    match e {
+        StoreError::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
+        StoreError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
+        StoreError::BalanceNotZero => (
+            StatusCode::CONFLICT,
+            "the account's balance is not zero".into(),
+        ),
+        StoreError::DomainExists => (StatusCode::CONFLICT, "the domain exists already".into()),
+        StoreError::DomainHasAccounts => (
+            StatusCode::CONFLICT,
+            "the domain still has accounts: remove them first".into(),
+        ),
+        StoreError::DuplicateInvoice | StoreError::Corrupt(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+        }
+        StoreError::Backend(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store unavailable, try again later".into(),
+        ),
+    }
 }
 
 fn lightning_status(e: &LightningError) -> (StatusCode, String) {

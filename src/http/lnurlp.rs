@@ -1,5 +1,6 @@
 //! LNURL-pay endpoints: the Lightning Address lookup (LUD-16/LUD-06), the callback that issues the
-//! invoice (LUD-06, LUD-09, LUD-12, LUD-18, NIP-57 zaps), and the verify URL.
+//! invoice (LUD-06, LUD-09, LUD-12, LUD-18, NIP-57 zaps), and the verify URL. Each is also served
+//! under `/d/{domain}/...` (`named`), for domains whose names are served from another host.
 
 use hyper::{Response, StatusCode};
 
@@ -9,12 +10,17 @@ use crate::gateway::{CallbackParams, Gateway};
 use crate::lnurl::pay::{PayCallback, SuccessAction, Verify};
 
 /// `GET /.well-known/lnurlp/{username}`
-pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Response<Body> {
+pub async fn pay_request(
+    gw: &Gateway,
+    host: Option<&str>,
+    named: Option<&str>,
+    name: &str,
+) -> Response<Body> {
     let result = async {
-        let domain = gw.domain_for_host(host)?;
-        let (account, tagged) = gw.resolve(domain, name).await?;
-        let zaps = gw.zap_pubkey(domain, &account).is_some();
-        let body = gw.pay_entry(domain, name, &tagged).lookup_body(zaps);
+        let domain = gw.domain_for(host, named)?;
+        let (account, tagged) = gw.resolve(&domain, name).await?;
+        let zaps = gw.zap_pubkey(&domain, &account).is_some();
+        let body = gw.pay_entry(&domain, name, &tagged).lookup_body(zaps);
         Ok(json_bytes(StatusCode::OK, body))
     }
     .await;
@@ -25,24 +31,26 @@ pub async fn pay_request(gw: &Gateway, host: Option<&str>, name: &str) -> Respon
 pub async fn callback(
     gw: &Gateway,
     host: Option<&str>,
+    named: Option<&str>,
     name: &str,
     query: Option<&str>,
 ) -> Response<Body> {
     let result = async {
-        let domain = gw.domain_for_host(host)?;
+        let domain = gw.domain_for(host, named)?;
         let params = CallbackParams {
             amount: query_param(query, "amount"),
             comment: query_param(query, "comment"),
             payer_data: query_param(query, "payerdata"),
             nostr: raw_query_param(query, "nostr"),
         };
-        let issued = gw.issue_invoice(domain, name, params).await?;
+        let issued = gw.issue_invoice(&domain, name, params).await?;
         let body = PayCallback {
             pr: &issued.bolt11,
             routes: [],
             verify: format!(
                 "{}/lnurlp/{name}/verify/{}",
-                domain.public_url, issued.payment_hash
+                domain.lnurl_base(),
+                issued.payment_hash
             ),
             success_action: SuccessAction::message(&format!(
                 "Payment received by {}. Thank you!",
@@ -65,10 +73,16 @@ fn raw_query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// `GET /lnurlp/{username}/verify/{payment_hash}`
-pub async fn verify(gw: &Gateway, host: Option<&str>, name: &str, hash: &str) -> Response<Body> {
+pub async fn verify(
+    gw: &Gateway,
+    host: Option<&str>,
+    named: Option<&str>,
+    name: &str,
+    hash: &str,
+) -> Response<Body> {
     let result = async {
-        let domain = gw.domain_for_host(host)?;
-        let v = gw.verify(domain, name, hash).await?;
+        let domain = gw.domain_for(host, named)?;
+        let v = gw.verify(&domain, name, hash).await?;
         Ok(json(
             StatusCode::OK,
             &Verify {

@@ -3,9 +3,11 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+mod admin_domains;
 mod admin_outbox;
 mod admin_webhooks;
 mod admin_withdraw;
+pub mod auth;
 pub mod client_ip;
 pub mod error;
 mod health;

@@ -17,13 +17,18 @@ struct Nip05<'a> {
     relays: BTreeMap<&'a str, &'a [String]>,
 }
 
-pub async fn names(gw: &Gateway, host: Option<&str>, query: Option<&str>) -> Response<Body> {
+pub async fn names(
+    gw: &Gateway,
+    host: Option<&str>,
+    named: Option<&str>,
+    query: Option<&str>,
+) -> Response<Body> {
     let Some(name) = query_param(query, "name") else {
         return error_response(StatusCode::BAD_REQUEST, "missing name parameter");
     };
     let result = async {
-        let domain = gw.domain_for_host(host)?;
-        let (account, _) = gw.resolve(domain, &name).await?;
+        let domain = gw.domain_for(host, named)?;
+        let (account, _) = gw.resolve(&domain, &name).await?;
         let pubkey = account.nostr_pubkey.ok_or(Error::UnknownUser)?;
         let mut body = Nip05 {
             names: BTreeMap::new(),

@@ -14,7 +14,9 @@ use super::error::error_response;
 use super::{Body, health, lnurlp, nip05, pages, segments, withdraw};
 use crate::gateway::Gateway;
 
-/// What a public request asks for, with its route template for metrics.
+/// What a public request asks for, with its route template for metrics. The LNURL-pay and NIP-05
+/// routes are also served under `/d/{domain}/`, which names the domain instead of the Host header
+/// (see [`crate::config::DomainSettings::lnurl_base`]); the template stays the same.
 enum Route {
     PayRequest(String),
     PayCallback(String),
@@ -33,12 +35,27 @@ enum Route {
 }
 
 impl Route {
-    fn parse(path: &str) -> Route {
+    /// The route, and the domain the path names (`/d/{domain}/...`).
+    fn parse(path: &str) -> (Route, Option<String>) {
         let Some(segs) = segments(path) else {
-            return Route::NotFound;
+            return (Route::NotFound, None);
         };
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        match segs.as_slice() {
+        if let ["d", domain, rest @ ..] = segs.as_slice() {
+            let route = match Self::parse_segments(rest) {
+                r @ (Route::PayRequest(_)
+                | Route::PayCallback(_)
+                | Route::Verify(..)
+                | Route::Nip05) => r,
+                _ => Route::NotFound,
+            };
+            return (route, Some(domain.to_string()));
+        }
+        (Self::parse_segments(&segs), None)
+    }
+
+    fn parse_segments(segs: &[&str]) -> Route {
+        match segs {
             [".well-known", "lnurlp", user] => Route::PayRequest(user.to_string()),
             [".well-known", "nostr.json"] => Route::Nip05,
             ["lnurlp", user, "callback"] => Route::PayCallback(user.to_string()),
@@ -81,7 +98,8 @@ impl Route {
 /// Handles one public request.
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
-    let route = Route::parse(req.uri().path());
+    let (route, named) = Route::parse(req.uri().path());
+    let named = named.as_deref();
     let template = route.template();
     let mut resp = if req.method() == Method::OPTIONS {
         preflight()
@@ -95,10 +113,10 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
             .or_else(|| req.uri().authority().map(|a| a.as_str()));
         let query = req.uri().query();
         match route {
-            Route::PayRequest(user) => lnurlp::pay_request(&gw, host, &user).await,
-            Route::PayCallback(user) => lnurlp::callback(&gw, host, &user, query).await,
-            Route::Verify(user, hash) => lnurlp::verify(&gw, host, &user, &hash).await,
-            Route::Nip05 => nip05::names(&gw, host, query).await,
+            Route::PayRequest(user) => lnurlp::pay_request(&gw, host, named, &user).await,
+            Route::PayCallback(user) => lnurlp::callback(&gw, host, named, &user, query).await,
+            Route::Verify(user, hash) => lnurlp::verify(&gw, host, named, &user, &hash).await,
+            Route::Nip05 => nip05::names(&gw, host, named, query).await,
             Route::WithdrawRequest(k1) => withdraw::request(&gw, &k1).await,
             Route::WithdrawCallback(k1) => withdraw::callback(&gw, &k1, query).await,
             Route::WithdrawPage(k1) => withdraw::page(&gw, &k1).await,

@@ -95,6 +95,29 @@ pub fn metadata(address: &str) -> String {
     serde_json::to_string(&entries).unwrap_or_default()
 }
 
+/// The LUD-06 metadata of a branded domain: `text/plain` is the domain's description when it has
+/// one, and an `image/png;base64` (or jpeg) entry follows when it has an image. `text/identifier`
+/// (LUD-16) always names the address.
+pub fn metadata_branded(
+    address: &str,
+    description: Option<&str>,
+    image: Option<(&str, &str)>,
+) -> String {
+    if description.is_none() && image.is_none() {
+        return metadata(address);
+    }
+    let plain = match description {
+        Some(d) => d.to_string(),
+        None => format!("Payment to {address}"),
+    };
+    let mut entries = vec![["text/plain", plain.as_str()], ["text/identifier", address]];
+    if let Some((mime, base64)) = image {
+        entries.push([mime, base64]);
+    }
+    // Serializing an array of string pairs cannot fail.
+    serde_json::to_string(&entries).unwrap_or_default()
+}
+
 /// sha256 of the bytes the invoice commits to: `metadata`, followed by the LUD-18 `payerdata`
 /// exactly as received when there is one.
 pub fn description_hash(metadata: &str, payer_data: Option<&str>) -> [u8; 32] {
@@ -152,6 +175,20 @@ mod tests {
         let v: Vec<Vec<String>> = serde_json::from_str(&m).expect("json array");
         assert_eq!(v[0], ["text/plain", "Payment to alice@example.com"]);
         assert_eq!(v[1], ["text/identifier", "alice@example.com"]);
+    }
+
+    #[test]
+    fn branded_metadata_keeps_the_identifier() {
+        assert_eq!(metadata_branded("a@b.c", None, None), metadata("a@b.c"));
+        let m = metadata_branded(
+            "a@b.c",
+            Some("Tips for \"Bob\""),
+            Some(("image/png;base64", "iVBO")),
+        );
+        let v: Vec<Vec<String>> = serde_json::from_str(&m).expect("json array");
+        assert_eq!(v[0], ["text/plain", "Tips for \"Bob\""]);
+        assert_eq!(v[1], ["text/identifier", "a@b.c"]);
+        assert_eq!(v[2], ["image/png;base64", "iVBO"]);
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! LUD-18 payerdata), and the bytes of the lookup answer with and without the NIP-57 fields.
 //!
 //! An entry depends only on the domain's settings and the name as the payer wrote it, never on
-//! account state, so nothing ever needs invalidating: whether the account accepts zaps picks one
-//! of the entry's two answers at request time.
+//! account state: whether the account accepts zaps picks one of the entry's two answers at request
+//! time. Domain settings change at run time (`crate::domains`), and each new snapshot of them has a
+//! higher *generation*: the cache holds entries of one generation, is emptied when a request of a
+//! newer one arrives, and never keeps an entry made from an older one, so no answer outlives the
+//! settings it was made from.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -36,38 +39,57 @@ impl PayEntry {
 
 type Names = HashMap<String, Arc<PayEntry>>;
 
+/// The entries of one generation.
+#[derive(Default)]
+struct Entries {
+    generation: u64,
+    domains: HashMap<String, Names>,
+}
+
 /// Entries by domain, then by name as written in the URL. Bounded per domain: a full domain map
 /// is emptied and refills with the names in use.
 pub struct PayCache {
-    domains: RwLock<HashMap<String, Names>>,
+    domains: RwLock<Entries>,
     per_domain: usize,
 }
 
 impl PayCache {
     pub fn new(per_domain: usize) -> Self {
         PayCache {
-            domains: RwLock::new(HashMap::new()),
+            domains: RwLock::new(Entries::default()),
             per_domain,
         }
     }
 
-    /// The entry for `name` on `domain`, made by `make` the first time.
+    /// The entry for `name` on `domain` with the settings of `generation`, made by `make` the
+    /// first time.
     pub fn get_or_make(
         &self,
+        generation: u64,
         domain: &str,
         name: &str,
         make: impl FnOnce() -> PayEntry,
     ) -> Arc<PayEntry> {
         {
-            let domains = self.domains.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = domains.get(domain).and_then(|names| names.get(name)) {
+            let cache = self.domains.read().unwrap_or_else(|e| e.into_inner());
+            if cache.generation == generation
+                && let Some(entry) = cache.domains.get(domain).and_then(|names| names.get(name))
+            {
                 return entry.clone();
             }
         }
         // Made outside the lock; two requests racing for a new name both make it, one is kept.
         let entry = Arc::new(make());
-        let mut domains = self.domains.write().unwrap_or_else(|e| e.into_inner());
-        let names = domains.entry(domain.to_string()).or_default();
+        let mut cache = self.domains.write().unwrap_or_else(|e| e.into_inner());
+        if cache.generation > generation {
+            // Made from settings already replaced: serve it this once, keep nothing.
+            return entry;
+        }
+        if cache.generation < generation {
+            cache.generation = generation;
+            cache.domains.clear();
+        }
+        let names = cache.domains.entry(domain.to_string()).or_default();
         if names.len() >= self.per_domain {
             names.clear();
         }
@@ -79,8 +101,8 @@ impl PayCache {
 
     #[cfg(test)]
     fn len(&self, domain: &str) -> usize {
-        let domains = self.domains.read().unwrap_or_else(|e| e.into_inner());
-        domains.get(domain).map_or(0, HashMap::len)
+        let cache = self.domains.read().unwrap_or_else(|e| e.into_inner());
+        cache.domains.get(domain).map_or(0, HashMap::len)
     }
 }
 
@@ -102,14 +124,14 @@ mod tests {
         let cache = PayCache::new(16);
         let mut made = 0;
         for _ in 0..3 {
-            let e = cache.get_or_make("a.com", "alice", || {
+            let e = cache.get_or_make(1, "a.com", "alice", || {
                 made += 1;
                 entry("m")
             });
             assert_eq!(e.metadata, "m");
         }
         assert_eq!(made, 1);
-        let other = cache.get_or_make("b.com", "alice", || entry("other domain"));
+        let other = cache.get_or_make(1, "b.com", "alice", || entry("other domain"));
         assert_eq!(
             other.metadata, "other domain",
             "domains do not share entries"
@@ -117,10 +139,27 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_generation_replaces_every_entry_and_an_older_one_keeps_nothing() {
+        let cache = PayCache::new(16);
+        cache.get_or_make(1, "a.com", "alice", || entry("old"));
+        let new = cache.get_or_make(2, "a.com", "alice", || entry("new"));
+        assert_eq!(new.metadata, "new");
+        let late = cache.get_or_make(1, "a.com", "alice", || entry("stale"));
+        assert_eq!(late.metadata, "stale", "made from its own settings");
+        assert_eq!(
+            cache
+                .get_or_make(2, "a.com", "alice", || entry("again"))
+                .metadata,
+            "new",
+            "the stale entry was not kept"
+        );
+    }
+
+    #[test]
     fn bounded_per_domain() {
         let cache = PayCache::new(4);
         for i in 0..10 {
-            cache.get_or_make("a.com", &format!("u{i}"), || entry("m"));
+            cache.get_or_make(1, "a.com", &format!("u{i}"), || entry("m"));
         }
         assert!(cache.len("a.com") <= 4);
     }

@@ -17,8 +17,7 @@ use tokio::sync::{Notify, watch};
 use super::nip57::relays_of;
 use super::receipt::{PaidZap, build_receipt};
 use super::relay_guard::{RelayRefused, check_relay};
-use super::zapper::ZapperKeys;
-use crate::config::{DomainSettings, ZapSettings};
+use crate::config::ZapSettings;
 use crate::metrics::Metrics;
 use crate::store::{ReceiptStatus, RelayAttempt, Store, ZapJob};
 
@@ -68,11 +67,17 @@ enum SendError {
     Retry(String),
 }
 
+/// Where the publisher finds a domain's zapper key and its own relays.
+pub trait ZapperSource: Send + Sync {
+    /// The zapper key and relays of `domain`, while it is served.
+    fn zapper(&self, domain: &str) -> Option<(nostr_sdk::Keys, Vec<String>)>;
+}
+
 /// What the publisher needs; shared with nothing else.
 pub struct Publisher {
     pub store: Arc<dyn Store>,
-    pub zappers: Arc<ZapperKeys>,
-    pub domains: Vec<DomainSettings>,
+    /// Each served domain's zapper key and relays, as they are now (domains change at run time).
+    pub zappers: Arc<dyn ZapperSource>,
     pub zaps: ZapSettings,
     pub metrics: Metrics,
     pub wake: Arc<Notify>,
@@ -232,12 +237,12 @@ impl Publisher {
             .await
             .map_err(|_| None)?
             .ok_or(Some("account removed"))?;
-        let keys = self
+        let (keys, own) = self
             .zappers
-            .keys(&account.domain)
+            .zapper(&account.domain)
             .ok_or(Some("domain no longer served"))?;
         let event = build_receipt(
-            keys,
+            &keys,
             &PaidZap {
                 zap_request,
                 bolt11: &invoice.bolt11,
@@ -253,12 +258,6 @@ impl Publisher {
             .into_iter()
             .take(self.zaps.max_relays)
             .collect();
-        let own = self
-            .domains
-            .iter()
-            .find(|d| d.name.as_str() == account.domain)
-            .map(|d| d.relays.clone())
-            .unwrap_or_default();
         for relay in own {
             if !targets.contains(&relay) {
                 targets.push(relay);

@@ -25,6 +25,10 @@
 //! | `{whq}` | sorted set | delivery jobs by due time (ms); member `<id>/<event id>` | `credit_settlement` (ZADD NX before, ZADD LT after its script), claim and release scripts |
 //! | `{whq}:lease` | hash | member → the process holding its lease | claim and release scripts |
 //! | `{whq}:age` | sorted set | unfinished members by queue time (ms), for the oldest-pending metric | enqueue and release scripts |
+//! | `{dom}` | hash | domain name → [`DomainRecord`](super::DomainRecord) JSON (domains added at run time) | `add_domain`, `update_domain`, `remove_domain` (Lua) |
+//! | `{dom}:version` | string | counter bumped by every domain change; every process polls it | the same scripts (INCR) |
+//! | `{dom}:tokens` | hash | sha256 of a domain token (hex) → [`DomainToken`](super::DomainToken) JSON | `add_domain_token`, `remove_domain_token`, `remove_domain` (Lua) |
+//! | `{dom}:token-ids` | hash | token id → sha256 of the token | the same scripts |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -172,6 +176,15 @@ pub fn withdrawals_pending() -> &'static str {
     "wd:pending"
 }
 
+/// Domains added at run time (hash: name → record JSON). All domain keys share the `{dom}` tag.
+pub const DOMAINS: &str = "{dom}";
+/// The domains' version counter, polled by every process.
+pub const DOMAINS_VERSION: &str = "{dom}:version";
+/// Domain tokens by the sha256 of the token.
+pub const DOMAIN_TOKENS: &str = "{dom}:tokens";
+/// Domain token ids → the sha256 of the token.
+pub const DOMAIN_TOKEN_IDS: &str = "{dom}:token-ids";
+
 /// Field names inside the hashes.
 pub const FIELD_JSON: &str = "json";
 pub const FIELD_BALANCE: &str = "balance";
@@ -217,6 +230,9 @@ mod tests {
         assert_eq!(hash_tag(&withdraw_link(&id, "k1")), tag);
         assert_eq!(hash_tag(&withdrawal(&id, &hash)), tag);
         assert!(!withdraw_link_owner("k1").contains('{'));
+        for key in [DOMAINS_VERSION, DOMAIN_TOKENS, DOMAIN_TOKEN_IDS] {
+            assert_eq!(hash_tag(key), hash_tag(DOMAINS), "{key}");
+        }
         assert!(!withdrawal_owner(&hash).contains('{'));
     }
 

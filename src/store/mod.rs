@@ -3,6 +3,7 @@
 //! Cluster shared by many processes; its key names are spelled only in [`keys`]). Every backend runs
 //! the same conformance suite in `tests/store_conformance.rs`.
 
+pub mod domains;
 pub mod embedded;
 pub mod keys;
 pub mod outbox;
@@ -12,6 +13,7 @@ pub mod redis;
 pub mod webhooks;
 pub mod withdraw;
 
+pub use domains::{DomainRecord, DomainStore, DomainToken};
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
@@ -43,6 +45,12 @@ pub enum StoreError {
     /// A record in the store could not be decoded: data written by something else, or corrupted.
     #[error("corrupt record in the store")]
     Corrupt(#[source] serde_json::Error),
+    /// A domain with that name is kept already.
+    #[error("the domain exists already")]
+    DomainExists,
+    /// A domain cannot be removed while accounts are named on it.
+    #[error("the domain still has accounts")]
+    DomainHasAccounts,
     /// The backend failed or is unreachable; the operation did not happen (or, for a write whose
     /// answer was lost, may have; every write is idempotent or checked so a retry is safe).
     #[error("store backend unavailable")]
@@ -67,12 +75,13 @@ impl StoreError {
 /// - A credit queues its `payment.received` webhook event in the same atomic step (see
 ///   [`WebhookStore`]).
 /// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file.
+/// - Domains added at run time and domain tokens: see [`DomainStore`].
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
 #[async_trait]
 pub trait Store:
-    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + Send + Sync + 'static
+    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + DomainStore + Send + Sync + 'static
 {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;

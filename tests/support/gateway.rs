@@ -95,6 +95,12 @@ impl TestGateway {
         self.running = Some(Self::run(&self.env, public, admin).await);
     }
 
+    /// Where the default domain's LNURL endpoints are: its public URL is this listener, not
+    /// `localhost`, so they are under `/d/localhost` (`DomainSettings::lnurl_base`).
+    pub fn lnurl_base(&self) -> String {
+        format!("{}/d/localhost", self.public)
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self
             .http

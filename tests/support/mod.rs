@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod domain_suite;
 pub mod gateway;
 pub mod lnd_gateway;
 pub mod multi;
@@ -11,6 +12,7 @@ pub mod process;
 pub mod redis_server;
 pub mod store_suite;
 pub mod wallet;
+pub mod web;
 pub mod webhook_receiver;
 pub mod webhook_suite;
 pub mod withdraw_suite;

@@ -16,8 +16,8 @@ use crate::withdraw::qr;
 pub async fn page(gw: &Gateway, host: Option<&str>, name: &str) -> Response<Body> {
     let result = async {
         let domain = gw.domain_for_host(host)?;
-        let (_, tagged) = gw.resolve(domain, name).await?;
-        Ok::<_, Error>(render(domain, &tagged.to_string()))
+        let (_, tagged) = gw.resolve(&domain, name).await?;
+        Ok::<_, Error>(render(&domain, &tagged.to_string()))
     }
     .await;
     match result {
@@ -29,14 +29,16 @@ pub async fn page(gw: &Gateway, host: Option<&str>, name: &str) -> Response<Body
 /// The page of `name` (as resolved: `name` or `name+tag`) on `domain`.
 pub fn render(domain: &DomainSettings, name: &str) -> String {
     let address = format!("{name}@{}", domain.name);
-    let lookup = format!("{}/.well-known/lnurlp/{name}", domain.public_url);
+    // The gateway's endpoints of this domain (`/d/{domain}` when it is served from another host).
+    let base = domain.lnurl_base();
+    let lookup = format!("{base}/.well-known/lnurlp/{name}");
     let lnurl = crate::lnurl::encode(&lookup)
         .map(|l| l.to_ascii_uppercase())
         .unwrap_or_default();
     let lnurl_qr = qr::svg(&lnurl).unwrap_or_default();
     // The script asks this path on its own origin (the public URL's host may be another name of
     // this gateway).
-    let callback = format!("{}/lnurlp/{name}/callback", url_path(&domain.public_url));
+    let callback = format!("{}/lnurlp/{name}/callback", url_path(&base));
     let min_sat = domain.min_sendable.0.div_ceil(1000);
     let max_sat = domain.max_sendable.0 / 1000;
     let comment = if domain.comment_allowed > 0 {
