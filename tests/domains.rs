@@ -735,3 +735,39 @@ async fn a_static_export_pays_end_to_end() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The `/d/{domain}/` form of a callback draws on the same per-account bucket as the plain one,
+/// so it is no way around the account's rate limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_under_a_named_domain_share_the_account_rate_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = TestGateway::start_with(dir.path(), |url| {
+        vec![
+            (
+                "LNADDR_DOMAINS".into(),
+                format!(r#"[{{name="localhost", public_url="{url}"}}]"#),
+            ),
+            ("LNADDR_LIMITS__ENABLED".into(), "true".into()),
+            ("LNADDR_LIMITS__CALLBACK_PER_MINUTE".into(), "6000".into()),
+            ("LNADDR_LIMITS__CALLBACK_BURST".into(), "1000".into()),
+            (
+                "LNADDR_LIMITS__ACCOUNT_CALLBACK_PER_MINUTE".into(),
+                "1".into(),
+            ),
+            ("LNADDR_LIMITS__ACCOUNT_CALLBACK_BURST".into(), "3".into()),
+        ]
+    })
+    .await;
+    gw.create_account("alice@localhost").await;
+    let mut statuses = Vec::new();
+    for path in [
+        "/lnurlp/alice/callback?amount=1000",
+        "/d/localhost/lnurlp/alice/callback?amount=1000",
+        "/d/LOCALHOST/lnurlp/Alice+x/callback?amount=1000",
+        "/d/localhost/lnurlp/alice/callback?amount=1000",
+        "/lnurlp/alice/callback?amount=1000",
+    ] {
+        statuses.push(gw.get(path).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}

@@ -15,8 +15,9 @@ use url::Url;
 use crate::secret::Secret;
 use crate::types::{DomainName, Msat};
 
-/// A domain as written in the config file or sent to the admin API (and kept in the store).
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A domain as written in the config file or sent to the admin API (and kept in the store). Its
+/// `Debug` leaves out the nostr secret key.
+#[derive(Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDomain {
     pub name: String,
@@ -42,6 +43,26 @@ pub struct RawDomain {
     /// Who may open an account through LndHub `/create`: `closed` (default), `invite`, `open`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registration>,
+}
+
+impl std::fmt::Debug for RawDomain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawDomain")
+            .field("name", &self.name)
+            .field("public_url", &self.public_url)
+            .field("min_sendable_msat", &self.min_sendable_msat)
+            .field("max_sendable_msat", &self.max_sendable_msat)
+            .field("comment_allowed", &self.comment_allowed)
+            .field(
+                "nostr_secret_key",
+                &self.nostr_secret_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("relays", &self.relays)
+            .field("description", &self.description)
+            .field("image", &self.image.as_ref().map(String::len))
+            .field("registration", &self.registration)
+            .finish()
+    }
 }
 
 /// Who may create an account on a domain without the admin API (LndHub `/create`).
@@ -342,5 +363,10 @@ mod tests {
         let problems = validate(&raw, KeySource::KeyOnly).expect_err("refused");
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems.iter().all(|p| !p.contains("/etc/passwd")));
+        let secret = RawDomain {
+            nostr_secret_key: Some("nsec1secretsecret".into()),
+            ..RawDomain::default()
+        };
+        assert!(!format!("{secret:?}").contains("nsec1secretsecret"));
     }
 }

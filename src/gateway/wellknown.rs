@@ -35,9 +35,13 @@ impl Gateway {
             relays: BTreeMap::new(),
         };
         for account in &accounts {
+            // `.` and `..` are valid LUD-16 names but no file name a static host can serve.
             let Ok(tagged) = TaggedName::parse(&account.username) else {
                 continue;
             };
+            if account.username == "." || account.username == ".." {
+                continue;
+            }
             let zaps = self.zap_pubkey(&domain, account).is_some();
             let body = self
                 .pay_entry(&domain, &account.username, &tagged)

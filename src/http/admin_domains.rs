@@ -50,13 +50,10 @@ impl DomainView {
             comment_allowed: d.comment_allowed,
             relays: d.relays.clone(),
             description: d.description.clone(),
-            image: d.image.as_ref().map(|i| {
-                format!(
-                    "data:{},{}",
-                    i.mime.trim_end_matches(";base64").to_string() + ";base64",
-                    i.base64
-                )
-            }),
+            image: d
+                .image
+                .as_ref()
+                .map(|i| format!("data:{},{}", i.mime, i.base64)),
             registration: d.registration,
             nostr_pubkey: d.zapper_hex.clone(),
             source: d.source,

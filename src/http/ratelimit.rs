@@ -32,6 +32,8 @@ pub enum Class {
 pub enum AccountBucket {
     /// `/lnurlp/{name}/callback`: the name as written (tag included); resolved with the Host.
     Pay(String),
+    /// `/d/{domain}/lnurlp/{name}/callback`: the same on a domain the path names.
+    PayOn(String, String),
     /// `/lnurlw/{k1}/callback`: the withdraw link.
     Withdraw(String),
 }
@@ -47,6 +49,10 @@ pub fn classify(path: &str) -> (Class, &'static str) {
             Class::Callback(AccountBucket::Pay(user.to_string())),
             "/lnurlp/{username}/callback",
         ),
+        ["d", domain, "lnurlp", user, "callback"] => (
+            Class::Callback(AccountBucket::PayOn(domain.to_string(), user.to_string())),
+            "/lnurlp/{username}/callback",
+        ),
         ["lnurlw", k1, "callback"] => (
             Class::Callback(AccountBucket::Withdraw(k1.to_string())),
             "/lnurlw/{k1}/callback",
@@ -56,6 +62,11 @@ pub fn classify(path: &str) -> (Class, &'static str) {
         [".well-known", "lnurlp", _] => (Class::Lookup, "/.well-known/lnurlp/{username}"),
         [".well-known", "nostr.json"] => (Class::Lookup, "/.well-known/nostr.json"),
         ["lnurlp", _, "verify", _] => (Class::Lookup, "/lnurlp/{username}/verify/{payment_hash}"),
+        ["d", _, ".well-known", "lnurlp", _] => (Class::Lookup, "/.well-known/lnurlp/{username}"),
+        ["d", _, ".well-known", "nostr.json"] => (Class::Lookup, "/.well-known/nostr.json"),
+        ["d", _, "lnurlp", _, "verify", _] => {
+            (Class::Lookup, "/lnurlp/{username}/verify/{payment_hash}")
+        }
         ["lnurlw", _] => (Class::Lookup, "/lnurlw/{k1}"),
         ["withdraw", ..] => (Class::Lookup, "/withdraw/{k1}"),
         _ => (Class::Lookup, "other"),
@@ -139,6 +150,11 @@ fn account_key(gw: &Gateway, bucket: &AccountBucket, host: Option<&str>) -> Opti
             let tagged = TaggedName::parse(name).ok()?;
             Some(format!("acct:{}/{}", domain.name, tagged.username))
         }
+        AccountBucket::PayOn(named, name) => {
+            let domain = gw.domain_for(host, Some(named)).ok()?;
+            let tagged = TaggedName::parse(name).ok()?;
+            Some(format!("acct:{}/{}", domain.name, tagged.username))
+        }
         AccountBucket::Withdraw(k1) => {
             let digest = sha2::Sha256::digest(k1.as_bytes());
             Some(format!("link:{}", hex::encode(&digest[..16])))
@@ -159,6 +175,14 @@ mod tests {
         assert_eq!(
             classify("/lnurlw/abc/callback").0,
             Class::Callback(AccountBucket::Withdraw("abc".into()))
+        );
+        assert_eq!(
+            classify("/d/example.org/lnurlp/bob/callback"),
+            (
+                Class::Callback(AccountBucket::PayOn("example.org".into(), "bob".into())),
+                "/lnurlp/{username}/callback"
+            ),
+            "a callback on a named domain draws on the same account bucket"
         );
         assert_eq!(classify("/healthz").0, Class::Exempt);
         assert_eq!(classify("/.well-known/lnurlp/bob").0, Class::Lookup);
