@@ -419,3 +419,90 @@ async fn the_csv_export_parses_and_matches_the_ledger() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_out_send_sent_and_failed_events() {
+    use lightning_invoice::Currency;
+    use support::wallet::{foreign_invoice, withdraw, withdraw_request};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = TestGateway::start_with(dir.path(), |url| {
+        vec![
+            (
+                "LNADDR_DOMAINS".into(),
+                format!(r#"[{{name="localhost", public_url="{url}"}}]"#),
+            ),
+            (
+                "LNADDR_WEBHOOKS__ALLOW_PRIVATE_ADDRESSES".into(),
+                "true".into(),
+            ),
+        ]
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let created = register(
+        &gw,
+        json!({"url": receiver.url(), "events": ["payment.sent", "payment.failed"]}),
+    )
+    .await;
+    receiver.trust(created["secret"].as_str().expect("secret"));
+    gw.create_account("alice@localhost").await;
+    pay(&gw, "alice", 100_000, "").await;
+    gw.wait_balance("alice@localhost", 100_000).await;
+    gw.running
+        .as_ref()
+        .expect("running")
+        .gateway
+        .fake
+        .as_deref()
+        .expect("fake node")
+        .payments
+        .set_fee(lnaddr::types::Msat(1_234));
+    let (status, link) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/accounts/alice@localhost/withdraw-links",
+            Some(json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2})),
+        )
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+
+    let (pr, hash) = foreign_invoice(Currency::Regtest, 20_000);
+    assert_eq!(withdraw(&w, &pr).await["status"], "OK");
+    let events = receiver.wait_events(1, WAIT).await;
+    let sent = &events[0].body;
+    assert_eq!(sent["type"], "payment.sent");
+    assert_eq!(sent["data"]["address"], "alice@localhost");
+    assert_eq!(sent["data"]["amount_msat"], 20_000);
+    assert_eq!(sent["data"]["fee_msat"], 1_234);
+    assert_eq!(sent["data"]["payment_hash"], hex::encode(hash));
+
+    let (status, body) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/fake/fail-next-payments",
+            Some(json!({"count": 1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (pr2, hash2) = foreign_invoice(Currency::Regtest, 5_000);
+    assert_eq!(withdraw(&w, &pr2).await["status"], "OK");
+    let events = receiver.wait_events(2, WAIT).await;
+    let failed = events
+        .iter()
+        .find(|d| d.body["type"] == "payment.failed")
+        .expect("a payment.failed event");
+    assert_eq!(failed.body["data"]["payment_hash"], hex::encode(hash2));
+    assert_eq!(failed.body["data"]["amount_msat"], 5_000);
+    assert_eq!(failed.body["data"]["fee_msat"], 0);
+    gw.wait_balance("alice@localhost", 100_000 - 20_000 - 1_234)
+        .await;
+    assert!(
+        receiver
+            .delivered()
+            .iter()
+            .all(|d| d.body["type"] != "payment.received"),
+        "not subscribed to payment.received"
+    );
+    assert_eq!(receiver.bad_signatures(), 0);
+}

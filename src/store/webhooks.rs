@@ -146,6 +146,43 @@ impl WebhookEvent {
     }
 }
 
+/// An outgoing payment's outcome, for `payment.sent` and `payment.failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub payment_hash: PaymentHash,
+    pub amount_msat: u64,
+    /// The routing fee kept (0 when failed).
+    pub fee_msat: u64,
+    pub succeeded: bool,
+    /// Unix seconds of the finish.
+    pub finished_at: u64,
+}
+
+impl WebhookEvent {
+    /// `payment.sent` or `payment.failed` for `outgoing` from `account`.
+    pub fn outgoing(outgoing: &Outgoing, account: &Account) -> Self {
+        let kind = if outgoing.succeeded {
+            EventType::PaymentSent
+        } else {
+            EventType::PaymentFailed
+        };
+        WebhookEvent {
+            id: event_id(kind, &outgoing.payment_hash),
+            kind,
+            created_at: outgoing.finished_at,
+            data: EventData {
+                address: account.address(),
+                amount_msat: outgoing.amount_msat,
+                fee_msat: outgoing.fee_msat,
+                payment_hash: outgoing.payment_hash.to_hex(),
+                comment: None,
+                payer_data: None,
+                zap_sender: None,
+            },
+        }
+    }
+}
+
 /// One webhook an event goes to, and how delivering there went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryTarget {
@@ -208,7 +245,8 @@ pub struct QueueStats {
 ///
 /// Duties of an implementation:
 /// - `credit_settlement` creates exactly one [`DeliveryJob`] (`payment.received`) per credited
-///   invoice, in the same atomic step as the credit; a repeated credit creates none. The job is
+///   invoice, in the same atomic step as the credit; a repeated credit creates none. Likewise
+///   `finish_withdrawal` creates one `payment.sent` or `payment.failed` job per finished payment. The job is
 ///   created whether or not webhooks are registered: the first attempt picks its targets.
 /// - [`WebhookStore::claim_webhook_jobs`] hands a due job to one caller at a time; claiming is
 ///   atomic across processes; an expired lease makes the job due again.

@@ -97,6 +97,23 @@ impl WithdrawPayment {
         }
     }
 
+    /// The finished payment as a webhook event's facts (`payment.sent` / `payment.failed`);
+    /// `None` while pending.
+    pub fn outgoing(&self) -> Option<super::webhooks::Outgoing> {
+        let succeeded = match self.status {
+            WithdrawStatus::Pending => return None,
+            WithdrawStatus::Succeeded => true,
+            WithdrawStatus::Failed => false,
+        };
+        Some(super::webhooks::Outgoing {
+            payment_hash: self.payment_hash,
+            amount_msat: self.amount_msat.0,
+            fee_msat: if succeeded { self.fee_msat.0 } else { 0 },
+            succeeded,
+            finished_at: self.finished_at.unwrap_or(self.created_at),
+        })
+    }
+
     /// What the reservation took off the balance.
     pub fn reserved(&self) -> Option<Msat> {
         self.amount_msat.checked_add(self.fee_reserve_msat)

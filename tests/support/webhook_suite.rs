@@ -22,6 +22,7 @@ pub async fn run_all(make: impl AsyncFn() -> Arc<dyn Store>) {
     saves_reschedule_and_finish(make().await).await;
     an_expired_lease_passes_to_another(make().await).await;
     no_event_without_a_credit(make().await).await;
+    finished_payments_queue_sent_or_failed(make().await).await;
 }
 
 fn webhook(id: &str, created_at: u64, domain: Option<&str>) -> Webhook {
@@ -284,4 +285,80 @@ pub async fn no_event_without_a_credit(store: Arc<dyn Store>) {
         let id = event_id(EventType::PaymentReceived, &inv.payment_hash);
         assert!(store.webhook_job(&a.id, &id).await.expect("read").is_none());
     }
+}
+
+pub async fn finished_payments_queue_sent_or_failed(store: Arc<dyn Store>) {
+    use super::withdraw_suite::{funded, link, reservation};
+    use lnaddr::types::Msat;
+    let a = funded(&store, "payer@example.com", 100_000).await;
+    let l = link(&a, 2, 50_000);
+    store.create_withdraw_link(&l).await.expect("link");
+    let sent = reservation(&l, 10_000, 1_000);
+    let failed = reservation(&l, 5_000, 500);
+    for r in [&sent, &failed] {
+        assert!(matches!(
+            store.reserve_withdrawal(r).await.expect("reserve"),
+            ReserveOutcome::Reserved(_)
+        ));
+        let id = event_id(EventType::PaymentSent, &r.payment_hash);
+        assert!(
+            store.webhook_job(&a.id, &id).await.expect("read").is_none(),
+            "nothing to tell while pending"
+        );
+    }
+    let ok = Finish::Succeeded { fee: Msat(120) };
+    let bad = Finish::Failed {
+        reason: "no route".into(),
+    };
+    // Finished twice each (a replay): one event each.
+    for _ in 0..2 {
+        store
+            .finish_withdrawal(&sent.payment_hash, &ok, 2_000)
+            .await
+            .expect("finish");
+        store
+            .finish_withdrawal(&failed.payment_hash, &bad, 2_001)
+            .await
+            .expect("finish");
+    }
+    let job = store
+        .webhook_job(&a.id, &event_id(EventType::PaymentSent, &sent.payment_hash))
+        .await
+        .expect("read")
+        .expect("payment.sent queued with the finish");
+    assert_eq!(job.event.kind, EventType::PaymentSent);
+    assert_eq!(job.event.created_at, 2_000);
+    assert_eq!(job.event.data.address, "payer@example.com");
+    assert_eq!(job.event.data.amount_msat, 10_000);
+    assert_eq!(job.event.data.fee_msat, 120);
+    assert_eq!(job.event.data.payment_hash, sent.payment_hash.to_hex());
+    let job = store
+        .webhook_job(
+            &a.id,
+            &event_id(EventType::PaymentFailed, &failed.payment_hash),
+        )
+        .await
+        .expect("read")
+        .expect("payment.failed queued with the finish");
+    assert_eq!(job.event.kind, EventType::PaymentFailed);
+    assert_eq!(job.event.data.amount_msat, 5_000);
+    assert_eq!(job.event.data.fee_msat, 0);
+    assert!(
+        store
+            .webhook_job(
+                &a.id,
+                &event_id(EventType::PaymentFailed, &sent.payment_hash)
+            )
+            .await
+            .expect("read")
+            .is_none()
+    );
+    // The funding credit, the sent and the failed payment: three events, each claimed once.
+    let claimed = store
+        .claim_webhook_jobs("w1", NOW, LEASE, 10)
+        .await
+        .expect("claim");
+    let kinds: HashSet<EventType> = claimed.iter().map(|j| j.event.kind).collect();
+    assert_eq!(claimed.len(), 3, "{claimed:?}");
+    assert_eq!(kinds.len(), 3);
 }

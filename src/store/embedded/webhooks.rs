@@ -37,6 +37,17 @@ pub(super) fn enqueue_on_credit(
     enqueue(tx, &job)
 }
 
+/// Inside `finish_withdrawal`'s transaction: queues `payment.sent` or `payment.failed`, once.
+pub(super) fn enqueue_on_finish(
+    tx: &WriteTransaction,
+    outgoing: &crate::store::webhooks::Outgoing,
+    account: &Account,
+) -> Result<(), StoreError> {
+    let event = WebhookEvent::outgoing(outgoing, account);
+    let job = DeliveryJob::new(event, account, outgoing.finished_at.saturating_mul(1000));
+    enqueue(tx, &job)
+}
+
 /// Queues `job` unless a job for its event exists.
 pub(super) fn enqueue(tx: &WriteTransaction, job: &DeliveryJob) -> Result<(), StoreError> {
     let id = job.event.id.as_str();

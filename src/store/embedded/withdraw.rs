@@ -200,6 +200,9 @@ impl WithdrawStore for EmbeddedStore {
                     .checked_add(done.refund())
                     .unwrap_or(Msat(u64::MAX));
                 put_account(tx, &account)?;
+                if let Some(outgoing) = done.outgoing() {
+                    super::webhooks::enqueue_on_finish(tx, &outgoing, &account)?;
+                }
             }
             if done.status == WithdrawStatus::Failed
                 && let Some(mut link) = get_link(tx, &done.k1)?

@@ -94,6 +94,24 @@ pub(super) fn job_on_credit(
     })
 }
 
+/// The `payment.sent`/`payment.failed` job the finish script writes; `None` while pending or when
+/// the account is gone (no one to tell).
+pub(super) fn job_on_finish(
+    done: &crate::store::WithdrawPayment,
+    account: Option<&Account>,
+) -> Result<Option<CreditJob>, StoreError> {
+    let (Some(outgoing), Some(account)) = (done.outgoing(), account) else {
+        return Ok(None);
+    };
+    let event = WebhookEvent::outgoing(&outgoing, account);
+    let job = DeliveryJob::new(event, account, outgoing.finished_at.saturating_mul(1000));
+    Ok(Some(CreditJob {
+        key: keys::webhook_job(&account.id, &job.event.id),
+        member: keys::webhook_member(&account.id, &job.event.id),
+        json: encode(&job)?,
+    }))
+}
+
 /// Before the credit script: enters the member, due a little later, so that a job the script
 /// writes is never missing from the queue.
 pub(super) async fn pre_enter(conn: &Conn, member: &str, now_ms: u64) -> Result<(), StoreError> {

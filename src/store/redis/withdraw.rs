@@ -62,9 +62,10 @@ return 'reserved'
 });
 
 /// Finishes a pending withdrawal once.
-/// KEYS: withdrawal hash, account hash, ledger list, link hash.
+/// KEYS: withdrawal hash, account hash, ledger list, link hash, webhook job.
 /// ARGV: new status, new payment JSON, new ledger entry JSON, refund (decimal), `1` to give the
-/// use back. Answers `done`, `already` or `unknown`.
+/// use back, the `payment.sent`/`payment.failed` delivery job JSON (empty: none).
+/// Answers `done`, `already` or `unknown`.
 static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -80,6 +81,9 @@ if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
   redis.call('HINCRBY', KEYS[4], 'used', -1)
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'json', ARGV[2], 'tx', ARGV[3])
+if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('SET', KEYS[5], ARGV[6], 'NX')
+end
 return 'done'
 ",
     )
@@ -276,12 +280,22 @@ impl WithdrawStore for RedisStore {
             return Ok(FinishOutcome::AlreadyFinished(current));
         }
         let done = current.finished(finish, now);
+        let account = self.read_account(&id).await?;
+        let webhook = super::webhooks::job_on_finish(&done, account.as_ref())?;
+        if let Some(job) = &webhook {
+            super::webhooks::pre_enter(&self.conn, &job.member, super::unix_now_ms()).await?;
+        }
         let mut script = FINISH.prepare_invoke();
         script
             .key(keys::withdrawal(&id, hash))
             .key(keys::account(&id))
             .key(keys::ledger(&id))
             .key(keys::withdraw_link(&id, &done.k1))
+            .key(
+                webhook
+                    .as_ref()
+                    .map_or_else(|| keys::webhook_job(&id, "none"), |job| job.key.clone()),
+            )
             .arg(status_text(done.status))
             .arg(encode(&done)?)
             .arg(encode(&done.ledger_entry())?)
@@ -290,10 +304,21 @@ impl WithdrawStore for RedisStore {
                 "1"
             } else {
                 "0"
-            });
+            })
+            .arg(
+                webhook
+                    .as_ref()
+                    .map(|job| job.json.clone())
+                    .unwrap_or_default(),
+            );
         let answer: String = self.conn.invoke(&script).await?;
         let outcome = match answer.as_str() {
-            "done" => FinishOutcome::Finished(done),
+            "done" => {
+                if let Some(job) = &webhook {
+                    super::webhooks::due_now(&self.conn, &job.member).await;
+                }
+                FinishOutcome::Finished(done)
+            }
             "already" => match self.read_withdrawal(&id, hash).await? {
                 Some(p) => FinishOutcome::AlreadyFinished(p),
                 None => FinishOutcome::Unknown,
