@@ -51,6 +51,9 @@ pub enum Error {
     /// The account still holds money.
     #[error("the account's balance is not zero")]
     BalanceNotZero,
+    /// Money is still moving on the account (the reason says how); refused, nothing changed.
+    #[error("{0}")]
+    MoneyInFlight(String),
     /// A fake payment was refused.
     #[error(transparent)]
     FakePay(#[from] FakePayError),
@@ -69,6 +72,9 @@ impl Error {
             StoreError::NameTaken => Error::NameTaken,
             StoreError::NotFound => Error::UnknownUser,
             StoreError::BalanceNotZero => Error::BalanceNotZero,
+            e @ (StoreError::PaymentsPending | StoreError::InvoicesOutstanding { .. }) => {
+                Error::MoneyInFlight(e.to_string())
+            }
             other => Error::Store(other),
         }
     }

@@ -44,6 +44,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
             StatusCode::CONFLICT,
             "the account's balance is not zero".into(),
         ),
+        Error::MoneyInFlight(reason) => (StatusCode::CONFLICT, reason.clone()),
         Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
         Error::FakePay(e) => match e {
             FakePayError::Invalid => (bad_request, e.to_string()),
@@ -60,6 +61,9 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
                 StatusCode::CONFLICT,
                 "the account's balance is not zero".into(),
             ),
+            StoreError::PaymentsPending | StoreError::InvoicesOutstanding { .. } => {
+                (StatusCode::CONFLICT, e.to_string())
+            }
             StoreError::DuplicateInvoice | StoreError::Corrupt(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
