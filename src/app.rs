@@ -195,6 +195,8 @@ pub async fn start_with_listeners(
             node: gateway.node.clone(),
             settings: gateway.settings.withdraw.clone(),
             events: gateway.events.clone(),
+            payments: gateway.settings.payments.clone(),
+            metrics: gateway.metrics.clone(),
         },
         payer_jobs,
         shutdown_rx.clone(),

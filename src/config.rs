@@ -76,6 +76,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub webhooks: RawWebhooks,
     #[serde(default)]
+    pub payments: RawPayments,
+    #[serde(default)]
     pub domains: Vec<RawDomain>,
 }
 
@@ -97,6 +99,17 @@ pub struct RawWithdraw {
     pub min_fee_reserve_msat: Option<u64>,
     /// How long the node may look for a route.
     pub payment_timeout_secs: Option<u32>,
+}
+
+/// `[payments]`: how every process finishes the payments of others (see `docs/payments.md`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayments {
+    /// A pending payment this old that no process holds is taken over by the sweep, and one the
+    /// node never heard of is refunded.
+    pub stale_after_secs: Option<u64>,
+    /// How often each process sweeps the pending payments.
+    pub sweep_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -182,6 +195,7 @@ pub struct Settings {
     pub withdraw: WithdrawSettings,
     pub ledger: LedgerSettings,
     pub webhooks: WebhookSettings,
+    pub payments: PaymentSettings,
     pub domains: Vec<DomainSettings>,
 }
 
@@ -190,6 +204,16 @@ pub struct Settings {
 pub struct WebhookSettings {
     /// Let webhook URLs name loopback/private addresses (SSRF guard off; tests only).
     pub allow_private_addresses: bool,
+}
+
+/// Every process sweeps the pending payments every `sweep_interval` and takes over (under a
+/// lease) those older than `stale_after_secs` that no process is working on; one the node never
+/// heard of is then refunded. So a reservation is paid or refunded within about
+/// `stale_after_secs + sweep_interval`, whatever happened to the request that made it.
+#[derive(Debug, Clone)]
+pub struct PaymentSettings {
+    pub stale_after_secs: u64,
+    pub sweep_interval: Duration,
 }
 
 /// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
@@ -334,6 +358,16 @@ impl Settings {
             problems.push("withdraw.payment_timeout_secs must be between 1 and 3600".into());
         }
         let ledger = ledger::ledger_settings(raw.ledger, &mut problems);
+        let payments = PaymentSettings {
+            stale_after_secs: raw.payments.stale_after_secs.unwrap_or(60),
+            sweep_interval: Duration::from_secs(raw.payments.sweep_interval_secs.unwrap_or(10)),
+        };
+        if !(1..=86_400).contains(&payments.stale_after_secs) {
+            problems.push("payments.stale_after_secs must be between 1 and 86400".into());
+        }
+        if !(1..=3_600).contains(&payments.sweep_interval.as_secs()) {
+            problems.push("payments.sweep_interval_secs must be between 1 and 3600".into());
+        }
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -358,6 +392,7 @@ impl Settings {
             webhooks: WebhookSettings {
                 allow_private_addresses: raw.webhooks.allow_private_addresses.unwrap_or(false),
             },
+            payments,
             domains,
         })
     }

@@ -59,6 +59,9 @@ pub enum Error {
     /// A domain operation was refused.
     #[error(transparent)]
     Domain(#[from] crate::domains::admin::DomainError),
+    /// Money is still moving on the account (the reason says how); refused, nothing changed.
+    #[error("{0}")]
+    MoneyInFlight(String),
     /// A fake payment was refused.
     #[error(transparent)]
     FakePay(#[from] FakePayError),
@@ -77,6 +80,9 @@ impl Error {
             StoreError::NameTaken => Error::NameTaken,
             StoreError::NotFound => Error::UnknownUser,
             StoreError::BalanceNotZero => Error::BalanceNotZero,
+            e @ (StoreError::PaymentsPending | StoreError::InvoicesOutstanding { .. }) => {
+                Error::MoneyInFlight(e.to_string())
+            }
             other => Error::Store(other),
         }
     }

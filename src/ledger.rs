@@ -68,7 +68,11 @@ pub async fn apply_settlement(
             tracing::debug!(payment_hash = %settlement.payment_hash, "settlement of an invoice not issued here");
         }
         CreditOutcome::AccountGone => {
-            tracing::warn!(payment_hash = %settlement.payment_hash, "payment for a removed account; not credited");
+            // Parked, never dropped silently: the operator sees the metric and this line.
+            metrics.orphaned_msat.inc_by(settlement.amount_paid_msat.0);
+            tracing::error!(payment_hash = %settlement.payment_hash,
+                amount_msat = settlement.amount_paid_msat.0,
+                "ORPHANED: a payment arrived for a removed account; not credited, counted in lnaddr_orphaned_msat_total");
         }
     }
     store

@@ -37,6 +37,9 @@ pub struct Metrics {
     pub webhook_delivery_failures: Counter,
     pub webhook_queue_depth: Gauge,
     pub webhook_oldest_pending_seconds: Gauge,
+    /// Millisatoshis a credit or refund found no account for (`lnaddr_orphaned_msat_total`):
+    /// parked for the operator, each also logged at error level.
+    pub orphaned_msat: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -113,6 +116,12 @@ impl Default for Metrics {
             "Age of the oldest webhook event not yet delivered (0 when none)",
             webhook_oldest_pending_seconds.clone(),
         );
+        let orphaned_msat = Counter::default();
+        registry.register(
+            "orphaned_msat",
+            "Millisatoshis of credits or refunds whose account was removed (see the error log)",
+            orphaned_msat.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             webhook_deliveries,
@@ -126,6 +135,7 @@ impl Default for Metrics {
             zap_receipts_queued,
             zap_receipts_sent,
             zap_receipts_failed,
+            orphaned_msat,
         }
     }
 }

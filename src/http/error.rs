@@ -59,6 +59,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
             }
             DomainError::Store(inner) => store_status(inner),
         },
+        Error::MoneyInFlight(reason) => (StatusCode::CONFLICT, reason.clone()),
         Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
         Error::FakePay(e) => match e {
             FakePayError::Invalid => (bad_request, e.to_string()),
@@ -92,6 +93,9 @@ fn store_status(e: &StoreError) -> (StatusCode, String) {
             StatusCode::CONFLICT,
             "the domain still has accounts: remove them first".into(),
         ),
+        StoreError::PaymentsPending | StoreError::InvoicesOutstanding { .. } => {
+            (StatusCode::CONFLICT, e.to_string())
+        }
         StoreError::DuplicateInvoice | StoreError::Corrupt(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
         }

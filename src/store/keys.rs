@@ -171,6 +171,11 @@ pub fn withdrawal_owner(hash: &PaymentHash) -> String {
     format!("wd:{hash}")
 }
 
+/// The lease on a pending payment: the id of the process working on it, with a TTL (PX).
+pub fn payment_lease(hash: &PaymentHash) -> String {
+    format!("wd:lease:{hash}")
+}
+
 /// Global set of withdrawals that may be pending, as `<id>:<hash>` members.
 pub fn withdrawals_pending() -> &'static str {
     "wd:pending"

@@ -39,6 +39,12 @@ pub enum StoreError {
     /// An account with money on it cannot be removed.
     #[error("the account's balance is not zero")]
     BalanceNotZero,
+    /// Money is moving on the account: a payment from it is still pending.
+    #[error("the account has payments in flight")]
+    PaymentsPending,
+    /// The account has invoices the network may still pay, until this Unix time.
+    #[error("the account has invoices that may still be paid until {until} (unix time)")]
+    InvoicesOutstanding { until: u64 },
     /// An invoice with this payment hash was already recorded.
     #[error("an invoice with this payment hash is already recorded")]
     DuplicateInvoice,
@@ -107,6 +113,10 @@ pub trait Store:
     ) -> Result<Account, StoreError>;
 
     /// Removes the account and frees its name; refused with [`StoreError::BalanceNotZero`] while it
+    /// holds money, [`StoreError::PaymentsPending`] while a payment from it is pending, and
+    /// [`StoreError::InvoicesOutstanding`] until the last invoice issued to it has expired (a
+    /// payment arriving after the account is gone would have nowhere to go). The check and the
+    /// removal are one atomic step.
     /// holds money.
     async fn delete_account(&self, id: &AccountId) -> Result<(), StoreError>;
 

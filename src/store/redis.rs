@@ -223,12 +223,20 @@ impl Store for RedisStore {
         // The record first (atomically with the zero-balance check), then the name: a crash in
         // between leaves a name pointing at nothing, which reads as free.
         let mut delete = scripts::DELETE_ACCOUNT.prepare_invoke();
-        delete.key(keys::account(id)).key(keys::ledger(id));
+        delete
+            .key(keys::account(id))
+            .key(keys::ledger(id))
+            .arg(crate::types::unix_now());
         let answer: String = self.conn.invoke(&delete).await?;
         match answer.as_str() {
             "ok" => {}
             "missing" => return Err(StoreError::NotFound),
             "balance" => return Err(StoreError::BalanceNotZero),
+            "pending" => return Err(StoreError::PaymentsPending),
+            other if other.starts_with("invoices:") => {
+                let until = other["invoices:".len()..].parse().unwrap_or(u64::MAX);
+                return Err(StoreError::InvoicesOutstanding { until });
+            }
             other => return Err(RedisCallError::Unexpected(other.to_string()).into()),
         }
         let name_key = keys::name_of(&account.domain, &account.username);
@@ -266,6 +274,12 @@ impl Store for RedisStore {
         if !written {
             return Err(StoreError::DuplicateInvoice);
         }
+        // Before the invoice is handed to anyone: the account cannot be removed until it expires.
+        let mut until = scripts::INVOICES_UNTIL.prepare_invoke();
+        until
+            .key(keys::account(&invoice.account_id))
+            .arg(invoice.expires_at);
+        self.conn.invoke::<i64>(&until).await?;
         Ok(())
     }
 

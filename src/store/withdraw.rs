@@ -230,6 +230,8 @@ pub enum FinishOutcome {
 /// - [`WithdrawStore::finish_withdrawal`] finishes a pending withdrawal once: a second call, or a
 ///   call after the other outcome, changes nothing and answers `AlreadyFinished`.
 /// - A balance never goes below zero.
+/// - [`WithdrawStore::lease_payment`] gives a pending payment to one process at a time, across
+///   every process sharing the store; a lease not renewed within its TTL passes to another.
 #[async_trait]
 pub trait WithdrawStore: Send + Sync {
     /// Records a new link; [`StoreError::NotFound`] when its account does not exist.
@@ -260,4 +262,17 @@ pub trait WithdrawStore: Send + Sync {
 
     /// Every withdrawal still pending, for the payer to resume after a restart.
     async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError>;
+
+    /// Takes the lease on the payment `hash` for `holder` for `ttl`, or renews it when `holder`
+    /// holds it already; `false` when another holder has it. Only a lease holder sends, tracks or
+    /// finishes a payment, so two processes never both send one.
+    async fn lease_payment(
+        &self,
+        hash: &PaymentHash,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the lease up, if `holder` holds it.
+    async fn release_payment(&self, hash: &PaymentHash, holder: &str) -> Result<(), StoreError>;
 }

@@ -2,8 +2,11 @@
 //! that pays each reserved withdrawal and finishes it once in the store (success keeps the real
 //! fee and refunds the rest of the reserve; failure refunds everything and gives the use back).
 //! On start it resumes every withdrawal still pending (`TrackPaymentV2` on LND), so a gateway
-//! stopped or killed mid-payment settles it on restart. On shutdown, payments in flight are left
-//! pending in the store for the next start; nothing is refunded while the outcome is unknown.
+//! stopped or killed mid-payment settles it on restart; and every process sweeps the pending
+//! withdrawals periodically, taking over (under a lease, so one process at a time) those older
+//! than `payments.stale_after_secs` that nobody works on, whatever happened to the request or the
+//! process that reserved them. On shutdown, payments in flight are left pending in the store;
+//! nothing is refunded while the outcome is unknown.
 //!
 //! An invoice issued by this gateway is settled inside the ledger, never by the node, the same way
 //! on every store: the invoice is cancelled on the node that issued it (confirmed, or the payment
@@ -19,7 +22,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::WithdrawSettings;
+use std::collections::HashMap;
+
+use crate::config::{PaymentSettings, WithdrawSettings};
 use crate::events::{Events, Failed, LedgerEvent, Sent};
 use crate::ledger::Backoff;
 use crate::lightning::{
@@ -28,18 +33,18 @@ use crate::lightning::{
 use crate::store::{
     CreditOutcome, Finish, FinishOutcome, Settlement, Store, WithdrawPayment, WithdrawStatus,
 };
+use crate::types::PaymentHash;
 use crate::types::unix_now;
 
 /// How long one `track_payment` call waits for a final state before asking again.
 const TRACK_WAIT: Duration = Duration::from_secs(60);
 
-/// How long after its reservation a withdrawal the node has never heard of may still be sent by
-/// the process that reserved it. That process sends at once, and its one send attempt is bounded
-/// by the node's call deadline; until this much time has passed, "never sent" may only mean "not
-/// sent yet". With Redis, a process that starts resumes every pending withdrawal, including those
-/// another process has just reserved: giving up on one early would refund money that is then
-/// sent anyway.
-const SEND_GRACE_SECS: u64 = 60;
+// How long after its reservation a withdrawal the node has never heard of may still be sent by
+// the process that reserved it is `payments.stale_after_secs`: that process sends at once, and
+// its one send attempt is bounded by the node's call deadline; until then "never sent" may only
+// mean "not sent yet". The first sweep at start resumes every pending withdrawal, including
+// those another process has just reserved: giving up on one early would refund money that is
+// then sent anyway.
 
 pub use crate::store::withdraw::INTERNAL_PREIMAGE;
 
@@ -74,58 +79,140 @@ pub struct PayerDeps {
     /// Where a finished withdrawal is announced ([`LedgerEvent::Sent`] or `Failed`), and the
     /// payee's credit of an internal one ([`LedgerEvent::Received`]).
     pub events: Events,
+    pub payments: PaymentSettings,
+    pub metrics: crate::metrics::Metrics,
 }
 
-/// Runs the payer until `shutdown`: resumes pending withdrawals, then pays new ones.
+/// How long a payment's lease lasts unless renewed; it is renewed every third of that while the
+/// payment is worked on, so a process that died gives its payments up within this time.
+const LEASE_TTL: Duration = Duration::from_secs(15);
+
+/// Runs the payer until `shutdown`: pays new withdrawals as they are submitted, and sweeps the
+/// pending ones every `payments.sweep_interval` (the first sweep, at start, resumes every pending
+/// withdrawal; later ones take those older than `payments.stale_after_secs`). Each payment is
+/// worked on under its lease, so two processes never both send, track or finish one.
 pub async fn run(
     deps: PayerDeps,
     mut jobs: mpsc::UnboundedReceiver<WithdrawPayment>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let holder = hex::encode(rand::random::<[u8; 16]>());
     let mut running = JoinSet::new();
-    let mut backoff = Backoff::default();
-    loop {
-        match deps.store.pending_withdrawals().await {
-            Ok(pending) => {
-                if !pending.is_empty() {
-                    tracing::info!(count = pending.len(), "resuming pending withdrawals");
-                }
-                for p in pending {
-                    running.spawn(settle(deps.clone(), p, true));
-                }
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list pending withdrawals; retrying");
-                tokio::select! {
-                    () = tokio::time::sleep(backoff.next_delay()) => {}
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
-    }
+    let mut busy: HashMap<tokio::task::Id, PaymentHash> = HashMap::new();
+    let mut sweep = tokio::time::interval(deps.payments.sweep_interval);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut first_sweep = true;
+    let is_busy = |busy: &HashMap<tokio::task::Id, PaymentHash>, h: &PaymentHash| {
+        busy.values().any(|b| b == h)
+    };
     loop {
         tokio::select! {
             job = jobs.recv() => match job {
-                Some(p) => { running.spawn(settle(deps.clone(), p, false)); }
+                Some(p) if !is_busy(&busy, &p.payment_hash) => {
+                    let hash = p.payment_hash;
+                    let task = running.spawn(work(deps.clone(), holder.clone(), p, false));
+                    busy.insert(task.id(), hash);
+                }
+                Some(_) => {}
                 None => break,
             },
-            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = sweep.tick() => match deps.store.pending_withdrawals().await {
+                Ok(pending) => {
+                    let now = unix_now();
+                    let mut taken = 0;
+                    for p in pending {
+                        let stale =
+                            p.created_at.saturating_add(deps.payments.stale_after_secs) <= now;
+                        if (first_sweep || stale) && !is_busy(&busy, &p.payment_hash) {
+                            let hash = p.payment_hash;
+                            let task = running.spawn(work(deps.clone(), holder.clone(), p, true));
+                            busy.insert(task.id(), hash);
+                            taken += 1;
+                        }
+                    }
+                    if taken > 0 {
+                        tracing::info!(count = taken, "resuming pending withdrawals");
+                    }
+                    first_sweep = false;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot list pending withdrawals; the next sweep retries"),
+            },
+            Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                busy.remove(&id);
+            }
             _ = shutdown.changed() => break,
         }
     }
-    // Outcomes still unknown stay pending in the store for the next start.
+    // Outcomes still unknown stay pending in the store; their leases run out and the next
+    // sweep, here or in another process, resumes them.
     running.shutdown().await;
 }
 
+/// Works on one payment under its lease: takes it (or leaves the payment to the process that
+/// holds it), reads the payment again under the lease (another process may have finished it),
+/// settles it while renewing the lease, and gives the lease up.
+async fn work(deps: PayerDeps, holder: String, payment: WithdrawPayment, resume: bool) {
+    let hash = payment.payment_hash;
+    match deps.store.lease_payment(&hash, &holder, LEASE_TTL).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(payment_hash = %hash, "another process works on this payment");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, payment_hash = %hash, "cannot take the payment's lease; the sweep retries");
+            return;
+        }
+    }
+    match deps.store.withdrawal(&hash).await {
+        Ok(Some(p)) if p.status == WithdrawStatus::Pending => {
+            tokio::select! {
+                () = settle(&deps, p, resume) => {}
+                () = keep_lease(&deps, &hash, &holder) => {
+                    tracing::warn!(payment_hash = %hash, "lost the payment's lease; leaving it to the process that took it");
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, payment_hash = %hash, "cannot read the payment; the sweep retries");
+        }
+    }
+    if let Err(e) = deps.store.release_payment(&hash, &holder).await {
+        tracing::debug!(error = %e, payment_hash = %hash, "cannot release the payment's lease; it runs out");
+    }
+}
+
+/// Renews the lease every third of its TTL; returns when it is lost (taken by another process,
+/// or not renewed for two thirds of its TTL, after which another may take it).
+async fn keep_lease(deps: &PayerDeps, hash: &PaymentHash, holder: &str) {
+    let mut renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(LEASE_TTL / 3).await;
+        match deps.store.lease_payment(hash, holder, LEASE_TTL).await {
+            Ok(true) => renewed = tokio::time::Instant::now(),
+            Ok(false) => return,
+            Err(e) if renewed.elapsed() >= LEASE_TTL * 2 / 3 => {
+                tracing::warn!(error = %e, payment_hash = %hash, "cannot renew the payment's lease");
+                return;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// Pays (or, when `resume`, tracks) one withdrawal to a final state and finishes it in the store.
-async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
+async fn settle(deps: &PayerDeps, payment: WithdrawPayment, resume: bool) {
     let hash = payment.payment_hash;
     let (finish, preimage) = if payment.internal {
         // Settled inside the ledger: no preimage was ever revealed.
-        (settle_internal(&deps, &payment).await, None)
+        (settle_internal(deps, &payment).await, None)
     } else {
-        settle_external(&deps, &payment, resume).await
+        settle_external(deps, &payment, resume).await
     };
     let mut backoff = Backoff::default();
     loop {
@@ -139,6 +226,7 @@ async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
                     status = ?done.status, fee_msat = done.fee_msat.0, refund_msat = done.refund().0,
                     "withdrawal finished");
                 announce(&deps.events, &done, preimage);
+                park_orphaned_refund(deps, &done).await;
                 return;
             }
             Ok(_) => return,
@@ -147,6 +235,23 @@ async fn settle(deps: PayerDeps, payment: WithdrawPayment, resume: bool) {
                 tokio::time::sleep(backoff.next_delay()).await;
             }
         }
+    }
+}
+
+/// A refund whose account is gone (removed while the payment was pending, which deletion refuses
+/// but a store written by an older version may hold) is never dropped silently: it is counted in
+/// `lnaddr_orphaned_msat_total` and logged at error level for the operator. An account holding a
+/// refund cannot be removed, so an account missing right after the finish never got it.
+async fn park_orphaned_refund(deps: &PayerDeps, done: &WithdrawPayment) {
+    let refund = done.refund();
+    if refund == crate::types::Msat::ZERO {
+        return;
+    }
+    if let Ok(None) = deps.store.account(&done.account_id).await {
+        deps.metrics.orphaned_msat.inc_by(refund.0);
+        tracing::error!(account = %done.account_id, payment_hash = %done.payment_hash,
+            amount_msat = refund.0,
+            "ORPHANED: a refund found no account; counted in lnaddr_orphaned_msat_total");
     }
 }
 
@@ -204,7 +309,12 @@ async fn settle_external(
             }
             Ok(Some(PaymentResult::Failed(reason))) => return (Finish::Failed { reason }, None),
             // Not known to the node yet, but its sender may still be about to send it.
-            Ok(None) if unix_now() < payment.created_at.saturating_add(SEND_GRACE_SECS) => {
+            Ok(None)
+                if unix_now()
+                    < payment
+                        .created_at
+                        .saturating_add(deps.payments.stale_after_secs) =>
+            {
                 tokio::time::sleep(backoff.next_delay()).await;
             }
             // The node never started it (e.g. a crash before the send): nothing left the node.

@@ -19,6 +19,8 @@ where
     finish_is_once(make().await).await;
     concurrent_single_use(make().await).await;
     concurrent_balance_is_exact(make().await).await;
+    leases_are_exclusive(make().await).await;
+    delete_refused_while_money_moves(make().await).await;
 }
 
 /// An account holding `balance`.
@@ -374,4 +376,86 @@ pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
             .expect("pending")
             .is_empty()
     );
+}
+
+/// Leases (`lease_payment`): one holder at a time, renewed by its holder, released only by it,
+/// and passed on once it runs out.
+pub async fn leases_are_exclusive(store: Arc<dyn Store>) {
+    let h = PaymentHash(rand::random());
+    let long = std::time::Duration::from_secs(30);
+    assert!(store.lease_payment(&h, "a", long).await.expect("lease"));
+    assert!(!store.lease_payment(&h, "b", long).await.expect("lease"));
+    assert!(store.lease_payment(&h, "a", long).await.expect("renew"));
+    store.release_payment(&h, "b").await.expect("release");
+    assert!(
+        !store.lease_payment(&h, "b", long).await.expect("lease"),
+        "only the holder releases"
+    );
+    store.release_payment(&h, "a").await.expect("release");
+    assert!(store.lease_payment(&h, "b", long).await.expect("lease"));
+
+    let short = PaymentHash(rand::random());
+    let ms = std::time::Duration::from_millis(50);
+    assert!(store.lease_payment(&short, "a", ms).await.expect("lease"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !store.lease_payment(&short, "b", long).await.expect("lease") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease never ran out"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!store.lease_payment(&short, "a", long).await.expect("lease"));
+}
+
+/// Rule 8: an account is not removed while a payment from it is pending or an invoice issued to
+/// it may still be paid; once both are over (and the balance is zero), it is.
+pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
+    let billed = store
+        .create_account(new_account("billed@example.com"))
+        .await
+        .expect("create");
+    let mut open = invoice_for(&billed, 7, 1_000);
+    open.expires_at = lnaddr::types::unix_now() + 3_600;
+    store.add_invoice(open).await.expect("add");
+    assert!(matches!(
+        store.delete_account(&billed.id).await,
+        Err(StoreError::InvoicesOutstanding { .. })
+    ));
+    assert!(store.account(&billed.id).await.expect("read").is_some());
+
+    // Funded by an invoice that has expired since, then everything reserved for a payment.
+    let payer = store
+        .create_account(new_account("spender@example.com"))
+        .await
+        .expect("create");
+    let mut inv = invoice_for(&payer, 8, 10_000);
+    inv.expires_at = 1;
+    store.add_invoice(inv.clone()).await.expect("add");
+    store
+        .credit_settlement(&settlement(&inv, 1))
+        .await
+        .expect("credit");
+    let l = link(&payer, 1, 10_000);
+    store.create_withdraw_link(&l).await.expect("link");
+    let r = reservation(&l, 9_000, 1_000);
+    assert!(matches!(
+        store.reserve_withdrawal(&r).await.expect("reserve"),
+        ReserveOutcome::Reserved(_)
+    ));
+    assert_eq!(balance(&store, &payer).await, 0);
+    assert!(matches!(
+        store.delete_account(&payer.id).await,
+        Err(StoreError::PaymentsPending)
+    ));
+    assert!(store.account(&payer.id).await.expect("read").is_some());
+    let all_fee = Finish::Succeeded { fee: Msat(1_000) };
+    store
+        .finish_withdrawal(&r.payment_hash, &all_fee, 2_000)
+        .await
+        .expect("finish");
+    store
+        .delete_account(&payer.id)
+        .await
+        .expect("nothing moving: removable");
 }

@@ -29,6 +29,9 @@ const INVOICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invoices")
 /// first.
 const TXS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("transactions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Account id → the latest expiry (Unix seconds) of the invoices issued to it: until then the
+/// account cannot be removed.
+const INVOICES_UNTIL: TableDefinition<&str, u64> = TableDefinition::new("invoices_until");
 const TX_SEQ_KEY: &str = "seq/transactions";
 
 fn cursor_key(node_id: &str) -> String {
@@ -42,6 +45,9 @@ pub struct EmbeddedStore {
     writer: Arc<BatchWriter<StoreError>>,
     db: Arc<Database>,
     buckets: Arc<ratelimit::Buckets>,
+    /// Payment leases ([`WithdrawStore::lease_payment`]): one process serves an embedded store,
+    /// so they live in memory.
+    leases: Arc<withdraw::Leases>,
 }
 
 impl EmbeddedStore {
@@ -65,6 +71,7 @@ impl EmbeddedStore {
             tx.open_table(INVOICES).map_err(StoreError::backend)?;
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
+            tx.open_table(INVOICES_UNTIL).map_err(StoreError::backend)?;
             outbox::create_tables(&tx)?;
             webhooks::create_tables(&tx)?;
             domains::create_tables(&tx)?;
@@ -82,6 +89,7 @@ impl EmbeddedStore {
             writer: Arc::new(writer),
             db,
             buckets: Arc::default(),
+            leases: Arc::default(),
         })
     }
 
@@ -240,6 +248,19 @@ impl Store for EmbeddedStore {
             if account.balance_msat != Msat::ZERO {
                 return Err(StoreError::BalanceNotZero);
             }
+            if withdraw::has_pending(tx, &account.id)? {
+                return Err(StoreError::PaymentsPending);
+            }
+            let mut until_t = tx.open_table(INVOICES_UNTIL).map_err(StoreError::backend)?;
+            let until = until_t
+                .get(id.as_str())
+                .map_err(StoreError::backend)?
+                .map_or(0, |v| v.value());
+            if until > unix_now() {
+                return Err(StoreError::InvoicesOutstanding { until });
+            }
+            until_t.remove(id.as_str()).map_err(StoreError::backend)?;
+            drop(until_t);
             accounts.remove(id.as_str()).map_err(StoreError::backend)?;
             let mut names = tx.open_table(NAMES).map_err(StoreError::backend)?;
             let key = format!("{}/{}", account.domain, account.username);
@@ -264,6 +285,17 @@ impl Store for EmbeddedStore {
             }
             t.insert(key.as_slice(), encode(&invoice)?.as_slice())
                 .map_err(StoreError::backend)?;
+            let mut until = tx.open_table(INVOICES_UNTIL).map_err(StoreError::backend)?;
+            let id = invoice.account_id.0.as_str();
+            let known = until
+                .get(id)
+                .map_err(StoreError::backend)?
+                .map_or(0, |v| v.value());
+            if invoice.expires_at > known {
+                until
+                    .insert(id, invoice.expires_at)
+                    .map_err(StoreError::backend)?;
+            }
             Ok(())
         })
         .await

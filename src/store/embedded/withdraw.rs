@@ -22,6 +22,39 @@ pub(super) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("wit
 pub(super) const PAYMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("withdrawals");
 pub(super) const PENDING: TableDefinition<&[u8], u8> = TableDefinition::new("withdrawals_pending");
 
+/// Payment leases in memory: payment hash → (holder, until).
+#[derive(Default)]
+pub(super) struct Leases(
+    std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, std::time::Instant)>>,
+);
+
+impl Leases {
+    fn take(&self, hash: &PaymentHash, holder: &str, ttl: std::time::Duration) -> bool {
+        let now = std::time::Instant::now();
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match map.get(&hash.0) {
+            Some((other, until)) if other != holder && *until > now => false,
+            _ => {
+                map.insert(hash.0, (holder.to_string(), now + ttl));
+                true
+            }
+        }
+    }
+
+    fn release(&self, hash: &PaymentHash, holder: &str) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.get(&hash.0).is_some_and(|(h, _)| h == holder) {
+            map.remove(&hash.0);
+        }
+    }
+}
+
 /// A withdrawal and where its ledger entry is.
 #[derive(Serialize, Deserialize)]
 struct Row {
@@ -77,6 +110,23 @@ fn put_ledger(
     )
     .map_err(StoreError::backend)?;
     Ok(seq)
+}
+
+/// Whether a withdrawal from `id` is still pending (the pending table holds only payments in
+/// flight, so it is short).
+pub(super) fn has_pending(tx: &WriteTransaction, id: &AccountId) -> Result<bool, StoreError> {
+    let pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
+    let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+    for entry in pending.iter().map_err(StoreError::backend)? {
+        let (hash, _) = entry.map_err(StoreError::backend)?;
+        if let Some(v) = payments.get(hash.value()).map_err(StoreError::backend)? {
+            let row: Row = decode(v.value())?;
+            if &row.payment.account_id == id {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
@@ -237,6 +287,20 @@ impl WithdrawStore for EmbeddedStore {
                 .map(|r| r.payment))
         })
         .await
+    }
+
+    async fn lease_payment(
+        &self,
+        hash: &PaymentHash,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.leases.take(hash, holder, ttl))
+    }
+
+    async fn release_payment(&self, hash: &PaymentHash, holder: &str) -> Result<(), StoreError> {
+        self.leases.release(hash, holder);
+        Ok(())
     }
 
     async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError> {

@@ -32,16 +32,34 @@ return {'credited', redis.call('HGET', KEYS[2], 'balance')}
     )
 });
 
-/// Removes an account whose balance is zero, with its ledger.
-/// KEYS: account hash, ledger list. Answers `"ok"`, `"missing"` or `"balance"`.
+/// Removes an account whose balance is zero, with no payment pending (`pending`, counted by the
+/// withdraw scripts) and no invoice that may still be paid (`inv_until`), with its ledger.
+/// KEYS: account hash, ledger list. ARGV: now (Unix seconds). Answers `"ok"`, `"missing"`,
+/// `"balance"`, `"pending"` or `"invoices:<until>"`.
 pub static DELETE_ACCOUNT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local balance = redis.call('HGET', KEYS[1], 'balance')
 if not balance then return 'missing' end
 if balance ~= '0' then return 'balance' end
+if tonumber(redis.call('HGET', KEYS[1], 'pending') or '0') > 0 then return 'pending' end
+local till = tonumber(redis.call('HGET', KEYS[1], 'inv_until') or '0')
+if till > tonumber(ARGV[1]) then return 'invoices:' .. till end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 'ok'
+",
+    )
+});
+
+/// Moves an existing account's latest invoice expiry forward, never creating a removed account.
+/// KEYS: account hash. ARGV: the invoice's expiry (Unix seconds).
+pub static INVOICES_UNTIL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local till = tonumber(redis.call('HGET', KEYS[1], 'inv_until') or '0')
+if tonumber(ARGV[1]) > till then redis.call('HSET', KEYS[1], 'inv_until', ARGV[1]) end
+return 1
 ",
     )
 });

@@ -53,6 +53,7 @@ if not bal then return 'unknown' end
 local need = ARGV[2]
 if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
 redis.call('HINCRBY', KEYS[2], 'balance', '-' .. need)
+redis.call('HINCRBY', KEYS[2], 'pending', 1)
 redis.call('HINCRBY', KEYS[1], 'used', 1)
 redis.call('HSET', KEYS[4], 'json', ARGV[3], 'status', 'pending', 'tx', ARGV[4])
 redis.call('LPUSH', KEYS[3], ARGV[4])
@@ -72,8 +73,11 @@ static FINISH: LazyLock<Script> = LazyLock::new(|| {
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 'already' end
 local old = redis.call('HGET', KEYS[1], 'tx')
-if ARGV[4] ~= '0' and redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HINCRBY', KEYS[2], 'balance', ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[2], 'balance', ARGV[4]) end
+  if tonumber(redis.call('HGET', KEYS[2], 'pending') or '0') > 0 then
+    redis.call('HINCRBY', KEYS[2], 'pending', -1)
+  end
 end
 local pos = redis.call('LPOS', KEYS[3], old)
 if pos then redis.call('LSET', KEYS[3], pos, ARGV[3]) end
@@ -96,6 +100,25 @@ static DISABLE: LazyLock<Script> = LazyLock::new(|| {
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'disabled', '1')
 return 1
+",
+    )
+});
+
+/// Takes or renews a payment's lease (SET NX PX, or PEXPIRE by its holder).
+/// KEYS: lease key. ARGV: holder, TTL in ms. Answers 1 when `holder` holds it now.
+static LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
 ",
     )
 });
@@ -338,6 +361,28 @@ impl WithdrawStore for RedisStore {
             Some(id) => self.read_withdrawal(&id, hash).await,
             None => Ok(None),
         }
+    }
+
+    async fn lease_payment(
+        &self,
+        hash: &PaymentHash,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let mut lease = LEASE.prepare_invoke();
+        lease
+            .key(keys::payment_lease(hash))
+            .arg(holder)
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+        let held: i64 = self.conn.invoke(&lease).await?;
+        Ok(held == 1)
+    }
+
+    async fn release_payment(&self, hash: &PaymentHash, holder: &str) -> Result<(), StoreError> {
+        let mut free = scripts::DELETE_IF.prepare_invoke();
+        free.key(keys::payment_lease(hash)).arg(holder);
+        self.conn.invoke::<i64>(&free).await?;
+        Ok(())
     }
 
     async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError> {
