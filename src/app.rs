@@ -103,6 +103,24 @@ pub async fn open_store(
     })
 }
 
+/// Opens the store the settings name, with its options (Redis: `WAIT`, invoice expiry).
+pub async fn open_store_with(
+    settings: &StoreSettings,
+    options: &crate::config::StoreOptions,
+) -> Result<Arc<dyn Store>, crate::store::StoreError> {
+    Ok(match settings {
+        StoreSettings::Embedded { path } => Arc::new(EmbeddedStore::open(path)?),
+        StoreSettings::Redis { url } => {
+            Arc::new(RedisStore::connect(url).await?.with_options(options))
+        }
+        StoreSettings::RedisCluster { urls } => Arc::new(
+            RedisStore::connect_cluster(urls)
+                .await?
+                .with_options(options),
+        ),
+    })
+}
+
 /// Starts on listeners bound by the caller (tests bind port 0 first).
 pub async fn start_with_listeners(
     settings: Settings,
@@ -118,7 +136,7 @@ pub async fn start_with_listeners(
         source,
     })?;
 
-    let store = open_store(&settings.store)
+    let store = open_store_with(&settings.store, &settings.store_options)
         .await
         .map_err(StartError::Store)?;
     let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) =
@@ -210,6 +228,12 @@ pub async fn start_with_listeners(
         gateway.settings.ledger.replay_window,
         shutdown_rx.clone(),
     ));
+    tasks.spawn(ledger::forget::run(
+        gateway.store.clone(),
+        gateway.node.clone(),
+        gateway.settings.store_options.forget_unpaid_after_secs,
+        shutdown_rx.clone(),
+    ));
     let publisher = Publisher {
         store: gateway.store.clone(),
         zappers: gateway.domains.clone(),
@@ -217,6 +241,7 @@ pub async fn start_with_listeners(
         metrics: gateway.metrics.clone(),
         wake: zap_wake,
         owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
+        resolver: Arc::new(crate::nostr::relay_guard::SystemResolver),
     };
     tasks.spawn(publisher.run(shutdown_rx.clone()));
     let deliverer = crate::webhooks::deliverer::Deliverer {

@@ -7,6 +7,7 @@ mod env;
 mod ledger;
 mod limits;
 mod proxies;
+mod store;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use domains::{
 pub use ledger::{LedgerSettings, RawLedger};
 pub use limits::{LimitSettings, Rate, RawLimits};
 pub use proxies::TrustedProxy;
+pub use store::{RawRedisOptions, StoreOptions};
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,26 @@ pub enum ConfigError {
     /// Values parsed but do not make sense together; every problem found is listed.
     #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
+}
+
+impl ConfigError {
+    /// The same error with every occurrence of the given secret values replaced, so that no
+    /// configuration error echoes a secret given in the environment.
+    fn redacted(self, secrets: &[&str]) -> ConfigError {
+        let scrub = |mut text: String| {
+            for secret in secrets {
+                text = text.replace(secret, "<redacted>");
+            }
+            text
+        };
+        match self {
+            ConfigError::Parse(text) => ConfigError::Parse(scrub(text)),
+            ConfigError::Invalid(list) => {
+                ConfigError::Invalid(list.into_iter().map(scrub).collect())
+            }
+            other => other,
+        }
+    }
 }
 
 /// Environment variable prefix; `LNADDR_STORE__KIND` sets `store.kind`.
@@ -126,6 +148,9 @@ pub struct RawStore {
     pub kind: Option<StoreKind>,
     pub url: Option<String>,
     pub urls: Option<Vec<String>>,
+    /// Seconds after its expiry an unpaid invoice is forgotten.
+    pub forget_unpaid_after_secs: Option<u64>,
+    pub redis: Option<RawRedisOptions>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -176,6 +201,8 @@ pub struct RawLnd {
 pub struct RawZaps {
     pub allow_private_relays: Option<bool>,
     pub max_relays: Option<usize>,
+    /// Attempts to reach one relay host per minute, across all zaps.
+    pub relay_host_attempts_per_minute: Option<u32>,
 }
 
 /// Validated settings the gateway runs with.
@@ -189,6 +216,7 @@ pub struct Settings {
     /// How long a graceful shutdown may take (open requests, the settlement in progress).
     pub shutdown_timeout: Duration,
     pub store: StoreSettings,
+    pub store_options: StoreOptions,
     pub lightning: LightningSettings,
     pub limits: LimitSettings,
     pub zaps: ZapSettings,
@@ -265,6 +293,8 @@ pub enum LightningBackend {
 pub struct ZapSettings {
     pub allow_private_relays: bool,
     pub max_relays: usize,
+    /// One relay host is tried at most this many times a minute across all zaps (and processes).
+    pub relay_host_attempts_per_minute: u32,
 }
 
 impl Settings {
@@ -284,11 +314,19 @@ impl Settings {
             }
             None => toml::Table::new(),
         };
-        apply_env(&mut table, env)?;
-        let raw: RawConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
-        Settings::from_raw(raw)
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let secrets: Vec<&str> = env
+            .iter()
+            .filter(|(k, v)| k.starts_with(ENV_PREFIX) && env::is_secret_key(k) && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let loaded = apply_env(&mut table, env.iter().cloned()).and_then(|()| {
+            let raw: RawConfig = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+            Settings::from_raw(raw)
+        });
+        loaded.map_err(|e| e.redacted(&secrets))
     }
 
     pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
@@ -318,6 +356,11 @@ impl Settings {
             (None, None) => AdminTokenSource::File(data_dir.join("admin.token")),
         };
 
+        let store_options = store::store_options(
+            raw.store.forget_unpaid_after_secs,
+            raw.store.redis,
+            &mut problems,
+        );
         let store = match raw.store.kind.unwrap_or_default() {
             StoreKind::Embedded => {
                 if raw.store.url.is_some() || raw.store.urls.is_some() {
@@ -381,11 +424,16 @@ impl Settings {
             log_format: raw.log_format.unwrap_or_default(),
             shutdown_timeout: Duration::from_secs(shutdown_timeout_secs),
             store,
+            store_options,
             lightning,
             limits,
             zaps: ZapSettings {
                 allow_private_relays: raw.zaps.allow_private_relays.unwrap_or(false),
                 max_relays: raw.zaps.max_relays.unwrap_or(10),
+                relay_host_attempts_per_minute: raw
+                    .zaps
+                    .relay_host_attempts_per_minute
+                    .unwrap_or(60),
             },
             withdraw,
             ledger,
@@ -550,6 +598,43 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_numeric_looking_secret_from_the_environment_is_a_string() {
+        let s = Settings::load(None, env(&[("LNADDR_ADMIN_TOKEN", "1234567890123456789")]))
+            .expect("a numeric-looking token is a valid string");
+        assert!(
+            matches!(s.admin_token, AdminTokenSource::Value(ref t) if t.expose() == "1234567890123456789")
+        );
+        // Quoted TOML stays the text given, quotes included: a secret is never parsed.
+        let s = Settings::load(None, env(&[("LNADDR_ADMIN_TOKEN", "\"0123456789abcdef\"")]))
+            .expect("valid");
+        assert!(
+            matches!(s.admin_token, AdminTokenSource::Value(ref t) if t.expose() == "\"0123456789abcdef\"")
+        );
+    }
+
+    #[test]
+    fn a_secret_from_the_environment_is_never_echoed_in_an_error() {
+        // Too short: refused, without the value.
+        let err = Settings::load(None, env(&[("LNADDR_ADMIN_TOKEN", "98765432")]))
+            .expect_err("too short");
+        let text = err.to_string();
+        assert!(text.contains("admin_token"), "{text}");
+        assert!(!text.contains("98765432"), "{text}");
+        // Another key's error in a configuration that also carries the secret.
+        let err = Settings::load(
+            None,
+            env(&[
+                ("LNADDR_ADMIN_TOKEN", "5550123456789012345"),
+                ("LNADDR_ADMIN_TOKEN_FILE", "/tmp/5550123456789012345"),
+                ("LNADDR_LISTEN", "5550123456789012345"),
+            ]),
+        )
+        .expect_err("bad listen");
+        let text = err.to_string();
+        assert!(!text.contains("5550123456789012345"), "{text}");
     }
 
     #[test]

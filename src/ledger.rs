@@ -4,9 +4,11 @@
 //! replays the settlement on restart, which credits nothing twice; nothing settled while the gateway
 //! was down is missed, because the node replays everything after the cursor. Each credit made
 //! here is announced once on the in-process [`Events`] broadcast. Where each subscription starts
-//! (the node's identity, a restored node, the replay window) is [`cursor`].
+//! (the node's identity, a restored node, the replay window) is [`cursor`]; unpaid invoices are
+//! forgotten after their expiry by [`forget`].
 
 pub mod cursor;
+pub mod forget;
 
 use std::sync::Arc;
 use std::time::Duration;

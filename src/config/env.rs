@@ -3,8 +3,24 @@
 
 use super::{ConfigError, ENV_NOT_KEYS, ENV_PREFIX};
 
+/// Whether the key named by `LNADDR_...` holds a secret (`admin_token`, `..._secret_key`,
+/// passwords): its value is always taken as a string, never parsed (`1234...` stays text), and
+/// it is never shown in a configuration error.
+pub(super) fn is_secret_key(env_key: &str) -> bool {
+    let last = env_key
+        .rsplit("__")
+        .next()
+        .unwrap_or(env_key)
+        .to_ascii_lowercase();
+    !last.ends_with("_file")
+        && ["token", "secret", "password"]
+            .iter()
+            .any(|word| last.contains(word))
+}
+
 /// Applies `LNADDR_A__B=value` as `a.b = value`. A value is read as a TOML value when it is one
-/// (`true`, `42`, `["a","b"]`), otherwise as a string.
+/// (`true`, `42`, `["a","b"]`), otherwise as a string; a secret ([`is_secret_key`]) always as a
+/// string.
 pub(super) fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
@@ -17,9 +33,9 @@ pub(super) fn apply_env(
             continue;
         }
         let segments: Vec<String> = path.split("__").map(|s| s.to_ascii_lowercase()).collect();
-        let parsed = format!("v = {value}")
-            .parse::<toml::Table>()
-            .ok()
+        let parsed = Some(format!("v = {value}"))
+            .filter(|_| !is_secret_key(&key))
+            .and_then(|text| text.parse::<toml::Table>().ok())
             .and_then(|mut t| t.remove("v"))
             .filter(|v| !v.is_str() || value.trim_start().starts_with(['"', '\'']))
             .unwrap_or_else(|| toml::Value::String(value.clone()));

@@ -63,13 +63,15 @@ pub struct FakeNode {
 impl FakeNode {
     /// Opens the node's state in `dir`, creating its key on first use.
     pub fn open(dir: &Path, network: bitcoin::Network) -> Result<Self, LightningError> {
-        std::fs::create_dir_all(dir).map_err(LightningError::unavailable)?;
+        crate::fsutil::create_private_dir(dir).map_err(LightningError::unavailable)?;
         let key = crate::fsutil::load_or_create_secret_hex(&dir.join("fake-node.key"), 32)
             .map_err(LightningError::unavailable)?;
         let key =
             SecretKey::from_slice(&key).map_err(|e| LightningError::Protocol(e.to_string()))?;
         let pubkey = key.public_key(&Secp256k1::new());
         // Invoices are written once and read back only when paid: a small cache is enough.
+        crate::fsutil::prepare_private_file(&dir.join("fake-node.redb"))
+            .map_err(LightningError::unavailable)?;
         let db = Database::builder()
             .set_cache_size(2 << 20)
             .create(dir.join("fake-node.redb"))

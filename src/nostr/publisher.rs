@@ -6,6 +6,12 @@
 //! (`OK true`, NIP-01); the others keep being tried for [`KEEP_TRYING`], then the job is done. A
 //! job no relay accepts within [`GIVE_UP`] fails. The ledger wakes the task after a credit; a poll
 //! is the fallback.
+//!
+//! Relays are named by strangers, so every connection goes through [`PinnedTransport`] (resolve
+//! once, check, connect to the checked address), and one relay host is tried at most
+//! `zaps.relay_host_attempts_per_minute` times a minute across all zaps and, with Redis, all
+//! processes (a store rate-limit bucket): a flood of paid 1-sat zaps naming a third party's server
+//! cannot make the gateway hammer it. An attempt over the cap waits, without counting as a failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +21,12 @@ use nostr_sdk::{Client, Event, JsonUtil};
 use tokio::sync::{Notify, watch};
 
 use super::nip57::relays_of;
+use super::pinned::PinnedTransport;
 use super::receipt::{PaidZap, build_receipt};
-use super::relay_guard::{RelayRefused, check_relay};
+use super::relay_guard::{RelayRefused, Resolve, checked_addrs, parse_relay};
 use crate::config::ZapSettings;
 use crate::metrics::Metrics;
+use crate::store::ratelimit::RateDecision;
 use crate::store::{ReceiptStatus, RelayAttempt, Store, ZapJob};
 
 /// How long a claimed job is ours before another process may take it.
@@ -65,6 +73,8 @@ enum SendError {
     Refused(RelayRefused),
     /// Worth retrying: unreachable, timed out, or the relay said `OK false`.
     Retry(String),
+    /// The relay's host is over its attempt cap: try again after this long (not a failure).
+    Deferred(Duration),
 }
 
 /// Where the publisher finds a domain's zapper key and its own relays.
@@ -83,6 +93,8 @@ pub struct Publisher {
     pub wake: Arc<Notify>,
     /// This process' lease owner name (random per start).
     pub owner: String,
+    /// Resolves relay host names ([`crate::nostr::relay_guard::SystemResolver`] outside tests).
+    pub resolver: Arc<dyn Resolve>,
 }
 
 impl Publisher {
@@ -206,6 +218,10 @@ impl Publisher {
                     relay.next_at_ms = None;
                     relay.last_error = Some(why.to_string());
                 }
+                Err(SendError::Deferred(wait)) => {
+                    relay.next_at_ms = Some(now.saturating_add(ms(wait)));
+                    relay.last_error = Some("relay host over its attempt cap; waiting".into());
+                }
                 Err(SendError::Retry(why)) => {
                     relay.attempts = relay.attempts.saturating_add(1);
                     relay.next_at_ms = Some(now.saturating_add(ms(backoff(relay.attempts))));
@@ -266,14 +282,38 @@ impl Publisher {
         Ok((event, targets))
     }
 
-    /// Publishes to one relay: guard, connect, send, wait for `OK`, each bounded in time.
+    /// Publishes to one relay: guard, the host's attempt cap, connect (to a checked address),
+    /// send, wait for `OK`, each bounded in time.
     async fn send(&self, url: &str, event: &Event) -> Result<(), SendError> {
-        match check_relay(url, self.zaps.allow_private_relays).await {
-            Ok(()) => {}
+        let allow_private = self.zaps.allow_private_relays;
+        let parsed = parse_relay(url).map_err(SendError::Refused)?;
+        match checked_addrs(&parsed, allow_private, self.resolver.as_ref()).await {
+            Ok(_) => {}
             Err(why) if why.is_permanent() => return Err(SendError::Refused(why)),
             Err(why) => return Err(SendError::Retry(why.to_string())),
         }
-        let client = Client::default();
+        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+        let per_minute = self.zaps.relay_host_attempts_per_minute.max(1);
+        let taken = self
+            .store
+            .take_token(
+                &format!("relay-host/{host}"),
+                Duration::from_secs(60) / per_minute,
+                per_minute,
+            )
+            .await;
+        match taken {
+            Ok(RateDecision::Allowed) => {}
+            Ok(RateDecision::Limited { retry_after }) => {
+                tracing::debug!(relay = url, "relay host over its attempt cap");
+                return Err(SendError::Deferred(
+                    retry_after.max(Duration::from_millis(100)),
+                ));
+            }
+            Err(e) => return Err(SendError::Retry(format!("attempt cap unavailable: {e}"))),
+        }
+        let transport = PinnedTransport::new(self.resolver.clone(), allow_private);
+        let client = Client::builder().websocket_transport(transport).build();
         let result = async {
             client
                 .add_relay(url)

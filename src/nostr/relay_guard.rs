@@ -3,9 +3,16 @@
 //! a relay is refused when any address its host resolves to is not a public unicast address
 //! (loopback, private, link-local, CGNAT, unique-local, multicast, unspecified, documentation...).
 //! Relays are the NIP-01 websocket servers of <https://github.com/nostr-protocol/nips/blob/master/01.md>.
+//!
+//! A name is resolved once per connection, through a [`Resolve`] (the system resolver, or one a
+//! test injects), and the connection goes to an address of that same answer
+//! ([`super::pinned::PinnedTransport`]): a name that answers a public address first and
+//! 127.0.0.1 next (DNS rebinding) cannot slip past the check.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use url::{Host, Url};
 
@@ -31,6 +38,29 @@ impl RelayRefused {
     /// Whether trying again later could help (a resolver failure may pass).
     pub fn is_permanent(&self) -> bool {
         !matches!(self, RelayRefused::Resolve(_))
+    }
+}
+
+/// Resolves a host name to socket addresses.
+pub trait Resolve: Send + Sync + 'static {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>>;
+}
+
+/// The operating system's resolver (`getaddrinfo` through tokio).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>> {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
     }
 }
 
@@ -97,34 +127,43 @@ pub fn parse_relay(url: &str) -> Result<Url, RelayRefused> {
 }
 
 /// Checks a relay before connecting: the scheme always, and, unless `allow_private`, every address
-/// its host resolves to.
+/// its host resolves to (with the system resolver).
 pub async fn check_relay(url: &str, allow_private: bool) -> Result<(), RelayRefused> {
     let parsed = parse_relay(url)?;
-    if allow_private {
-        return Ok(());
+    checked_addrs(&parsed, allow_private, &SystemResolver)
+        .await
+        .map(|_| ())
+}
+
+/// Resolves the relay's host once with `resolver` and answers the addresses to connect to, after
+/// checking every one of them unless `allow_private`. An IP literal is not resolved.
+pub async fn checked_addrs(
+    url: &Url,
+    allow_private: bool,
+    resolver: &dyn Resolve,
+) -> Result<Vec<SocketAddr>, RelayRefused> {
+    if !matches!(url.scheme(), "ws" | "wss") {
+        return Err(RelayRefused::Scheme);
     }
-    let port = parsed.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<IpAddr> = match parsed.host() {
-        Some(Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
-        Some(Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = match url.host() {
+        Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
         Some(Host::Domain(name)) => {
-            let lookup = tokio::net::lookup_host((name, port));
-            tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
+            tokio::time::timeout(RESOLVE_TIMEOUT, resolver.resolve(name, port))
                 .await
                 .map_err(|_| RelayRefused::Resolve("timed out".into()))?
                 .map_err(|e| RelayRefused::Resolve(e.kind().to_string()))?
-                .map(|a| a.ip())
-                .collect()
         }
         None => return Err(RelayRefused::NoHost),
     };
     if addrs.is_empty() {
         return Err(RelayRefused::NoAddress);
     }
-    match addrs.into_iter().find(|ip| !is_public(*ip)) {
-        Some(ip) => Err(RelayRefused::NotPublic(ip)),
-        None => Ok(()),
+    if !allow_private && let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+        return Err(RelayRefused::NotPublic(bad.ip()));
     }
+    Ok(addrs)
 }
 
 #[cfg(test)]

@@ -126,6 +126,20 @@ pub trait Store:
     /// An invoice this gateway issued.
     async fn invoice(&self, hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError>;
 
+    /// Invoices that expired before `expired_before` (unix seconds) and may still be unpaid, at
+    /// most `limit`, oldest first: what the sweep ([`crate::ledger::forget`]) looks at. A store
+    /// whose unpaid invoices expire by themselves (Redis, with a key expiry set when the invoice
+    /// is recorded) answers none.
+    async fn expired_unpaid_invoices(
+        &self,
+        expired_before: u64,
+        limit: usize,
+    ) -> Result<Vec<PaymentHash>, StoreError>;
+
+    /// Forgets the invoice `hash` if it is still unpaid, in one atomic step with that check; a
+    /// paid (credited) invoice is kept. Answers whether it was removed.
+    async fn forget_unpaid_invoice(&self, hash: &PaymentHash) -> Result<bool, StoreError>;
+
     /// Credits a settled invoice to its account, once: marks the invoice settled, adds the amount to
     /// the balance and appends a ledger entry in one atomic step. A second call for the same hash
     /// changes nothing and answers [`CreditOutcome::AlreadyCredited`]. When the invoice carries a

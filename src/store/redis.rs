@@ -7,6 +7,11 @@
 //! are then the single source of truth, account creation stays two writes (no third key that a
 //! crash could leave out of step), and listing is a rare admin operation whose cost (a SCAN over
 //! every master) is acceptable.
+//!
+//! Unpaid invoices are forgotten by Redis itself: both keys of an invoice (`inv:<hash>` and the
+//! record under the account's tag) carry an expiry at the invoice's expiry plus
+//! `store.forget_unpaid_after_secs`, which the credit removes (`PERSIST`). See
+//! `docs/money-safety.md` for why no late payment is lost.
 
 mod conn;
 mod domains;
@@ -22,10 +27,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
 
+pub use self::conn::WaitReplicas;
 use self::conn::{Conn, RedisCallError};
 use self::names::NameCache;
 use super::keys::{self, FIELD_BALANCE, FIELD_JSON, FIELD_SETTLED};
 use super::*;
+use crate::config::StoreOptions;
 use crate::types::{Msat, unix_now};
 
 /// How many account reads `list_accounts` keeps in flight.
@@ -39,6 +46,8 @@ const NAME_CACHE_CAPACITY: usize = 20_000;
 pub struct RedisStore {
     conn: Conn,
     names: Arc<NameCache>,
+    /// An unpaid invoice's keys expire this long after the invoice does.
+    forget_unpaid_after_secs: u64,
 }
 
 impl RedisStore {
@@ -56,7 +65,34 @@ impl RedisStore {
         RedisStore {
             conn,
             names: Arc::new(NameCache::new(NAME_CACHE_CAPACITY)),
+            forget_unpaid_after_secs: StoreOptions::default().forget_unpaid_after_secs,
         }
+    }
+
+    /// Applies `store.forget_unpaid_after_secs` and `store.redis.wait_replicas`.
+    pub fn with_options(mut self, options: &StoreOptions) -> Self {
+        self.forget_unpaid_after_secs = options.forget_unpaid_after_secs;
+        self.conn = self.conn.with_wait(Some(WaitReplicas {
+            replicas: options.wait_replicas,
+            timeout: options.wait_timeout,
+        }));
+        self
+    }
+
+    /// When an unpaid invoice expiring at `expires_at` is forgotten (unix seconds); `None` past
+    /// what Redis can express (year 9999), for an invoice that practically never expires.
+    fn forget_at(&self, expires_at: u64) -> Option<u64> {
+        const LAST: u64 = 253_402_300_799;
+        Some(expires_at.saturating_add(self.forget_unpaid_after_secs)).filter(|&t| t <= LAST)
+    }
+
+    /// A paid invoice is kept: its hash → account index loses its expiry (the record's own is
+    /// removed by the credit script). Also run on replays, which repairs a stop in between.
+    async fn keep_paid_invoice(&self, hash: &PaymentHash) -> Result<(), StoreError> {
+        self.conn
+            .query::<i64>(::redis::cmd("PERSIST").arg(keys::invoice_owner(hash)))
+            .await?;
+        Ok(())
     }
 
     /// Reads an account record: its JSON, with the balance from its own field.
@@ -253,8 +289,12 @@ impl Store for RedisStore {
         let record_key = keys::invoice(&invoice.account_id, &hash);
         // The global index first, then the record under the account's tag; both before the
         // invoice is handed to anyone.
+        let forget_at = self.forget_at(invoice.expires_at);
         let mut claim = ::redis::cmd("SET");
         claim.arg(&owner_key).arg(&invoice.account_id.0).arg("NX");
+        if let Some(at) = forget_at {
+            claim.arg("EXAT").arg(at);
+        }
         let claimed: Option<String> = self.conn.query(&claim).await?;
         if claimed.is_none() {
             // Either a real duplicate, or a retry after a crash between the two writes.
@@ -268,10 +308,12 @@ impl Store for RedisStore {
             }
         }
         outbox::preregister(&self.conn, &invoice).await?;
-        let mut put = ::redis::cmd("HSETNX");
-        put.arg(&record_key).arg(FIELD_JSON).arg(encode(&invoice)?);
-        let written: bool = self.conn.query(&put).await?;
-        if !written {
+        let mut put = scripts::ADD_INVOICE.prepare_invoke();
+        put.key(&record_key)
+            .arg(encode(&invoice)?)
+            .arg(forget_at.unwrap_or(0));
+        let written: i64 = self.conn.invoke(&put).await?;
+        if written != 1 {
             return Err(StoreError::DuplicateInvoice);
         }
         // Before the invoice is handed to anyone: the account cannot be removed until it expires.
@@ -302,12 +344,40 @@ impl Store for RedisStore {
         Ok(Some(invoice))
     }
 
+    /// Redis forgets unpaid invoices by itself (the keys' expiry): nothing to sweep.
+    async fn expired_unpaid_invoices(
+        &self,
+        _expired_before: u64,
+        _limit: usize,
+    ) -> Result<Vec<PaymentHash>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn forget_unpaid_invoice(&self, hash: &PaymentHash) -> Result<bool, StoreError> {
+        let owner_key = keys::invoice_owner(hash);
+        let Some(owner) = self.name_owner(&owner_key).await? else {
+            return Ok(false);
+        };
+        let mut forget = scripts::FORGET_UNPAID.prepare_invoke();
+        forget.key(keys::invoice(&owner, hash));
+        let removed: i64 = self.conn.invoke(&forget).await?;
+        if removed == 1 {
+            // The record first: an index left alone points at nothing (an unknown invoice) and
+            // expires anyway.
+            self.conn
+                .query::<i64>(::redis::cmd("DEL").arg(&owner_key))
+                .await?;
+        }
+        Ok(removed == 1)
+    }
+
     async fn credit_settlement(&self, settled: &Settlement) -> Result<CreditOutcome, StoreError> {
         let hash = settled.payment_hash;
         let Some(invoice) = self.invoice(&hash).await? else {
             return Ok(CreditOutcome::UnknownInvoice);
         };
         if invoice.settled.is_some() {
+            self.keep_paid_invoice(&hash).await?;
             return Ok(CreditOutcome::AlreadyCredited);
         }
         let info = SettledInfo {
@@ -333,6 +403,12 @@ impl Store for RedisStore {
             .arg(outbox::job_on_credit(&invoice, settled)?)
             .arg(webhook.json);
         let answer: Vec<String> = self.conn.invoke(&credit).await?;
+        if matches!(
+            answer.first().map(String::as_str),
+            Some("credited" | "gone" | "already")
+        ) {
+            self.keep_paid_invoice(&hash).await?;
+        }
         match answer.as_slice() {
             [s, balance] if s == "credited" => {
                 outbox::due_now(&self.conn, &invoice).await;

@@ -11,6 +11,7 @@ pub mod outbox_suite;
 pub mod process;
 pub mod redis_server;
 pub mod store_suite;
+pub mod tcp_proxy;
 pub mod wallet;
 pub mod web;
 pub mod webhook_receiver;

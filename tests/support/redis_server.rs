@@ -1,5 +1,6 @@
 //! Real Redis servers for tests: a private `redis-server` on a free loopback port (never the shared
-//! one on 6379), which can be stopped and restarted on the same port, and a 3-master Redis Cluster.
+//! one on 6379), which can be stopped and restarted on the same port, a replica of one that can be
+//! promoted (failover tests), and a 3-master Redis Cluster.
 //! Servers are killed on drop. Waits poll a condition with a deadline; nothing sleeps on hope.
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,14 @@ pub fn cli(port: u16, args: &[&str]) -> Option<String> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !text.starts_with("Could not connect")).then_some(text)
+}
+
+/// One `field:value` line of `INFO section`.
+pub fn info_field(port: u16, section: &str, field: &str) -> Option<String> {
+    let info = cli(port, &["INFO", section])?;
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
 }
 
 /// Polls `check` every 20 ms until it holds, or panics naming `what`.
@@ -121,6 +130,54 @@ impl RedisServer {
         wait_until("redis to answer PING", || {
             cli(self.port, &["PING"]).as_deref() == Some("PONG")
         });
+    }
+
+    /// Starts a replica of `master` and waits until its link to the master is up and it holds
+    /// everything the master had.
+    pub fn start_replica_of(master: &RedisServer) -> RedisServer {
+        let replica = RedisServer::start();
+        let port = master.port.to_string();
+        assert_eq!(
+            cli(replica.port, &["REPLICAOF", "127.0.0.1", &port]).as_deref(),
+            Some("OK")
+        );
+        wait_until("the replica's link to its master", || {
+            info_field(replica.port, "replication", "master_link_status").as_deref() == Some("up")
+        });
+        replica.wait_caught_up(master);
+        replica
+    }
+
+    /// Waits until this replica has processed every write `master` made so far.
+    pub fn wait_caught_up(&self, master: &RedisServer) {
+        let target = info_field(master.port, "replication", "master_repl_offset")
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("master offset");
+        wait_until("the replica to catch up", || {
+            info_field(self.port, "replication", "slave_repl_offset")
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|o| o >= target)
+        });
+    }
+
+    /// Failover: this replica stops following its master and takes writes (`REPLICAOF NO ONE`).
+    /// Writes the old master accepts from now on never reach it.
+    pub fn promote(&self) {
+        assert_eq!(
+            cli(self.port, &["REPLICAOF", "NO", "ONE"]).as_deref(),
+            Some("OK")
+        );
+        wait_until("the promoted replica to be a master", || {
+            info_field(self.port, "replication", "role").as_deref() == Some("master")
+        });
+    }
+
+    /// `kill -9`: the server dies with whatever it has not replicated.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Empties this private server (never any other).

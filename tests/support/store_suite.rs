@@ -64,6 +64,7 @@ where
     ledger_newest_first(make().await).await;
     cursor_only_moves_forward(make().await).await;
     cursor_resets_only_from_expected(make().await).await;
+    forget_unpaid_keeps_paid(make().await).await;
     delete_refused_with_balance(make().await).await;
     meta_once(make().await).await;
     concurrent_credits_exact(make().await).await;
@@ -282,6 +283,81 @@ pub async fn cursor_resets_only_from_expected(store: Arc<dyn Store>) {
         .expect("advance");
     assert_eq!(store.settle_cursor("node-a").await.expect("read"), 3);
     assert_eq!(store.settle_cursor("node-b").await.expect("read"), 0);
+}
+
+pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
+    let a = store
+        .create_account(new_account("fay@example.com"))
+        .await
+        .expect("create");
+    let now = lnaddr::types::unix_now();
+    let mut unpaid = invoice_for(&a, 1, 1_000);
+    unpaid.expires_at = now - 10;
+    let mut paid = invoice_for(&a, 2, 2_000);
+    paid.expires_at = now - 10;
+    let mut fresh = invoice_for(&a, 3, 3_000);
+    fresh.expires_at = now + 3_600;
+    for inv in [&unpaid, &paid, &fresh] {
+        store.add_invoice(inv.clone()).await.expect("add");
+    }
+    store
+        .credit_settlement(&settlement(&paid, 1))
+        .await
+        .expect("credit");
+    // What a store lists for the sweep is only ever expired and unpaid.
+    let listed = store.expired_unpaid_invoices(now, 100).await.expect("list");
+    assert!(!listed.contains(&fresh.payment_hash), "{listed:?}");
+    // A paid invoice is never forgotten.
+    assert!(
+        !store
+            .forget_unpaid_invoice(&paid.payment_hash)
+            .await
+            .expect("forget")
+    );
+    let kept = store
+        .invoice(&paid.payment_hash)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert!(kept.settled.is_some());
+    // An unpaid one is, once.
+    assert!(
+        store
+            .forget_unpaid_invoice(&unpaid.payment_hash)
+            .await
+            .expect("forget")
+    );
+    assert!(
+        store
+            .invoice(&unpaid.payment_hash)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        !store
+            .forget_unpaid_invoice(&unpaid.payment_hash)
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        store
+            .credit_settlement(&settlement(&unpaid, 2))
+            .await
+            .expect("credit"),
+        CreditOutcome::UnknownInvoice
+    );
+    let listed = store.expired_unpaid_invoices(now, 100).await.expect("list");
+    assert!(listed.is_empty(), "{listed:?}");
+    assert_eq!(
+        store
+            .account(&a.id)
+            .await
+            .expect("read")
+            .expect("a")
+            .balance_msat,
+        Msat(2_000)
+    );
 }
 
 pub async fn delete_refused_with_balance(store: Arc<dyn Store>) {

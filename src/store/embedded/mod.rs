@@ -5,6 +5,7 @@
 //! file lock); use Redis for many processes.
 
 mod domains;
+mod forget;
 mod outbox;
 mod ratelimit;
 mod webhooks;
@@ -51,11 +52,10 @@ pub struct EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store file, creating its directory and tables.
+    /// Opens (or creates) the store file, creating its directory (0700) and tables. The file is
+    /// made 0600 whatever the umask: it holds withdraw k1s and generated zapper keys.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
-        }
+        crate::fsutil::prepare_private_file(path).map_err(StoreError::backend)?;
         // redb's page cache defaults to 1 GiB. A gateway's hot set (the name and account pages of
         // the addresses being looked up) fits in a few MiB; written invoice pages are not read
         // again soon, and a larger cache only kept them resident (32 MiB cost 20 MB of RSS under
@@ -72,6 +72,7 @@ impl EmbeddedStore {
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
             tx.open_table(INVOICES_UNTIL).map_err(StoreError::backend)?;
+            forget::create(&tx)?;
             outbox::create_tables(&tx)?;
             webhooks::create_tables(&tx)?;
             domains::create_tables(&tx)?;
@@ -296,9 +297,27 @@ impl Store for EmbeddedStore {
                     .insert(id, invoice.expires_at)
                     .map_err(StoreError::backend)?;
             }
+            forget::index(tx, &invoice)?;
             Ok(())
         })
         .await
+    }
+
+    async fn expired_unpaid_invoices(
+        &self,
+        expired_before: u64,
+        limit: usize,
+    ) -> Result<Vec<PaymentHash>, StoreError> {
+        self.read(move |tx| {
+            let index = tx.open_table(forget::EXPIRY).map_err(StoreError::backend)?;
+            forget::expired(&index, expired_before, limit)
+        })
+        .await
+    }
+
+    async fn forget_unpaid_invoice(&self, hash: &PaymentHash) -> Result<bool, StoreError> {
+        let hash = *hash;
+        self.write(move |tx| forget::forget(tx, &hash)).await
     }
 
     async fn invoice(&self, hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError> {

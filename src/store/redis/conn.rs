@@ -2,13 +2,22 @@
 //! reconnects by itself) or a [`ClusterConnection`] for a Redis Cluster (it follows slot moves and
 //! reconnects by itself). Every command runs under a deadline, so when Redis is down a call fails
 //! fast with [`StoreError::Backend`] instead of hanging; `redis::RedisError` stays in this module.
+//!
+//! With `store.redis.wait_replicas` set, every script (every money move is one script) is followed
+//! by `WAIT n timeout` on the same connection (in a cluster, on every master, each for its own
+//! writes): the call succeeds only once `n` replicas hold the write, so a failover to a replica
+//! cannot lose an acknowledged credit or reservation. Fewer acknowledgements in time make the call
+//! fail with [`RedisCallError::NotReplicated`]; the write did happen on the master, and every
+//! write is idempotent or checked, so the caller's retry is safe.
 
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
-use ::redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
+use ::redis::cluster_routing::{
+    AggregateOp, MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo, SingleNodeRoutingInfo,
+};
 use ::redis::{Cmd, FromRedisValue, ScriptInvocation, Value};
 
 use crate::store::StoreError;
@@ -33,6 +42,9 @@ pub enum RedisCallError {
     /// The server answered something this code does not expect.
     #[error("unexpected answer from redis: {0}")]
     Unexpected(String),
+    /// `WAIT` saw fewer replicas acknowledge the write than `store.redis.wait_replicas` asks.
+    #[error("the write reached {acked} of {wanted} replicas in time")]
+    NotReplicated { acked: i64, wanted: u32 },
 }
 
 impl From<RedisCallError> for StoreError {
@@ -41,14 +53,38 @@ impl From<RedisCallError> for StoreError {
     }
 }
 
-/// A cheap-to-clone handle over either kind of connection.
+/// `WAIT` after every script: how many replicas must acknowledge, and how long to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitReplicas {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
+
+/// Either kind of connection.
 #[derive(Clone)]
-pub enum Conn {
+enum Link {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
 
+/// A cheap-to-clone handle over either kind of connection.
+#[derive(Clone)]
+pub struct Conn {
+    link: Link,
+    wait: Option<WaitReplicas>,
+}
+
 impl Conn {
+    fn of(link: Link) -> Conn {
+        Conn { link, wait: None }
+    }
+
+    /// The same connection, with `WAIT` after every script when `wait` is set.
+    pub fn with_wait(mut self, wait: Option<WaitReplicas>) -> Conn {
+        self.wait = wait.filter(|w| w.replicas > 0);
+        self
+    }
+
     /// Connects to one server at `url` (`redis://host:port/db`).
     pub async fn single(url: &str) -> Result<Conn, StoreError> {
         let client = ::redis::Client::open(url).map_err(RedisCallError::from)?;
@@ -64,7 +100,7 @@ impl Conn {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
         let manager = bounded(ConnectionManager::new_with_config(client, config)).await?;
-        Ok(Conn::Single(manager))
+        Ok(Conn::of(Link::Single(manager)))
     }
 
     /// Connects to a Redis Cluster through any of its `urls`.
@@ -76,14 +112,14 @@ impl Conn {
             .build()
             .map_err(RedisCallError::from)?;
         let conn = bounded(client.get_async_connection()).await?;
-        Ok(Conn::Cluster(conn))
+        Ok(Conn::of(Link::Cluster(conn)))
     }
 
     /// Runs one command.
     pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        match self.clone() {
-            Conn::Single(mut c) => bounded(cmd.query_async(&mut c)).await,
-            Conn::Cluster(mut c) => bounded(cmd.query_async(&mut c)).await,
+        match self.link.clone() {
+            Link::Single(mut c) => bounded(cmd.query_async(&mut c)).await,
+            Link::Cluster(mut c) => bounded(cmd.query_async(&mut c)).await,
         }
     }
 
@@ -92,24 +128,55 @@ impl Conn {
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        match self.clone() {
-            Conn::Single(mut c) => bounded(script.invoke_async(&mut c)).await,
-            Conn::Cluster(mut c) => bounded(script.invoke_async(&mut c)).await,
+        let answer = match self.link.clone() {
+            Link::Single(mut c) => bounded(script.invoke_async(&mut c)).await,
+            Link::Cluster(mut c) => bounded(script.invoke_async(&mut c)).await,
+        }?;
+        if let Some(wait) = self.wait {
+            self.wait_replicas(wait).await?;
         }
+        Ok(answer)
+    }
+
+    /// `WAIT n timeout` on the connection that carried the write (every master in a cluster; the
+    /// smallest count is the answer).
+    async fn wait_replicas(&self, wait: WaitReplicas) -> Result<(), StoreError> {
+        let mut cmd = ::redis::cmd("WAIT");
+        let timeout_ms = u64::try_from(wait.timeout.as_millis()).unwrap_or(u64::MAX);
+        cmd.arg(wait.replicas).arg(timeout_ms);
+        let acked: i64 = match self.link.clone() {
+            Link::Single(mut c) => bounded(cmd.query_async(&mut c)).await?,
+            Link::Cluster(mut c) => {
+                let route = RoutingInfo::MultiNode((
+                    MultipleNodeRoutingInfo::AllMasters,
+                    Some(ResponsePolicy::Aggregate(AggregateOp::Min)),
+                ));
+                let value = bounded(c.route_command(cmd, route)).await?;
+                i64::from_redis_value(value).map_err(|e| RedisCallError::Redis(e.into()))?
+            }
+        };
+        if acked < i64::from(wait.replicas) {
+            return Err(RedisCallError::NotReplicated {
+                acked,
+                wanted: wait.replicas,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Every key matching `pattern`, with SCAN (never KEYS, which blocks the server); in a cluster,
     /// on every master.
     pub async fn scan(&self, pattern: &str) -> Result<Vec<String>, StoreError> {
-        match self.clone() {
-            Conn::Single(c) => {
+        match self.link.clone() {
+            Link::Single(c) => {
                 scan_node(pattern, |cmd| {
                     let mut c = c.clone();
                     async move { bounded(cmd.query_async::<(u64, Vec<String>)>(&mut c)).await }
                 })
                 .await
             }
-            Conn::Cluster(c) => {
+            Link::Cluster(c) => {
                 let mut out = Vec::new();
                 for (host, port) in masters(&c).await? {
                     let keys = scan_node(pattern, |cmd| {

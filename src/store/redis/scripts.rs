@@ -18,6 +18,7 @@ pub static CREDIT: LazyLock<Script> = LazyLock::new(|| {
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
 if redis.call('HEXISTS', KEYS[1], 'settled') == 1 then return {'already'} end
+redis.call('PERSIST', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[1], 'settled', ARGV[1])
   return {'gone'}
@@ -28,6 +29,31 @@ redis.call('LPUSH', KEYS[3], ARGV[3])
 if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4], 'NX') end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5], 'NX') end
 return {'credited', redis.call('HGET', KEYS[2], 'balance')}
+",
+    )
+});
+
+/// Writes an invoice record once, forgotten at a given time unless paid (the credit script
+/// removes the expiry). KEYS: invoice hash. ARGV: record JSON, unix seconds to forget it at (0:
+/// never). Answers 1 when written, 0 when a record was there.
+pub static ADD_INVOICE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HSETNX', KEYS[1], 'json', ARGV[1]) == 0 then return 0 end
+if ARGV[2] ~= '0' then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
+return 1
+",
+    )
+});
+
+/// Removes an invoice record that is not settled. KEYS: invoice hash. Answers 1 when removed.
+pub static FORGET_UNPAID: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'settled') == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
 ",
     )
 });
