@@ -6,6 +6,7 @@ mod domains;
 mod env;
 mod ledger;
 mod limits;
+mod lndhub;
 mod proxies;
 
 use std::net::SocketAddr;
@@ -20,9 +21,10 @@ use crate::types::Msat;
 use domains::domain_settings;
 use env::apply_env;
 
-pub use domains::{DomainSettings, RawDomain};
+pub use domains::{DomainSettings, RawDomain, Registration};
 pub use ledger::{LedgerSettings, RawLedger};
 pub use limits::{LimitSettings, Rate, RawLimits};
+pub use lndhub::{LndhubSettings, RawLndhub};
 pub use proxies::TrustedProxy;
 
 /// Why the configuration could not be used.
@@ -73,6 +75,8 @@ pub struct RawConfig {
     pub ledger: RawLedger,
     #[serde(default)]
     pub webhooks: RawWebhooks,
+    #[serde(default)]
+    pub lndhub: RawLndhub,
     #[serde(default)]
     pub domains: Vec<RawDomain>,
 }
@@ -180,6 +184,7 @@ pub struct Settings {
     pub withdraw: WithdrawSettings,
     pub ledger: LedgerSettings,
     pub webhooks: WebhookSettings,
+    pub lndhub: LndhubSettings,
     pub domains: Vec<DomainSettings>,
 }
 
@@ -332,6 +337,7 @@ impl Settings {
             problems.push("withdraw.payment_timeout_secs must be between 1 and 3600".into());
         }
         let ledger = ledger::ledger_settings(raw.ledger, &mut problems);
+        let lndhub = lndhub::lndhub_settings(raw.lndhub, &mut problems);
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -356,6 +362,7 @@ impl Settings {
             webhooks: WebhookSettings {
                 allow_private_addresses: raw.webhooks.allow_private_addresses.unwrap_or(false),
             },
+            lndhub,
             domains,
         })
     }

@@ -20,6 +20,21 @@ pub struct RawDomain {
     pub nostr_secret_key: Option<String>,
     #[serde(default)]
     pub relays: Vec<String>,
+    /// Who may open an account through LndHub `/create`.
+    pub registration: Option<Registration>,
+}
+
+/// Who may open an account on a domain through LndHub `POST /create`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Nobody: accounts are made by the operator (admin API, CLI).
+    #[default]
+    Closed,
+    /// Whoever holds an invite code made with the admin API.
+    Invite,
+    /// Anybody, within the `/create` rate limits.
+    Open,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +47,7 @@ pub struct DomainSettings {
     pub comment_allowed: u32,
     pub nostr_secret_key: Option<Secret>,
     pub relays: Vec<String>,
+    pub registration: Registration,
 }
 
 /// Validates the configured domains, pushing each problem onto `problems`.
@@ -104,6 +120,7 @@ pub(super) fn domain_settings(
             comment_allowed,
             nostr_secret_key: d.nostr_secret_key.map(Secret::new),
             relays: d.relays,
+            registration: d.registration.unwrap_or_default(),
         });
     }
     out

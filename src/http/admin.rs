@@ -1,7 +1,8 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
-//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
-//! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
-//! `http/admin_webhooks.rs`; the operator console (`GET /`, no token needed for the page itself) in
+//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`,
+//! LndHub credentials and invites in `http/admin_lndhub.rs`, the zap receipt outbox in
+//! `http/admin_outbox.rs`, webhooks and ledger exports in `http/admin_webhooks.rs`; the operator
+//! console (`GET /`, no token needed for the page itself) in
 //! `http/pages/console.rs`.
 //! JSON in and out; amounts in millisatoshis.
 
@@ -18,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param, segments,
+    Body, admin_lndhub, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param,
+    segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -150,6 +152,18 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
         (&Method::POST, ["api", "v1", "accounts", address, "withdraw-links"]) => (
             "/api/v1/accounts/{address}/withdraw-links",
             admin_withdraw::create(gw, address, &body).await,
+        ),
+        (_, ["api", "v1", "accounts", address, "lndhub"]) => (
+            "/api/v1/accounts/{address}/lndhub",
+            admin_lndhub::account(gw, &method, address).await,
+        ),
+        (&Method::POST, ["api", "v1", "lndhub", "invites"]) => (
+            "/api/v1/lndhub/invites",
+            admin_lndhub::invite(gw, &body).await,
+        ),
+        (_, ["api", "v1", "lndhub", login]) => (
+            "/api/v1/lndhub/{login}",
+            admin_lndhub::revoke(gw, &method, login).await,
         ),
         (_, ["api", "v1", "withdraw-links", k1]) => (
             "/api/v1/withdraw-links/{k1}",

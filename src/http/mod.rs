@@ -3,6 +3,7 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+mod admin_lndhub;
 mod admin_outbox;
 mod admin_webhooks;
 mod admin_withdraw;
@@ -11,6 +12,7 @@ pub mod error;
 mod health;
 pub mod layers;
 pub mod limits;
+pub mod lndhub;
 mod lnurlp;
 mod nip05;
 pub mod pages;

@@ -5,6 +5,7 @@
 
 pub mod embedded;
 pub mod keys;
+pub mod lndhub;
 pub mod outbox;
 pub mod ratelimit;
 mod records;
@@ -12,6 +13,7 @@ pub mod redis;
 pub mod webhooks;
 pub mod withdraw;
 
+pub use lndhub::{Invite, LndhubCredential, LndhubStore, LndhubToken, TokenKind};
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
@@ -70,9 +72,10 @@ impl StoreError {
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
+/// - LndHub credentials, tokens, invites and invoice lists: [`LndhubStore`].
 #[async_trait]
 pub trait Store:
-    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + Send + Sync + 'static
+    ZapOutbox + RateLimitStore + WithdrawStore + LndhubStore + WebhookStore + Send + Sync + 'static
 {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;

@@ -9,6 +9,7 @@
 //! every master) is acceptable.
 
 mod conn;
+mod lndhub;
 mod names;
 mod outbox;
 mod ratelimit;

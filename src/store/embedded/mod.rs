@@ -4,6 +4,7 @@
 //! time makes every operation atomic without further locking. Single process only (redb takes a
 //! file lock); use Redis for many processes.
 
+mod lndhub;
 mod outbox;
 mod ratelimit;
 mod webhooks;
@@ -65,6 +66,7 @@ impl EmbeddedStore {
             tx.open_table(TXS).map_err(StoreError::backend)?;
             tx.open_table(META).map_err(StoreError::backend)?;
             outbox::create_tables(&tx)?;
+            lndhub::create_tables(&tx)?;
             webhooks::create_tables(&tx)?;
             tx.open_table(withdraw::LINKS)
                 .map_err(StoreError::backend)?;
