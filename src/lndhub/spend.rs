@@ -182,7 +182,17 @@ impl Spend for LinkSpend<'_> {
                 "the amount differs from the invoice's".into(),
             ));
         }
+        // The rules of LNURL-withdraw's callback (README invariants): internal only for the very
+        // invoice we issued, unpaid, unexpired, of another account, issued by the node in use.
         let internal = match self.gw.store.invoice(&checked.payment_hash).await? {
+            None => false,
+            Some(inv) if !inv.is_same_request(bolt11) => {
+                tracing::warn!(payment_hash = %inv.payment_hash,
+                    "lndhub payment refused: a foreign invoice reuses a payment hash of this gateway");
+                return Err(SpendError::InvalidInvoice(
+                    "this invoice reuses the payment hash of an invoice of this gateway".into(),
+                ));
+            }
             Some(inv) if inv.settled.is_some() => {
                 return Err(SpendError::InvalidInvoice(
                     "the invoice is already paid".into(),
@@ -193,14 +203,12 @@ impl Spend for LinkSpend<'_> {
                     "an account cannot pay its own invoice".into(),
                 ));
             }
-            // "Ours" only when it is the very invoice we issued (same payment request).
-            Some(inv) if inv.bolt11 == bolt11 => true,
-            Some(_) => {
+            Some(inv) if now >= inv.expires_at => {
                 return Err(SpendError::InvalidInvoice(
-                    "the invoice reuses the payment hash of another invoice".into(),
+                    InvoiceProblem::Expired.to_string(),
                 ));
             }
-            None => false,
+            Some(inv) => inv.issued_by(&self.gw.node.node_id()),
         };
         let fee_reserve = if internal {
             Msat::ZERO
@@ -239,9 +247,7 @@ impl Spend for LinkSpend<'_> {
                 tracing::info!(account = %account.id, payment_hash = %payment.payment_hash,
                     amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
                     "lndhub payment reserved");
-                if payment.status == WithdrawStatus::Pending || payment.internal {
-                    self.gw.payer.submit(*payment);
-                }
+                self.gw.payer.submit(*payment);
             }
             ReserveOutcome::InsufficientBalance => return Err(SpendError::InsufficientBalance),
             ReserveOutcome::DuplicatePayment => return Err(SpendError::AlreadyPaying),
