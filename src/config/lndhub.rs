@@ -86,3 +86,54 @@ pub fn lndhub_settings(raw: RawLndhub, problems: &mut Vec<String>) -> LndhubSett
         create_burst,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Registration, Settings};
+
+    #[test]
+    fn defaults_cover_bluewallet_and_short_lifetimes_are_refused() {
+        let s = LndhubSettings::default();
+        assert!(s.access_token_ttl >= Duration::from_secs(2 * 3600));
+        assert!(s.refresh_token_ttl >= Duration::from_secs(7 * 24 * 3600));
+        let mut problems = Vec::new();
+        lndhub_settings(
+            RawLndhub {
+                access_token_secs: Some(3600),
+                refresh_token_secs: Some(3600),
+                ..RawLndhub::default()
+            },
+            &mut problems,
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    #[test]
+    fn the_example_config_parses_with_registration() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lnaddr.example.toml");
+        let s = Settings::load(Some(&path), Vec::new()).expect("example config");
+        assert_eq!(s.domains[0].registration, Registration::Closed);
+        assert_eq!(s.lndhub.payment_wait, Duration::from_secs(20));
+        let open = Settings::load(
+            None,
+            vec![(
+                "LNADDR_DOMAINS".into(),
+                r#"[{name="example.com", registration="open"}]"#.into(),
+            )],
+        )
+        .expect("open");
+        assert_eq!(open.domains[0].registration, Registration::Open);
+        assert!(
+            Settings::load(
+                None,
+                vec![(
+                    "LNADDR_DOMAINS".into(),
+                    r#"[{name="example.com", registration="anyone"}]"#.into(),
+                )],
+            )
+            .is_err()
+        );
+    }
+}
