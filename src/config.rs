@@ -6,6 +6,7 @@ mod domains;
 mod env;
 mod ledger;
 mod limits;
+mod lndhub;
 mod proxies;
 mod store;
 
@@ -26,6 +27,7 @@ pub use domains::{
 };
 pub use ledger::{LedgerSettings, RawLedger};
 pub use limits::{LimitSettings, Rate, RawLimits};
+pub use lndhub::{LndhubSettings, RawLndhub};
 pub use proxies::TrustedProxy;
 pub use store::{RawRedisOptions, StoreOptions};
 
@@ -99,6 +101,8 @@ pub struct RawConfig {
     pub webhooks: RawWebhooks,
     #[serde(default)]
     pub payments: RawPayments,
+    #[serde(default)]
+    pub lndhub: RawLndhub,
     #[serde(default)]
     pub domains: Vec<RawDomain>,
 }
@@ -224,6 +228,7 @@ pub struct Settings {
     pub ledger: LedgerSettings,
     pub webhooks: WebhookSettings,
     pub payments: PaymentSettings,
+    pub lndhub: LndhubSettings,
     pub domains: Vec<DomainSettings>,
 }
 
@@ -411,6 +416,7 @@ impl Settings {
         if !(1..=3_600).contains(&payments.sweep_interval.as_secs()) {
             problems.push("payments.sweep_interval_secs must be between 1 and 3600".into());
         }
+        let lndhub = lndhub::lndhub_settings(raw.lndhub, &mut problems);
         let domains = domain_settings(raw.domains, listen, &mut problems);
 
         if !problems.is_empty() {
@@ -441,6 +447,7 @@ impl Settings {
                 allow_private_addresses: raw.webhooks.allow_private_addresses.unwrap_or(false),
             },
             payments,
+            lndhub,
             domains,
         })
     }

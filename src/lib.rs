@@ -11,6 +11,7 @@
 //!   running; domain administration and domain tokens.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).
+//! - [`lndhub`]: the LndHub API (BlueWallet, Zeus): credentials, tokens, each account's wallet.
 //! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
 //!   the background payer that finishes each withdrawal once (and resumes after a restart).
 //! - [`webhooks`]: signed webhooks: URL guard (SSRF), `lnaddr-signature`, the deliverer task that
@@ -40,6 +41,7 @@ pub mod gateway;
 pub mod http;
 pub mod ledger;
 pub mod lightning;
+pub mod lndhub;
 pub mod lnurl;
 pub mod metrics;
 pub mod nostr;

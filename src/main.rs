@@ -1,6 +1,8 @@
 //! The `lnaddr` binary: `lnaddr serve` runs the gateway; every other subcommand is a client of a
 //! running gateway's admin API.
 
+mod lndhub_cli;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -42,6 +44,9 @@ enum Command {
     /// LNURL-withdraw vouchers (LUD-03).
     #[command(subcommand)]
     Withdraw(WithdrawCmd),
+    /// LndHub wallets (BlueWallet, Zeus) of accounts.
+    #[command(subcommand)]
+    Lndhub(lndhub_cli::LndhubCmd),
     /// Fake Lightning node controls.
     #[command(subcommand)]
     Fake(FakeCmd),
@@ -327,6 +332,12 @@ async fn run(cli: Cli) -> Result<()> {
                 },
             };
             let client = AdminClient::new(&url, token)?;
+            if let Command::Lndhub(cmd) = command {
+                if let Some(out) = lndhub_cli::run(&client, cmd).await? {
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                }
+                return Ok(());
+            }
             let created = matches!(command, Command::Withdraw(WithdrawCmd::Create { .. }));
             let out = admin_command(&client, command).await?;
             if created {
@@ -359,7 +370,9 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
     let out = match command {
-        Command::Serve | Command::Seed { .. } => unreachable!("handled by run"),
+        Command::Serve | Command::Seed { .. } | Command::Lndhub(_) => {
+            unreachable!("handled by run")
+        }
         Command::Account(AccountCmd::Add {
             address,
             nostr_pubkey,

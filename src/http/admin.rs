@@ -1,7 +1,8 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
 //! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
 //! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
-//! `http/admin_webhooks.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
+//! `http/admin_webhooks.rs`, LndHub credentials and invites in
+//! `http/admin_lndhub.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
 //! console (`GET /`, no token needed for the page itself) in `http/pages/console.rs`. JSON in and
 //! out; amounts in millisatoshis. Who may do what is decided by the request's [`Auth`]
 //! (`http/auth.rs`): every route checks it before anything else.
@@ -20,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_domains, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param,
-    segments,
+    Body, admin_domains, admin_lndhub, admin_outbox, admin_webhooks, admin_withdraw, json, pages,
+    query_param, segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -200,6 +201,21 @@ async fn route(
             "/api/v1/accounts/{address}/withdraw-links",
             auth.require_address(address),
             admin_withdraw::create(gw, address, &body).await
+        ),
+        (_, ["api", "v1", "accounts", address, "lndhub"]) => check!(
+            "/api/v1/accounts/{address}/lndhub",
+            auth.require_address(address),
+            admin_lndhub::account(gw, &method, address).await
+        ),
+        (&Method::POST, ["api", "v1", "lndhub", "invites"]) => check!(
+            "/api/v1/lndhub/invites",
+            auth.require_admin(),
+            admin_lndhub::invite(gw, &body).await
+        ),
+        (_, ["api", "v1", "lndhub", login]) => check!(
+            "/api/v1/lndhub/{login}",
+            auth.require_admin(),
+            admin_lndhub::revoke(gw, &method, login).await
         ),
         (_, ["api", "v1", "withdraw-links", k1]) => check!(
             "/api/v1/withdraw-links/{k1}",

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod admin_domains;
+mod admin_lndhub;
 mod admin_outbox;
 mod admin_webhooks;
 mod admin_withdraw;
@@ -13,6 +14,7 @@ pub mod error;
 mod health;
 pub mod layers;
 pub mod limits;
+pub mod lndhub;
 mod lnurlp;
 mod nip05;
 pub mod pages;

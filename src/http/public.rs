@@ -11,7 +11,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::error::error_response;
-use super::{Body, health, lnurlp, nip05, pages, segments, withdraw};
+use super::{Body, health, lndhub, lnurlp, nip05, pages, segments, withdraw};
 use crate::gateway::Gateway;
 
 /// What a public request asks for, with its route template for metrics. The LNURL-pay and NIP-05
@@ -96,12 +96,16 @@ impl Route {
 }
 
 /// Handles one public request.
-pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
+    if lndhub::is_lndhub(req.uri().path()) {
+        let (template, resp) = lndhub::handle(&gw, req, peer).await;
+        return finish(&gw, template, resp, started);
+    }
     let (route, named) = Route::parse(req.uri().path());
     let named = named.as_deref();
     let template = route.template();
-    let mut resp = if req.method() == Method::OPTIONS {
+    let resp = if req.method() == Method::OPTIONS {
         preflight()
     } else if req.method() != Method::GET && req.method() != Method::HEAD {
         error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
@@ -130,6 +134,16 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
             Route::NotFound => error_response(StatusCode::NOT_FOUND, "not found"),
         }
     };
+    finish(&gw, template, resp, started)
+}
+
+/// The headers every public answer carries, its metrics and its route for the access log.
+fn finish(
+    gw: &Gateway,
+    template: &'static str,
+    mut resp: Response<Body>,
+    started: Instant,
+) -> Response<Body> {
     let headers = resp.headers_mut();
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,

@@ -69,6 +69,8 @@ pub fn classify(path: &str) -> (Class, &'static str) {
         }
         ["lnurlw", _] => (Class::Lookup, "/lnurlw/{k1}"),
         ["withdraw", ..] => (Class::Lookup, "/withdraw/{k1}"),
+        // LndHub: logins and `/create` have their own limits (`[lndhub]`) on top.
+        ["lndhub", ..] => (Class::Lookup, "/lndhub"),
         _ => (Class::Lookup, "other"),
     }
 }

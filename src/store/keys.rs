@@ -20,6 +20,11 @@
 //! | `{a:<id>}:wd:<hash>` | hash | a withdrawal: `json` (the [`WithdrawPayment`](super::WithdrawPayment)), `status`, `tx` (its ledger entry exactly as in the ledger list) | `reserve_withdrawal`, `finish_withdrawal` |
 //! | `wd:<hash>` | string | the account id a withdrawal's payment hash is claimed by | `reserve_withdrawal` (SET NX) |
 //! | `wd:pending` | set | `<id>:<hash>` of withdrawals that may still be pending | `reserve_withdrawal`, `finish_withdrawal`, `pending_withdrawals` |
+//! | `lh:login:<login>` | string | an LndHub credential ([`LndhubCredential`](super::LndhubCredential) JSON, password hashed) | `create_lndhub_credential` (SET NX), `revoke_lndhub_credential` (GETDEL) |
+//! | `{a:<id>}:lh:logins` | set | the logins of the account's LndHub credentials | `create_lndhub_credential`, `revoke_lndhub_credential` |
+//! | `lh:tok:<sha256>` | string | an LndHub bearer token ([`LndhubToken`](super::LndhubToken) JSON), expiring with it | `put_lndhub_token` (SET EXAT), `take_lndhub_token` (GETDEL) |
+//! | `lh:invite:<sha256>` | string | a registration invite ([`Invite`](super::Invite) JSON), expiring with it | `create_invite`, `take_invite` (GETDEL) |
+//! | `{a:<id>}:lh:invs` | list | payment hashes of the account's LndHub `addinvoice` invoices, newest first | `note_lndhub_invoice` (LPUSH, LTRIM) |
 //! | `webhooks` | hash | webhook id → the [`Webhook`](super::webhooks::Webhook) JSON (with its signing secret) | `create_webhook`, `delete_webhook` |
 //! | `{a:<id>}:whe:<event id>` | string | a webhook event's delivery job ([`DeliveryJob`](super::webhooks::DeliveryJob) JSON) | `credit_settlement` (in its script), `save_webhook_job` |
 //! | `{whq}` | sorted set | delivery jobs by due time (ms); member `<id>/<event id>` | `credit_settlement` (ZADD NX before, ZADD LT after its script), claim and release scripts |
@@ -189,6 +194,30 @@ pub const DOMAINS_VERSION: &str = "{dom}:version";
 pub const DOMAIN_TOKENS: &str = "{dom}:tokens";
 /// Domain token ids → the sha256 of the token.
 pub const DOMAIN_TOKEN_IDS: &str = "{dom}:token-ids";
+/// An LndHub credential, by login.
+pub fn lndhub_login(login: &str) -> String {
+    format!("lh:login:{login}")
+}
+
+/// The logins of an account's LndHub credentials.
+pub fn lndhub_logins(id: &AccountId) -> String {
+    format!("{}:lh:logins", tag(id))
+}
+
+/// An LndHub bearer token, by the hex sha256 of the token.
+pub fn lndhub_token(hash: &str) -> String {
+    format!("lh:tok:{hash}")
+}
+
+/// A registration invite, by the hex sha256 of the code.
+pub fn lndhub_invite(hash: &str) -> String {
+    format!("lh:invite:{hash}")
+}
+
+/// The payment hashes of an account's LndHub invoices, newest first.
+pub fn lndhub_invoices(id: &AccountId) -> String {
+    format!("{}:lh:invs", tag(id))
+}
 
 /// Field names inside the hashes.
 pub const FIELD_JSON: &str = "json";

@@ -6,6 +6,7 @@
 pub mod domains;
 pub mod embedded;
 pub mod keys;
+pub mod lndhub;
 pub mod outbox;
 pub mod ratelimit;
 mod records;
@@ -14,6 +15,7 @@ pub mod webhooks;
 pub mod withdraw;
 
 pub use domains::{DomainRecord, DomainStore, DomainToken};
+pub use lndhub::{Invite, LndhubCredential, LndhubStore, LndhubToken, TokenKind};
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
@@ -85,9 +87,18 @@ impl StoreError {
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
+/// - LndHub credentials, tokens, invites and invoice lists: [`LndhubStore`].
 #[async_trait]
 pub trait Store:
-    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + DomainStore + Send + Sync + 'static
+    ZapOutbox
+    + RateLimitStore
+    + WithdrawStore
+    + LndhubStore
+    + WebhookStore
+    + DomainStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;

@@ -15,6 +15,7 @@
 
 mod conn;
 mod domains;
+mod lndhub;
 mod names;
 mod outbox;
 mod ratelimit;

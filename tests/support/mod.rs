@@ -5,6 +5,8 @@ pub mod browser;
 pub mod domain_suite;
 pub mod gateway;
 pub mod lnd_gateway;
+pub mod lndhub;
+pub mod lndhub_suite;
 pub mod multi;
 pub mod node_suite;
 pub mod outbox_suite;

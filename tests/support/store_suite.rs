@@ -71,6 +71,7 @@ where
     super::outbox_suite::run_all(async || make().await).await;
     super::withdraw_suite::run_all(&make).await;
     super::domain_suite::run_all(&make).await;
+    super::lndhub_suite::run_all(&make).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

@@ -6,6 +6,7 @@
 
 mod domains;
 mod forget;
+mod lndhub;
 mod outbox;
 mod ratelimit;
 mod webhooks;
@@ -74,6 +75,7 @@ impl EmbeddedStore {
             tx.open_table(INVOICES_UNTIL).map_err(StoreError::backend)?;
             forget::create(&tx)?;
             outbox::create_tables(&tx)?;
+            lndhub::create_tables(&tx)?;
             webhooks::create_tables(&tx)?;
             domains::create_tables(&tx)?;
             tx.open_table(withdraw::LINKS)

@@ -1,0 +1,128 @@
+//! The LndHub API (BlueWallet, Zeus; the protocol of BlueWallet's LndHub and getAlby's lndhub.go):
+//! each account's own wallet. [`auth`]: credentials, logins, bearer tokens; [`register`]: `/create`
+//! by the domain's `registration`; [`wallet`]: balance, invoices, payments, decoding; [`spend`]:
+//! the boundary to the payment engine; [`views`]: the JSON shapes the wallets read. No HTTP types
+//! here: `http::lndhub` routes requests to [`Hub`] and turns [`HubError`] into LndHub's error body.
+
+pub mod auth;
+pub mod register;
+pub mod spend;
+pub mod views;
+pub mod wallet;
+
+use std::time::Duration;
+
+use crate::gateway::{Error, Gateway};
+use crate::store::{Account, StoreError};
+
+/// LndHub's error codes (`{"error":true,"code":N,"message":...}`), as BlueWallet and Zeus read
+/// them: 1 makes the wallet log in again.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// Bad or expired credentials or token (code 1).
+    #[error("bad auth")]
+    BadAuth,
+    /// The balance does not cover the amount and the fee reserve (code 2).
+    #[error("not enough balance. Make sure you have at least 1% reserved for potential fees")]
+    NotEnoughBalance,
+    /// The invoice cannot be paid as it is (code 4).
+    #[error("not a valid invoice: {0}")]
+    InvalidInvoice(String),
+    /// Our fault or a backend that cannot be reached (code 6).
+    #[error("something went wrong, please try again later")]
+    Unavailable,
+    /// The payment failed for good; nothing was taken (code 7).
+    #[error("payment failed: {0}")]
+    PaymentFailed(String),
+    /// Missing or malformed arguments (code 8).
+    #[error("bad arguments: {0}")]
+    BadArguments(String),
+    /// Too many attempts; try again after the wait (code 9).
+    #[error("too many requests, try again later")]
+    RateLimited(Duration),
+    /// The payment is still in flight when the call gives up (HTTP 503, code 6).
+    #[error("payment is in transit")]
+    InFlight,
+    /// `/create` is not open on this domain, or the invite is unknown (code 10).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such invoice or payment of this account (code 8, HTTP 404).
+    #[error("not found")]
+    NotFound,
+}
+
+impl HubError {
+    /// The code of LndHub's error body.
+    pub fn code(&self) -> u32 {
+        match self {
+            HubError::BadAuth => 1,
+            HubError::NotEnoughBalance => 2,
+            HubError::InvalidInvoice(_) => 4,
+            HubError::Unavailable | HubError::InFlight => 6,
+            HubError::PaymentFailed(_) => 7,
+            HubError::BadArguments(_) | HubError::NotFound => 8,
+            HubError::RateLimited(_) => 9,
+            HubError::Forbidden(_) => 10,
+        }
+    }
+}
+
+impl From<StoreError> for HubError {
+    fn from(e: StoreError) -> Self {
+        tracing::warn!(error = %e, "lndhub: store error");
+        HubError::Unavailable
+    }
+}
+
+impl From<Error> for HubError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::BadRequest(reason) => HubError::BadArguments(reason),
+            Error::UnknownUser | Error::UnknownDomain => HubError::BadAuth,
+            other => {
+                tracing::warn!(error = %other, "lndhub: gateway error");
+                HubError::Unavailable
+            }
+        }
+    }
+}
+
+/// An authenticated wallet: the account its access token opens.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account: Account,
+    pub login: String,
+}
+
+/// The LndHub service over the gateway's parts.
+pub struct Hub<'a> {
+    pub gw: &'a Gateway,
+}
+
+impl<'a> Hub<'a> {
+    pub fn new(gw: &'a Gateway) -> Self {
+        Hub { gw }
+    }
+}
+
+/// Lower-case hex sha256: how passwords, tokens and invite codes are kept.
+pub fn digest(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// `n` random bytes in hex.
+pub fn random_hex(n: usize) -> String {
+    let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
+    hex::encode(bytes)
+}
+
+/// Millisatoshis to whole satoshis, rounded down (what a balance shows).
+pub fn sats_floor(msat: u64) -> u64 {
+    msat / 1000
+}
+
+/// Millisatoshis to whole satoshis, rounded up (what a payment shows it took).
+pub fn sats_ceil(msat: u64) -> u64 {
+    msat.div_ceil(1000)
+}
