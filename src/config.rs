@@ -6,6 +6,7 @@ mod domains;
 mod env;
 mod ledger;
 mod limits;
+mod nwc;
 mod proxies;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use crate::types::Msat;
 
 use domains::domain_settings;
 use env::apply_env;
+pub use nwc::NwcSettings;
 
 pub use domains::{DomainSettings, RawDomain};
 pub use ledger::{LedgerSettings, RawLedger};
@@ -71,6 +73,7 @@ pub struct RawConfig {
     pub withdraw: RawWithdraw,
     #[serde(default)]
     pub ledger: RawLedger,
+    pub nwc: nwc::RawNwc,
     #[serde(default)]
     pub webhooks: RawWebhooks,
     #[serde(default)]
@@ -180,6 +183,7 @@ pub struct Settings {
     pub withdraw: WithdrawSettings,
     pub ledger: LedgerSettings,
     pub webhooks: WebhookSettings,
+    pub nwc: NwcSettings,
     pub domains: Vec<DomainSettings>,
 }
 
@@ -333,6 +337,7 @@ impl Settings {
         }
         let ledger = ledger::ledger_settings(raw.ledger, &mut problems);
         let domains = domain_settings(raw.domains, listen, &mut problems);
+        let nwc = nwc::nwc_settings(raw.nwc, &mut problems);
 
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
@@ -356,6 +361,7 @@ impl Settings {
             webhooks: WebhookSettings {
                 allow_private_addresses: raw.webhooks.allow_private_addresses.unwrap_or(false),
             },
+            nwc,
             domains,
         })
     }

@@ -1,8 +1,8 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
 //! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
 //! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
-//! `http/admin_webhooks.rs`; the operator console (`GET /`, no token needed for the page itself) in
-//! `http/pages/console.rs`.
+//! `http/admin_webhooks.rs`, NWC connections (NIP-47) in `http/admin_nwc.rs`; the operator console
+//! (`GET /`, no token needed for the page itself) in `http/pages/console.rs`.
 //! JSON in and out; amounts in millisatoshis.
 
 use std::net::SocketAddr;
@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param, segments,
+    Body, admin_nwc, admin_outbox, admin_webhooks, admin_withdraw, json, pages, query_param,
+    segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -151,6 +152,13 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
             "/api/v1/accounts/{address}/withdraw-links",
             admin_withdraw::create(gw, address, &body).await,
         ),
+        (_, ["api", "v1", "accounts", address, "nwc"]) => (
+            "/api/v1/accounts/{address}/nwc",
+            admin_nwc::account(gw, &method, address, &body).await,
+        ),
+        (&Method::DELETE, ["api", "v1", "nwc", id]) => {
+            ("/api/v1/nwc/{id}", admin_nwc::revoke(gw, id).await)
+        }
         (_, ["api", "v1", "withdraw-links", k1]) => (
             "/api/v1/withdraw-links/{k1}",
             admin_withdraw::one(gw, &method, k1).await,

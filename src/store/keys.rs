@@ -25,6 +25,10 @@
 //! | `{whq}` | sorted set | delivery jobs by due time (ms); member `<id>/<event id>` | `credit_settlement` (ZADD NX before, ZADD LT after its script), claim and release scripts |
 //! | `{whq}:lease` | hash | member → the process holding its lease | claim and release scripts |
 //! | `{whq}:age` | sorted set | unfinished members by queue time (ms), for the oldest-pending metric | enqueue and release scripts |
+//! | `{a:<id>}:nwc:<wallet pubkey>` | hash | an NWC connection: `json` (the [`NwcConnection`](super::NwcConnection) as created), `revoked`, budget `used` (msat) and `period` (its start) | `create_nwc_connection`, `revoke_nwc_connection`, budget scripts |
+//! | `nwc:<wallet pubkey>` | string | the account id an NWC connection belongs to | `create_nwc_connection` (SET NX) |
+//! | `nwc:all` | set | `<id>/<wallet pubkey>` of every NWC connection | `create_nwc_connection` |
+//! | `nwcreq:<event id>` | string | an NWC request: `c:<claimed at>` while it runs, `a:<response JSON>` once answered; expires after 7 days | `claim_nwc_request`, `answer_nwc_request` |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -170,6 +174,24 @@ pub fn withdrawal_owner(hash: &PaymentHash) -> String {
 /// Global set of withdrawals that may be pending, as `<id>:<hash>` members.
 pub fn withdrawals_pending() -> &'static str {
     "wd:pending"
+}
+
+/// An NWC connection of the account (NIP-47), named by its wallet service public key.
+pub fn nwc_connection(id: &AccountId, wallet: &str) -> String {
+    format!("{}:nwc:{wallet}", tag(id))
+}
+
+/// Global index: NWC wallet service public key → account id.
+pub fn nwc_owner(wallet: &str) -> String {
+    format!("nwc:{wallet}")
+}
+
+/// Global set of every NWC connection, as `<id>/<wallet pubkey>` members.
+pub const NWC_ALL: &str = "nwc:all";
+
+/// A NIP-47 request event, claimed or answered.
+pub fn nwc_request(event_id: &str) -> String {
+    format!("nwcreq:{event_id}")
 }
 
 /// Field names inside the hashes.

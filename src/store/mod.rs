@@ -5,6 +5,7 @@
 
 pub mod embedded;
 pub mod keys;
+pub mod nwc;
 pub mod outbox;
 pub mod ratelimit;
 mod records;
@@ -12,6 +13,7 @@ pub mod redis;
 pub mod webhooks;
 pub mod withdraw;
 
+pub use nwc::{BudgetOutcome, BudgetRenewal, NwcConnection, NwcStore, RequestClaim, WalletSecret};
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
@@ -67,12 +69,14 @@ impl StoreError {
 /// - A credit queues its `payment.received` webhook event in the same atomic step (see
 ///   [`WebhookStore`]).
 /// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file.
+/// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file; NWC connections,
+///   budgets and answered requests: [`NwcStore`].
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
 #[async_trait]
 pub trait Store:
-    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + Send + Sync + 'static
+    ZapOutbox + RateLimitStore + WithdrawStore + WebhookStore + NwcStore + Send + Sync + 'static
 {
     /// Creates an account with a zero balance.
     async fn create_account(&self, new: NewAccount) -> Result<Account, StoreError>;

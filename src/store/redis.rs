@@ -10,6 +10,7 @@
 
 mod conn;
 mod names;
+mod nwc;
 mod outbox;
 mod ratelimit;
 mod scripts;

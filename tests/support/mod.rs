@@ -6,6 +6,8 @@ pub mod gateway;
 pub mod lnd_gateway;
 pub mod multi;
 pub mod node_suite;
+pub mod nwc;
+pub mod nwc_suite;
 pub mod outbox_suite;
 pub mod process;
 pub mod redis_server;

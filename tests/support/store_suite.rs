@@ -69,6 +69,7 @@ where
     concurrent_credits_exact(make().await).await;
     super::outbox_suite::run_all(async || make().await).await;
     super::withdraw_suite::run_all(&make).await;
+    super::nwc_suite::run_all(&make).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

@@ -4,6 +4,7 @@
 //! time makes every operation atomic without further locking. Single process only (redb takes a
 //! file lock); use Redis for many processes.
 
+mod nwc;
 mod outbox;
 mod ratelimit;
 mod webhooks;
@@ -66,6 +67,7 @@ impl EmbeddedStore {
             tx.open_table(META).map_err(StoreError::backend)?;
             outbox::create_tables(&tx)?;
             webhooks::create_tables(&tx)?;
+            nwc::create_tables(&tx)?;
             tx.open_table(withdraw::LINKS)
                 .map_err(StoreError::backend)?;
             tx.open_table(withdraw::PAYMENTS)
