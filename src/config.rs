@@ -73,6 +73,7 @@ pub struct RawConfig {
     pub withdraw: RawWithdraw,
     #[serde(default)]
     pub ledger: RawLedger,
+    #[serde(default)]
     pub nwc: nwc::RawNwc,
     #[serde(default)]
     pub webhooks: RawWebhooks,
