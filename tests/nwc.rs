@@ -514,7 +514,23 @@ async fn notifications_for_received_and_sent(b: Backing) {
         .author(uri.public_key)
         .kind(Kind::from(23197))
         .since(Timestamp::now());
-    raw.client.subscribe(filter, None).await.expect("subscribe");
+    let sub = raw.client.subscribe(filter, None).await.expect("subscribe");
+    // The relay has the subscription once it says EOSE for it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let n = tokio::time::timeout_at(deadline, nip44_notes.recv())
+            .await
+            .expect("EOSE in time")
+            .expect("notification");
+        if let RelayPoolNotification::Message {
+            message: RelayMessage::EndOfStoredEvents(id),
+            ..
+        } = n
+            && *id == sub.val
+        {
+            break;
+        }
+    }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let listener = client.clone();
     let handle = tokio::spawn(async move {
