@@ -1,7 +1,7 @@
 //! Starting and stopping a gateway: opens the store and the node chosen in the settings, loads the
 //! admin token and the domains (with their zapper keys), binds both listeners and runs the
 //! supervised background tasks (settlement follower, zap receipt publisher, webhook deliverer,
-//! withdrawal payer, domain watcher) under one shutdown signal, and creates the in-process ledger
+//! withdrawal payer, domain watcher, NWC wallet service) under one shutdown signal, and creates the in-process ledger
 //! event broadcast ([`crate::events`]) they share.
 
 use std::net::SocketAddr;
@@ -183,6 +183,7 @@ pub async fn start_with_listeners(
         payer,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
         events: crate::events::Events::default(),
+        nwc_changed: Arc::new(Notify::new()),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -250,7 +251,22 @@ pub async fn start_with_listeners(
         allow_private: gateway.settings.webhooks.allow_private_addresses,
         owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
     };
-    tasks.spawn(deliverer.run(shutdown_rx));
+    tasks.spawn(deliverer.run(shutdown_rx.clone()));
+    if !gateway.settings.nwc.relays.is_empty() {
+        let service = crate::nwc::NwcService {
+            store: gateway.store.clone(),
+            methods: crate::nwc::methods::Methods {
+                gateway: gateway.clone(),
+                spender: Arc::new(crate::nwc::spend::WithdrawSpender {
+                    gateway: gateway.clone(),
+                }),
+            },
+            relays: gateway.settings.nwc.relays.clone(),
+            events: gateway.events.clone(),
+            changed: gateway.nwc_changed.clone(),
+        };
+        tasks.spawn(service.run(shutdown_rx));
+    }
     tracing::info!(public = %public_addr, admin = %admin_addr, "lnaddr gateway started");
     Ok(Running {
         public_addr,

@@ -7,6 +7,7 @@ mod env;
 mod ledger;
 mod limits;
 mod lndhub;
+mod nwc;
 mod proxies;
 mod store;
 
@@ -21,6 +22,7 @@ use crate::types::Msat;
 
 use domains::domain_settings;
 use env::apply_env;
+pub use nwc::NwcSettings;
 
 pub use domains::{
     DomainSettings, Image, KeySource, RawDomain, Registration, validate as validate_domain,
@@ -97,6 +99,8 @@ pub struct RawConfig {
     pub withdraw: RawWithdraw,
     #[serde(default)]
     pub ledger: RawLedger,
+    #[serde(default)]
+    pub nwc: nwc::RawNwc,
     #[serde(default)]
     pub webhooks: RawWebhooks,
     #[serde(default)]
@@ -229,6 +233,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub payments: PaymentSettings,
     pub lndhub: LndhubSettings,
+    pub nwc: NwcSettings,
     pub domains: Vec<DomainSettings>,
 }
 
@@ -418,6 +423,7 @@ impl Settings {
         }
         let lndhub = lndhub::lndhub_settings(raw.lndhub, &mut problems);
         let domains = domain_settings(raw.domains, listen, &mut problems);
+        let nwc = nwc::nwc_settings(raw.nwc, &mut problems);
 
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
@@ -448,6 +454,7 @@ impl Settings {
             },
             payments,
             lndhub,
+            nwc,
             domains,
         })
     }

@@ -3,6 +3,7 @@
 //! (LUD-21 verify); the account operations of the admin API are in `accounts`, zaps in `zap`. No
 //! HTTP types here.
 
+mod account_invoice;
 mod accounts;
 pub mod export;
 mod webhooks;
@@ -105,6 +106,8 @@ pub struct Gateway {
     pub pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
     pub events: crate::events::Events,
+    /// Notified when an NWC connection is made or revoked here, for the NWC service.
+    pub nwc_changed: Arc<tokio::sync::Notify>,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is

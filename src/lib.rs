@@ -16,6 +16,7 @@
 //!   the background payer that finishes each withdrawal once (and resumes after a restart).
 //! - [`webhooks`]: signed webhooks: URL guard (SSRF), `lnaddr-signature`, the deliverer task that
 //!   drains the store's delivery outbox (events queued atomically with the ledger change).
+//! - [`nwc`]: Nostr Wallet Connect (NIP-47): connections, budgets, the wallet service on relays.
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
 //! - [`nostr`]: NIP-57 zaps: zap request checks and receipt building (pure), zapper keys, the relay
 //!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
@@ -45,6 +46,7 @@ pub mod lndhub;
 pub mod lnurl;
 pub mod metrics;
 pub mod nostr;
+pub mod nwc;
 pub mod secret;
 pub mod seed;
 pub mod store;

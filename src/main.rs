@@ -47,6 +47,9 @@ enum Command {
     /// LndHub wallets (BlueWallet, Zeus) of accounts.
     #[command(subcommand)]
     Lndhub(lndhub_cli::LndhubCmd),
+    /// Nostr Wallet Connect (NIP-47) connections.
+    #[command(subcommand)]
+    Nwc(NwcCmd),
     /// Fake Lightning node controls.
     #[command(subcommand)]
     Fake(FakeCmd),
@@ -98,6 +101,37 @@ enum WithdrawCmd {
     Show { k1: String },
     /// Disable a withdraw link for good.
     Disable { k1: String },
+}
+
+#[derive(Subcommand)]
+enum NwcCmd {
+    /// Connect a Nostr client (Damus, Amethyst, Alby Go...) to an account: prints the connection
+    /// URI and its QR code, e.g. `lnaddr nwc create alice@example.com --budget-sat 10000 --renewal daily`.
+    Create {
+        address: String,
+        /// A name to recognise the connection by.
+        #[arg(long)]
+        name: Option<String>,
+        /// Most the connection may spend per period, in sat.
+        #[arg(long)]
+        budget_sat: Option<u64>,
+        /// When the budget starts again: daily, weekly, monthly, yearly or never.
+        #[arg(long)]
+        renewal: Option<String>,
+        /// Largest single payment, in sat.
+        #[arg(long)]
+        max_sat: Option<u64>,
+        /// Allowed methods, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        methods: Option<Vec<String>>,
+        /// The connection stops working this many seconds from now.
+        #[arg(long)]
+        expires_in: Option<u64>,
+    },
+    /// List an account's connections with their budget used.
+    List { address: String },
+    /// Revoke a connection for good.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -339,6 +373,7 @@ async fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             let created = matches!(command, Command::Withdraw(WithdrawCmd::Create { .. }));
+            let connected = matches!(command, Command::Nwc(NwcCmd::Create { .. }));
             let out = admin_command(&client, command).await?;
             if created {
                 return print_voucher(&out);
@@ -346,6 +381,9 @@ async fn run(cli: Cli) -> Result<()> {
             if let serde_json::Value::String(text) = &out {
                 print!("{text}");
                 return Ok(());
+            }
+            if connected {
+                return print_connection(&out);
             }
             if !out.is_null() {
                 println!("{}", serde_json::to_string_pretty(&out)?);
@@ -511,6 +549,42 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             );
             serde_json::Value::Null
         }
+        Command::Nwc(NwcCmd::Create {
+            address,
+            name,
+            budget_sat,
+            renewal,
+            max_sat,
+            methods,
+            expires_in,
+        }) => {
+            let msat = |sat: u64| sat.checked_mul(1000).context("amount too large");
+            let body = json!({"name": name, "methods": methods,
+                "budget_msat": budget_sat.map(msat).transpose()?,
+                "max_amount_msat": max_sat.map(msat).transpose()?,
+                "budget_renewal": renewal, "expires_in_secs": expires_in});
+            client
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/accounts/{}/nwc", enc(&address)),
+                    Some(body),
+                )
+                .await?
+        }
+        Command::Nwc(NwcCmd::List { address }) => {
+            client
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/accounts/{}/nwc", enc(&address)),
+                    None,
+                )
+                .await?
+        }
+        Command::Nwc(NwcCmd::Revoke { id }) => {
+            client
+                .call(Method::DELETE, &format!("/api/v1/nwc/{}", enc(&id)), None)
+                .await?
+        }
         Command::Fake(FakeCmd::Pay { invoice }) => {
             client
                 .call(
@@ -583,6 +657,23 @@ fn print_voucher(link: &serde_json::Value) -> Result<()> {
             println!("{label}: {v}");
         }
     }
+    Ok(())
+}
+
+/// Prints a new NWC connection: the QR code to scan, the URI to paste (shown this once).
+fn print_connection(conn: &serde_json::Value) -> Result<()> {
+    let uri = conn["uri"]
+        .as_str()
+        .context("the gateway answered no uri")?;
+    let qr = lnaddr::withdraw::qr::terminal(uri).context("rendering the QR code")?;
+    println!("{qr}");
+    println!("{uri}");
+    if let Some(id) = conn["id"].as_str() {
+        println!("id: {id}");
+    }
+    eprintln!(
+        "the URI holds the client's secret and is shown only now: scan or paste it into the client"
+    );
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
 //! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
 //! `http/admin_webhooks.rs`, LndHub credentials and invites in
-//! `http/admin_lndhub.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
+//! `http/admin_lndhub.rs`, NWC connections (NIP-47) in `http/admin_nwc.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
 //! console (`GET /`, no token needed for the page itself) in `http/pages/console.rs`. JSON in and
 //! out; amounts in millisatoshis. Who may do what is decided by the request's [`Auth`]
 //! (`http/auth.rs`): every route checks it before anything else.
@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_domains, admin_lndhub, admin_outbox, admin_webhooks, admin_withdraw, json, pages,
-    query_param, segments,
+    Body, admin_domains, admin_lndhub, admin_nwc, admin_outbox, admin_webhooks, admin_withdraw,
+    json, pages, query_param, segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -216,6 +216,16 @@ async fn route(
             "/api/v1/lndhub/{login}",
             auth.require_admin(),
             admin_lndhub::revoke(gw, &method, login).await
+        ),
+        (_, ["api", "v1", "accounts", address, "nwc"]) => check!(
+            "/api/v1/accounts/{address}/nwc",
+            auth.require_address(address),
+            admin_nwc::account(gw, &method, address, &body).await
+        ),
+        (&Method::DELETE, ["api", "v1", "nwc", id]) => check!(
+            "/api/v1/nwc/{id}",
+            auth.require_admin(),
+            admin_nwc::revoke(gw, id).await
         ),
         (_, ["api", "v1", "withdraw-links", k1]) => check!(
             "/api/v1/withdraw-links/{k1}",

@@ -5,6 +5,7 @@
 pub mod admin;
 mod admin_domains;
 mod admin_lndhub;
+mod admin_nwc;
 mod admin_outbox;
 mod admin_webhooks;
 mod admin_withdraw;

@@ -34,6 +34,10 @@
 //! | `{dom}:version` | string | counter bumped by every domain change; every process polls it | the same scripts (INCR) |
 //! | `{dom}:tokens` | hash | sha256 of a domain token (hex) → [`DomainToken`](super::DomainToken) JSON | `add_domain_token`, `remove_domain_token`, `remove_domain` (Lua) |
 //! | `{dom}:token-ids` | hash | token id → sha256 of the token | the same scripts |
+//! | `{a:<id>}:nwc:<wallet pubkey>` | hash | an NWC connection: `json` (the [`NwcConnection`](super::NwcConnection) as created), `revoked`, budget `used` (msat) and `period` (its start) | `create_nwc_connection`, `revoke_nwc_connection`, budget scripts |
+//! | `nwc:<wallet pubkey>` | string | the account id an NWC connection belongs to | `create_nwc_connection` (SET NX) |
+//! | `nwc:all` | set | `<id>/<wallet pubkey>` of every NWC connection | `create_nwc_connection` |
+//! | `nwcreq:<event id>` | string | an NWC request: `c:<claimed at>` while it runs, `a:<response JSON>` once answered; expires after 7 days | `claim_nwc_request`, `answer_nwc_request` |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -217,6 +221,24 @@ pub fn lndhub_invite(hash: &str) -> String {
 /// The payment hashes of an account's LndHub invoices, newest first.
 pub fn lndhub_invoices(id: &AccountId) -> String {
     format!("{}:lh:invs", tag(id))
+}
+
+/// An NWC connection of the account (NIP-47), named by its wallet service public key.
+pub fn nwc_connection(id: &AccountId, wallet: &str) -> String {
+    format!("{}:nwc:{wallet}", tag(id))
+}
+
+/// Global index: NWC wallet service public key → account id.
+pub fn nwc_owner(wallet: &str) -> String {
+    format!("nwc:{wallet}")
+}
+
+/// Global set of every NWC connection, as `<id>/<wallet pubkey>` members.
+pub const NWC_ALL: &str = "nwc:all";
+
+/// A NIP-47 request event, claimed or answered.
+pub fn nwc_request(event_id: &str) -> String {
+    format!("nwcreq:{event_id}")
 }
 
 /// Field names inside the hashes.

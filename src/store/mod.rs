@@ -7,6 +7,7 @@ pub mod domains;
 pub mod embedded;
 pub mod keys;
 pub mod lndhub;
+pub mod nwc;
 pub mod outbox;
 pub mod ratelimit;
 mod records;
@@ -16,6 +17,7 @@ pub mod withdraw;
 
 pub use domains::{DomainRecord, DomainStore, DomainToken};
 pub use lndhub::{Invite, LndhubCredential, LndhubStore, LndhubToken, TokenKind};
+pub use nwc::{BudgetOutcome, BudgetRenewal, NwcConnection, NwcStore, RequestClaim, WalletSecret};
 pub use outbox::{ReceiptStatus, RelayAttempt, ZapJob, ZapOutbox};
 pub use ratelimit::RateLimitStore;
 pub use records::*;
@@ -84,6 +86,8 @@ impl StoreError {
 ///   [`WebhookStore`]).
 /// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file.
 /// - Domains added at run time and domain tokens: see [`DomainStore`].
+/// - Withdrawals: see [`WithdrawStore`], a supertrait kept in its own file; NWC connections,
+///   budgets and answered requests: [`NwcStore`].
 /// - Names are unique per domain; [`Store::create_account`] fails with [`StoreError::NameTaken`]
 ///   rather than overwrite.
 /// - Rate-limit buckets shared across processes: [`RateLimitStore`].
@@ -96,6 +100,7 @@ pub trait Store:
     + LndhubStore
     + WebhookStore
     + DomainStore
+    + NwcStore
     + Send
     + Sync
     + 'static

@@ -17,6 +17,7 @@ mod conn;
 mod domains;
 mod lndhub;
 mod names;
+mod nwc;
 mod outbox;
 mod ratelimit;
 mod scripts;

@@ -9,6 +9,8 @@ pub mod lndhub;
 pub mod lndhub_suite;
 pub mod multi;
 pub mod node_suite;
+pub mod nwc;
+pub mod nwc_suite;
 pub mod outbox_suite;
 pub mod process;
 pub mod redis_server;

@@ -72,6 +72,7 @@ where
     super::withdraw_suite::run_all(&make).await;
     super::domain_suite::run_all(&make).await;
     super::lndhub_suite::run_all(&make).await;
+    super::nwc_suite::run_all(&make).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

@@ -7,6 +7,7 @@
 mod domains;
 mod forget;
 mod lndhub;
+mod nwc;
 mod outbox;
 mod ratelimit;
 mod webhooks;
@@ -78,6 +79,7 @@ impl EmbeddedStore {
             lndhub::create_tables(&tx)?;
             webhooks::create_tables(&tx)?;
             domains::create_tables(&tx)?;
+            nwc::create_tables(&tx)?;
             tx.open_table(withdraw::LINKS)
                 .map_err(StoreError::backend)?;
             tx.open_table(withdraw::PAYMENTS)

@@ -1,0 +1,54 @@
+//! Admin API for Nostr Wallet Connect (NIP-47) connections: make one on an account (answers the
+//! connection URI, with its client secret, this once), list an account's with their budget used,
+//! revoke one.
+
+use hyper::{Method, Response, StatusCode};
+use serde::Deserialize;
+
+use super::Body;
+use super::admin::{answer, parse};
+use super::error::error_response;
+use crate::gateway::Gateway;
+use crate::nwc::NewConnection;
+use crate::store::BudgetRenewal;
+use crate::types::Msat;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateConnection {
+    name: Option<String>,
+    methods: Option<Vec<String>>,
+    max_amount_msat: Option<u64>,
+    budget_msat: Option<u64>,
+    budget_renewal: Option<BudgetRenewal>,
+    expires_in_secs: Option<u64>,
+}
+
+/// `GET` / `POST /api/v1/accounts/{address}/nwc`
+pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Response<Body> {
+    match *method {
+        Method::GET => answer(StatusCode::OK, gw.nwc_connections(address).await),
+        Method::POST => {
+            let result = async {
+                let req: CreateConnection = parse(body)?;
+                let new = NewConnection {
+                    name: req.name,
+                    methods: req.methods,
+                    max_amount_msat: req.max_amount_msat.map(Msat),
+                    budget_msat: req.budget_msat.map(Msat),
+                    budget_renewal: req.budget_renewal,
+                    expires_in_secs: req.expires_in_secs,
+                };
+                gw.create_nwc_connection(address, new).await
+            }
+            .await;
+            answer(StatusCode::CREATED, result)
+        }
+        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+    }
+}
+
+/// `DELETE /api/v1/nwc/{id}`
+pub async fn revoke(gw: &Gateway, id: &str) -> Response<Body> {
+    answer(StatusCode::OK, gw.revoke_nwc_connection(id).await)
+}

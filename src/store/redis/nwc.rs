@@ -1,0 +1,278 @@
+//! [`NwcStore`] on Redis (NIP-47 connections). Key names are in [`keys`]. A connection is one hash
+//! in its account's slot (`json`, `revoked`, and the budget state `used` and `period`), so a budget
+//! reservation is one Lua script over one key, atomic on a server and on a cluster. A request
+//! claim is one script over its own key `nwcreq:<event id>` (`c:<claimed at>` while running,
+//! `a:<response>` once answered), kept for [`REQUEST_TTL_SECS`].
+//!
+//! Global keys are written after the connection's hash: `nwc:<wallet pubkey>` (the owner index)
+//! and the member `<account id>/<wallet pubkey>` of `nwc:all`. A crash in between leaves an
+//! unreachable hash, harmless; readers skip members whose hash is gone.
+
+use std::sync::LazyLock;
+
+use ::redis::Script;
+use async_trait::async_trait;
+
+use super::conn::RedisCallError;
+use super::{RedisStore, decode, encode};
+use crate::store::keys::{self, FIELD_JSON};
+use crate::store::nwc::*;
+use crate::store::{AccountId, StoreError};
+use crate::types::Msat;
+
+/// How long an answered (or claimed) request id is remembered: far longer than any relay keeps
+/// delivering an event, and than the `expiration` a client puts on a request.
+pub const REQUEST_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// Takes from a connection's budget. KEYS: connection hash. ARGV: amount, budget (empty: none),
+/// period. Answers `ok`, `quota` or `refused`.
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'refused' end
+if redis.call('HGET', KEYS[1], 'revoked') == '1' then return 'refused' end
+local used = 0
+if redis.call('HGET', KEYS[1], 'period') == ARGV[3] then
+  used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
+end
+local total = used + tonumber(ARGV[1])
+if ARGV[2] ~= '' and total > tonumber(ARGV[2]) then return 'quota' end
+redis.call('HSET', KEYS[1], 'used', string.format('%.0f', total), 'period', ARGV[3])
+return 'ok'
+",
+    )
+});
+
+/// Gives back to a connection's budget. KEYS: connection hash. ARGV: amount, period.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[1], 'period') ~= ARGV[2] then return 0 end
+local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0') - tonumber(ARGV[1])
+if used < 0 then used = 0 end
+redis.call('HSET', KEYS[1], 'used', string.format('%.0f', used))
+return 1
+",
+    )
+});
+
+/// Claims a request. KEYS: request key. ARGV: now, lease, ttl.
+/// Answers `{'claimed'}`, `{'running'}` or `{'answered', response}`.
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if v then
+  if string.sub(v, 1, 2) == 'a:' then return {'answered', string.sub(v, 3)} end
+  local at = tonumber(string.sub(v, 3)) or 0
+  if tonumber(ARGV[1]) < at + tonumber(ARGV[2]) then return {'running'} end
+end
+redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'EX', ARGV[3])
+return {'claimed'}
+",
+    )
+});
+
+/// Revokes a connection. KEYS: connection hash. Answers 1 when it exists.
+static REVOKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+return 1
+",
+    )
+});
+
+impl RedisStore {
+    async fn nwc_owner(&self, id: &str) -> Result<Option<AccountId>, StoreError> {
+        let owner: Option<String> = self
+            .conn
+            .query(::redis::cmd("GET").arg(keys::nwc_owner(id)))
+            .await?;
+        Ok(owner.map(AccountId))
+    }
+
+    async fn read_nwc(
+        &self,
+        account: &AccountId,
+        id: &str,
+    ) -> Result<Option<NwcConnection>, StoreError> {
+        let mut cmd = ::redis::cmd("HMGET");
+        cmd.arg(keys::nwc_connection(account, id))
+            .arg(FIELD_JSON)
+            .arg("revoked")
+            .arg("used")
+            .arg("period");
+        let (json, revoked, used, period): (
+            Option<Vec<u8>>,
+            Option<String>,
+            Option<u64>,
+            Option<u64>,
+        ) = self.conn.query(&cmd).await?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let mut conn: NwcConnection = decode(&json)?;
+        conn.revoked = revoked.as_deref() == Some("1");
+        conn.budget_used_msat = Msat(used.unwrap_or(0));
+        conn.budget_period = period.unwrap_or(0);
+        Ok(Some(conn))
+    }
+}
+
+#[async_trait]
+impl NwcStore for RedisStore {
+    async fn create_nwc_connection(&self, conn: &NwcConnection) -> Result<(), StoreError> {
+        let exists: bool = self
+            .conn
+            .query(::redis::cmd("EXISTS").arg(keys::account(&conn.account_id)))
+            .await?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        let mut put = ::redis::cmd("HSET");
+        put.arg(keys::nwc_connection(&conn.account_id, &conn.id))
+            .arg(FIELD_JSON)
+            .arg(encode(conn)?)
+            .arg("revoked")
+            .arg(if conn.revoked { "1" } else { "0" })
+            .arg("used")
+            .arg(conn.budget_used_msat.0)
+            .arg("period")
+            .arg(conn.budget_period);
+        self.conn.query::<()>(&put).await?;
+        let mut index = ::redis::cmd("SET");
+        index
+            .arg(keys::nwc_owner(&conn.id))
+            .arg(&conn.account_id.0)
+            .arg("NX");
+        let done: Option<String> = self.conn.query(&index).await?;
+        if done.is_none() {
+            return Err(
+                RedisCallError::Unexpected("nwc connection id already indexed".into()).into(),
+            );
+        }
+        let mut all = ::redis::cmd("SADD");
+        all.arg(keys::NWC_ALL)
+            .arg(format!("{}/{}", conn.account_id, conn.id));
+        self.conn.query::<i64>(&all).await?;
+        Ok(())
+    }
+
+    async fn nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError> {
+        match self.nwc_owner(id).await? {
+            Some(account) => self.read_nwc(&account, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn nwc_connections(
+        &self,
+        account: Option<&AccountId>,
+    ) -> Result<Vec<NwcConnection>, StoreError> {
+        let members: Vec<String> = self
+            .conn
+            .query(::redis::cmd("SMEMBERS").arg(keys::NWC_ALL))
+            .await?;
+        let mut out = Vec::new();
+        for m in members {
+            let Some((owner, id)) = m.split_once('/') else {
+                continue;
+            };
+            if account.is_some_and(|a| a.0 != owner) {
+                continue;
+            }
+            if let Some(conn) = self.read_nwc(&AccountId(owner.to_string()), id).await? {
+                out.push(conn);
+            }
+        }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn revoke_nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError> {
+        let Some(account) = self.nwc_owner(id).await? else {
+            return Ok(None);
+        };
+        let mut revoke = REVOKE.prepare_invoke();
+        revoke.key(keys::nwc_connection(&account, id));
+        let found: i64 = self.conn.invoke(&revoke).await?;
+        if found == 0 {
+            return Ok(None);
+        }
+        self.read_nwc(&account, id).await
+    }
+
+    async fn reserve_nwc_budget(
+        &self,
+        id: &str,
+        amount: Msat,
+        budget: Option<Msat>,
+        period: u64,
+    ) -> Result<BudgetOutcome, StoreError> {
+        let Some(account) = self.nwc_owner(id).await? else {
+            return Ok(BudgetOutcome::Refused);
+        };
+        let mut reserve = RESERVE.prepare_invoke();
+        reserve
+            .key(keys::nwc_connection(&account, id))
+            .arg(amount.0)
+            .arg(budget.map(|b| b.0.to_string()).unwrap_or_default())
+            .arg(period);
+        let answer: String = self.conn.invoke(&reserve).await?;
+        Ok(match answer.as_str() {
+            "ok" => BudgetOutcome::Reserved { period },
+            "quota" => BudgetOutcome::QuotaExceeded,
+            _ => BudgetOutcome::Refused,
+        })
+    }
+
+    async fn release_nwc_budget(
+        &self,
+        id: &str,
+        amount: Msat,
+        period: u64,
+    ) -> Result<(), StoreError> {
+        let Some(account) = self.nwc_owner(id).await? else {
+            return Ok(());
+        };
+        let mut release = RELEASE.prepare_invoke();
+        release
+            .key(keys::nwc_connection(&account, id))
+            .arg(amount.0)
+            .arg(period);
+        self.conn.invoke::<i64>(&release).await?;
+        Ok(())
+    }
+
+    async fn claim_nwc_request(
+        &self,
+        event_id: &str,
+        now: u64,
+        lease_secs: u64,
+    ) -> Result<RequestClaim, StoreError> {
+        let mut claim = CLAIM.prepare_invoke();
+        claim
+            .key(keys::nwc_request(event_id))
+            .arg(now)
+            .arg(lease_secs)
+            .arg(REQUEST_TTL_SECS);
+        let answer: Vec<String> = self.conn.invoke(&claim).await?;
+        Ok(match answer.as_slice() {
+            [state] if state == "claimed" => RequestClaim::Claimed,
+            [state, response] if state == "answered" => RequestClaim::Answered(response.clone()),
+            _ => RequestClaim::Running,
+        })
+    }
+
+    async fn answer_nwc_request(&self, event_id: &str, response: &str) -> Result<(), StoreError> {
+        let mut set = ::redis::cmd("SET");
+        set.arg(keys::nwc_request(event_id))
+            .arg(format!("a:{response}"))
+            .arg("EX")
+            .arg(REQUEST_TTL_SECS);
+        self.conn.query::<()>(&set).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,281 @@
+//! The NWC part of the store conformance suite (NIP-47 connections), run by every backend through
+//! `store_suite::run_all`: connections round-trip (secret included) and list per account, revoke
+//! is for good, budget reservations are exact under concurrency and start again in a new period,
+//! and a request id is claimed by one caller at a time, then answered the same to everyone.
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use lnaddr::store::*;
+use lnaddr::types::Msat;
+
+use super::store_suite::new_account;
+
+pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
+    connections_round_trip(make().await).await;
+    revoke_is_for_good(make().await).await;
+    budget_is_exact_under_concurrency(make().await).await;
+    budget_renews_and_gives_back(make().await).await;
+    requests_are_claimed_once(make().await).await;
+}
+
+pub fn connection(account: &Account, budget: Option<u64>, created_at: u64) -> NwcConnection {
+    NwcConnection {
+        id: hex::encode(rand::random::<[u8; 32]>()),
+        account_id: account.id.clone(),
+        name: Some("Damus".into()),
+        wallet_secret: WalletSecret::new(hex::encode(rand::random::<[u8; 32]>())),
+        client_pubkey: hex::encode(rand::random::<[u8; 32]>()),
+        methods: vec!["get_balance".into(), "pay_invoice".into()],
+        max_amount_msat: Some(Msat(5_000)),
+        budget_msat: budget.map(Msat),
+        budget_renewal: BudgetRenewal::Daily,
+        created_at,
+        expires_at: None,
+        revoked: false,
+        budget_used_msat: Msat::ZERO,
+        budget_period: 0,
+    }
+}
+
+async fn connections_round_trip(store: Arc<dyn Store>) {
+    let alice = store
+        .create_account(new_account("alice@example.com"))
+        .await
+        .expect("create");
+    let bob = store
+        .create_account(new_account("bob@example.com"))
+        .await
+        .expect("create");
+    let a1 = connection(&alice, Some(10_000), 1);
+    let a2 = connection(&alice, None, 2);
+    let b1 = connection(&bob, None, 3);
+    for c in [&a2, &a1, &b1] {
+        store.create_nwc_connection(c).await.expect("create");
+    }
+    assert_eq!(
+        store.nwc_connection(&a1.id).await.expect("read"),
+        Some(a1.clone())
+    );
+    assert_eq!(store.nwc_connection("00").await.expect("read"), None);
+    let mine = store.nwc_connections(Some(&alice.id)).await.expect("list");
+    assert_eq!(mine, vec![a1.clone(), a2.clone()]);
+    let all = store.nwc_connections(None).await.expect("list");
+    assert_eq!(all, vec![a1.clone(), a2, b1]);
+    // The secret survives the store, and Debug never shows it.
+    let read = store
+        .nwc_connection(&a1.id)
+        .await
+        .expect("read")
+        .expect("conn");
+    assert_eq!(read.wallet_secret.expose(), a1.wallet_secret.expose());
+    assert!(!format!("{read:?}").contains(a1.wallet_secret.expose()));
+    // No account, no connection.
+    let mut ghost = connection(&alice, None, 4);
+    ghost.account_id = AccountId("ff".repeat(16));
+    assert!(matches!(
+        store.create_nwc_connection(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn revoke_is_for_good(store: Arc<dyn Store>) {
+    let alice = store
+        .create_account(new_account("alice@example.com"))
+        .await
+        .expect("create");
+    let c = connection(&alice, None, 1);
+    store.create_nwc_connection(&c).await.expect("create");
+    let revoked = store
+        .revoke_nwc_connection(&c.id)
+        .await
+        .expect("revoke")
+        .expect("found");
+    assert!(revoked.revoked);
+    assert!(
+        store
+            .nwc_connection(&c.id)
+            .await
+            .expect("read")
+            .expect("conn")
+            .revoked
+    );
+    assert_eq!(
+        store
+            .reserve_nwc_budget(&c.id, Msat(1), None, 0)
+            .await
+            .expect("reserve"),
+        BudgetOutcome::Refused
+    );
+    assert_eq!(
+        store.revoke_nwc_connection("00").await.expect("revoke"),
+        None
+    );
+    assert_eq!(
+        store
+            .reserve_nwc_budget("00", Msat(1), None, 0)
+            .await
+            .expect("reserve"),
+        BudgetOutcome::Refused
+    );
+}
+
+async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
+    let alice = store
+        .create_account(new_account("alice@example.com"))
+        .await
+        .expect("create");
+    let c = connection(&alice, Some(10_000), 1);
+    store.create_nwc_connection(&c).await.expect("create");
+    let period = 86_400;
+    let tries = join_all((0..40).map(|_| {
+        let (store, id) = (store.clone(), c.id.clone());
+        async move {
+            store
+                .reserve_nwc_budget(&id, Msat(700), Some(Msat(10_000)), period)
+                .await
+                .expect("reserve")
+        }
+    }))
+    .await;
+    let taken = tries
+        .iter()
+        .filter(|o| matches!(o, BudgetOutcome::Reserved { .. }))
+        .count();
+    // 14 * 700 = 9800 fits, a 15th would be 10500.
+    assert_eq!(taken, 14);
+    assert!(tries.iter().all(|o| matches!(
+        o,
+        BudgetOutcome::Reserved { .. } | BudgetOutcome::QuotaExceeded
+    )));
+    let read = store
+        .nwc_connection(&c.id)
+        .await
+        .expect("read")
+        .expect("conn");
+    assert_eq!(read.used_in(period), Msat(9_800));
+    assert_eq!(read.used_in(period + 86_400), Msat::ZERO);
+}
+
+async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
+    let alice = store
+        .create_account(new_account("alice@example.com"))
+        .await
+        .expect("create");
+    let c = connection(&alice, Some(1_000), 1);
+    store.create_nwc_connection(&c).await.expect("create");
+    let budget = Some(Msat(1_000));
+    let (day1, day2) = (86_400, 2 * 86_400);
+    let reserve = |amount: u64, period: u64| {
+        let (store, id) = (store.clone(), c.id.clone());
+        async move {
+            store
+                .reserve_nwc_budget(&id, Msat(amount), budget, period)
+                .await
+                .expect("reserve")
+        }
+    };
+    assert_eq!(
+        reserve(1_000, day1).await,
+        BudgetOutcome::Reserved { period: day1 }
+    );
+    assert_eq!(reserve(1, day1).await, BudgetOutcome::QuotaExceeded);
+    // Given back in its period: room again.
+    store
+        .release_nwc_budget(&c.id, Msat(400), day1)
+        .await
+        .expect("release");
+    assert_eq!(
+        reserve(400, day1).await,
+        BudgetOutcome::Reserved { period: day1 }
+    );
+    assert_eq!(reserve(1, day1).await, BudgetOutcome::QuotaExceeded);
+    // A new period starts from zero.
+    assert_eq!(
+        reserve(600, day2).await,
+        BudgetOutcome::Reserved { period: day2 }
+    );
+    // A give-back for the old period changes nothing now.
+    store
+        .release_nwc_budget(&c.id, Msat(600), day1)
+        .await
+        .expect("release");
+    let read = store
+        .nwc_connection(&c.id)
+        .await
+        .expect("read")
+        .expect("conn");
+    assert_eq!(read.used_in(day2), Msat(600));
+    // Never below zero.
+    store
+        .release_nwc_budget(&c.id, Msat(10_000), day2)
+        .await
+        .expect("release");
+    let read = store
+        .nwc_connection(&c.id)
+        .await
+        .expect("read")
+        .expect("conn");
+    assert_eq!(read.used_in(day2), Msat::ZERO);
+    // No budget: anything goes, and is counted.
+    assert_eq!(
+        store
+            .reserve_nwc_budget(&c.id, Msat(u64::MAX / 4), None, day2)
+            .await
+            .expect("reserve"),
+        BudgetOutcome::Reserved { period: day2 }
+    );
+}
+
+async fn requests_are_claimed_once(store: Arc<dyn Store>) {
+    let id = hex::encode(rand::random::<[u8; 32]>());
+    let claims = join_all((0..16).map(|_| {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            store
+                .claim_nwc_request(&id, 1_000, 60)
+                .await
+                .expect("claim")
+        }
+    }))
+    .await;
+    assert_eq!(
+        claims
+            .iter()
+            .filter(|c| **c == RequestClaim::Claimed)
+            .count(),
+        1
+    );
+    assert!(
+        claims
+            .iter()
+            .all(|c| matches!(c, RequestClaim::Claimed | RequestClaim::Running))
+    );
+    // The lease runs out: one later caller takes it over.
+    assert_eq!(
+        store
+            .claim_nwc_request(&id, 1_059, 60)
+            .await
+            .expect("claim"),
+        RequestClaim::Running
+    );
+    assert_eq!(
+        store
+            .claim_nwc_request(&id, 1_060, 60)
+            .await
+            .expect("claim"),
+        RequestClaim::Claimed
+    );
+    let answer = r#"{"result_type":"pay_invoice","error":null,"result":{"preimage":"00"}}"#;
+    store.answer_nwc_request(&id, answer).await.expect("answer");
+    for now in [1_061, 10_000] {
+        assert_eq!(
+            store.claim_nwc_request(&id, now, 60).await.expect("claim"),
+            RequestClaim::Answered(answer.into())
+        );
+    }
+}
