@@ -186,9 +186,10 @@ pub async fn credit_unknown_and_gone(store: Arc<dyn Store>) {
             .expect("credit"),
         CreditOutcome::UnknownInvoice
     );
-    // Expired as far as the store knows (so the account is removable), paid on the node anyway.
+    // Expired as far as the store knows (so the account is removable), paid on the node anyway;
+    // expired a moment ago, so the record is not yet forgotten (`forget_unpaid_after_secs`).
     let inv = InvoiceRecord {
-        expires_at: 1,
+        expires_at: lnaddr::types::unix_now() - 1,
         ..inv
     };
     store.add_invoice(inv.clone()).await.expect("add");

@@ -260,8 +260,16 @@ pub async fn no_event_without_a_credit(store: Arc<dyn Store>) {
         .create_account(new_account("gone@example.com"))
         .await
         .expect("create");
-    let unpaid = invoice_for(&a, 1, 1_000);
-    let orphan = invoice_for(&a, 2, 1_000);
+    // Expired a moment ago: the account is removable, the records not yet forgotten.
+    let expired = lnaddr::types::unix_now() - 1;
+    let unpaid = InvoiceRecord {
+        expires_at: expired,
+        ..invoice_for(&a, 1, 1_000)
+    };
+    let orphan = InvoiceRecord {
+        expires_at: expired,
+        ..invoice_for(&a, 2, 1_000)
+    };
     store.add_invoice(unpaid.clone()).await.expect("add");
     store.add_invoice(orphan.clone()).await.expect("add");
     store.delete_account(&a.id).await.expect("delete");
