@@ -22,6 +22,7 @@
 //!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
+//! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`batch_writer`]: group commit for redb (embedded store, fake node).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
@@ -30,6 +31,7 @@ pub mod app;
 pub mod batch_writer;
 pub mod client;
 pub mod config;
+pub mod doctor;
 pub mod events;
 pub mod fsutil;
 pub mod gateway;

@@ -8,9 +8,8 @@ use clap::{Parser, Subcommand};
 use hyper::Method;
 use serde_json::json;
 
-use lnaddr::client::AdminClient;
-use lnaddr::config::{AdminTokenSource, LogFormat, Settings};
-use lnaddr::secret::Secret;
+use lnaddr::client::{AdminClient, NewWithdrawLink};
+use lnaddr::config::{LogFormat, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +47,26 @@ enum Command {
     /// Signed webhooks (docs/webhooks.md).
     #[command(subcommand)]
     Webhook(WebhookCmd),
+    /// Save a consistent snapshot of the running gateway's embedded store to FILE.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place of the embedded store (the gateway must be stopped); the store
+    /// that was there is kept beside it.
+    Restore { file: PathBuf },
+    /// Check the config and the gateway it describes: store, node, macaroon, domains through
+    /// the proxy, relays, clocks. One line per finding; exits 1 when one fails.
+    Doctor {
+        /// The network the node must be on (bitcoin, testnet, signet, regtest); default:
+        /// bitcoin when a domain is served over https.
+        #[arg(long)]
+        network: Option<bitcoin::Network>,
+        /// A macaroon with macaroon:read (LND's readonly.macaroon) to ask LND what lnaddr's
+        /// macaroon grants.
+        #[arg(long)]
+        check_macaroon: Option<PathBuf>,
+    },
     /// Create many accounts directly in the configured store (for benchmarks at scale).
     Seed {
         /// Domain of the accounts (must be a configured domain).
@@ -174,10 +193,18 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Doctor {
+        network,
+        check_macaroon,
+    } = &cli.command
+    {
+        return doctor(&cli, *network, check_macaroon.clone()).await;
+    }
     let settings =
         Settings::load(cli.config.as_deref(), std::env::vars()).context("loading configuration")?;
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Restore { file } => restore(&settings, &file),
         Command::Seed {
             domain,
             count,
@@ -198,94 +225,53 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         command => {
-            let url = cli
-                .admin_url
-                .unwrap_or_else(|| format!("http://{}", settings.admin_listen));
-            let token = match cli.token_file {
-                Some(path) => read_token(&path)?,
-                None => match &settings.admin_token {
-                    AdminTokenSource::Value(t) => t.clone(),
-                    AdminTokenSource::File(path) => read_token(path)?,
-                },
-            };
-            let client = AdminClient::new(&url, token)?;
-            let created = matches!(command, Command::Withdraw(WithdrawCmd::Create { .. }));
-            let out = admin_command(&client, command).await?;
-            if created {
-                return print_voucher(&out);
-            }
-            if let serde_json::Value::String(text) = &out {
-                print!("{text}");
-                return Ok(());
-            }
-            if !out.is_null() {
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            }
-            Ok(())
+            let client = AdminClient::from_settings(
+                &settings,
+                cli.admin_url.as_deref(),
+                cli.token_file.as_deref(),
+            )?;
+            admin_command(&client, command).await
         }
     }
 }
 
-fn read_token(path: &std::path::Path) -> Result<Secret> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "reading the admin token from {} (start `lnaddr serve` once, or pass --token-file)",
-            path.display()
-        )
-    })?;
-    Ok(Secret::new(text.trim().to_string()))
-}
-
-async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_json::Value> {
+/// Runs one admin subcommand through the typed client and prints its answer.
+async fn admin_command(client: &AdminClient, command: Command) -> Result<()> {
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
     let out = match command {
-        Command::Serve | Command::Seed { .. } => unreachable!("handled by run"),
+        Command::Serve
+        | Command::Seed { .. }
+        | Command::Restore { .. }
+        | Command::Doctor { .. } => {
+            unreachable!("handled by run")
+        }
+        Command::Backup { out } => {
+            let size = client.backup_to(&out).await?;
+            println!(
+                "saved a snapshot of the store to {} ({size} bytes)",
+                out.display()
+            );
+            return Ok(());
+        }
         Command::Account(AccountCmd::Add {
             address,
             nostr_pubkey,
         }) => {
-            let body = json!({"address": address, "nostr_pubkey": nostr_pubkey});
             client
-                .call(Method::POST, "/api/v1/accounts", Some(body))
+                .create_account(&address, nostr_pubkey.as_deref())
                 .await?
         }
-        Command::Account(AccountCmd::Show { address }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/accounts/{}", enc(&address)),
-                    None,
-                )
-                .await?
-        }
-        Command::Account(AccountCmd::List { domain }) => {
-            let path = match domain {
-                Some(d) => format!("/api/v1/accounts?domain={}", enc(&d)),
-                None => "/api/v1/accounts".into(),
-            };
-            client.call(Method::GET, &path, None).await?
-        }
+        Command::Account(AccountCmd::Show { address }) => client.account(&address).await?,
+        Command::Account(AccountCmd::List { domain }) => client.accounts(domain.as_deref()).await?,
         Command::Account(AccountCmd::Remove { address }) => {
-            client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/accounts/{}", enc(&address)),
-                    None,
-                )
-                .await?;
+            client.remove_account(&address).await?;
             eprintln!("removed {address}");
-            serde_json::Value::Null
+            return Ok(());
         }
         Command::Account(AccountCmd::Transactions { address }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/accounts/{}/transactions", enc(&address)),
-                    None,
-                )
-                .await?
+            client.transactions(&address).await?
         }
         Command::Withdraw(WithdrawCmd::Create {
             address,
@@ -295,37 +281,18 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             title,
             expires_in,
         }) => {
-            let msat = |sat: u64| sat.checked_mul(1000).context("amount too large");
-            let max_msat = msat(max_sat)?;
-            let min_msat = msat(min_sat.unwrap_or(1).min(max_sat))?;
-            let body = json!({"min_msat": min_msat, "max_msat": max_msat, "uses": uses,
-                "title": title, "expires_in_secs": expires_in});
-            client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/accounts/{}/withdraw-links", enc(&address)),
-                    Some(body),
-                )
-                .await?
+            let link = NewWithdrawLink {
+                max_sat,
+                min_sat,
+                uses,
+                title,
+                expires_in_secs: expires_in,
+            };
+            let out = client.create_withdraw_link(&address, &link).await?;
+            return print_voucher(&out);
         }
-        Command::Withdraw(WithdrawCmd::Show { k1 }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/withdraw-links/{}", enc(&k1)),
-                    None,
-                )
-                .await?
-        }
-        Command::Withdraw(WithdrawCmd::Disable { k1 }) => {
-            client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/withdraw-links/{}", enc(&k1)),
-                    None,
-                )
-                .await?
-        }
+        Command::Withdraw(WithdrawCmd::Show { k1 }) => client.withdraw_link(&k1).await?,
+        Command::Withdraw(WithdrawCmd::Disable { k1 }) => client.disable_withdraw_link(&k1).await?,
         Command::Account(AccountCmd::Export {
             address,
             format,
@@ -369,17 +336,69 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             eprintln!("removed {id}");
             serde_json::Value::Null
         }
-        Command::Fake(FakeCmd::Pay { invoice }) => {
-            client
-                .call(
-                    Method::POST,
-                    "/api/v1/fake/pay",
-                    Some(json!({"invoice": invoice})),
-                )
-                .await?
+        Command::Fake(FakeCmd::Pay { invoice }) => client.fake_pay(&invoice).await?,
+    };
+    if let serde_json::Value::String(text) = &out {
+        print!("{text}");
+        return Ok(());
+    }
+    if !out.is_null() {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// `lnaddr doctor`: every finding on its own line; a config that does not load is the first.
+async fn doctor(
+    cli: &Cli,
+    network: Option<bitcoin::Network>,
+    check_macaroon: Option<PathBuf>,
+) -> Result<()> {
+    let settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAIL the configuration does not load: {e} -> fix it; every problem is named");
+            std::process::exit(1);
         }
     };
-    Ok(out)
+    let source = cli.config.as_ref().map_or_else(
+        || "defaults and LNADDR_*".to_string(),
+        |p| p.display().to_string(),
+    );
+    println!("ok   the configuration loads ({source})");
+    let admin_token = match &cli.token_file {
+        Some(path) => Some(lnaddr::client::read_token(path)?),
+        None => None,
+    };
+    let options = lnaddr::doctor::Options {
+        network,
+        check_macaroon,
+        admin_token,
+    };
+    let report = lnaddr::doctor::run(&settings, &options).await;
+    print!("{report}");
+    if report.failed() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `lnaddr restore FILE`: offline, on the configured embedded store.
+fn restore(settings: &Settings, file: &std::path::Path) -> Result<()> {
+    let lnaddr::config::StoreSettings::Embedded { path } = &settings.store else {
+        anyhow::bail!("restore is for the embedded store; Redis is restored from its own backups");
+    };
+    let kept = lnaddr::store::embedded::backup::restore(file, path)?;
+    println!("restored {} to {}", file.display(), path.display());
+    if let Some(kept) = kept {
+        println!("the store that was there is kept as {}", kept.display());
+    }
+    println!(
+        "on start the gateway replays the node's settlements after the backup's settle cursor: \
+         invoices in the backup paid since are credited, once each; invoices issued after the \
+         backup are not in it (docs/deploy.md, Backup and restore)"
+    );
+    Ok(())
 }
 
 /// Prints a new withdraw link: the QR code in the terminal, the LNURL and where the voucher is.

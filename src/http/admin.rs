@@ -129,6 +129,9 @@ async fn route(gw: &Gateway, req: Request<Incoming>) -> (&'static str, Response<
     }
     match (&method, segs.as_slice()) {
         (&Method::GET, ["metrics"]) => ("/metrics", metrics(gw)),
+        (&Method::GET, ["api", "v1", "backup"]) => {
+            ("/api/v1/backup", super::admin_backup::backup(gw).await)
+        }
         (&Method::POST, ["api", "v1", "accounts"]) => ("/api/v1/accounts", create(gw, &body).await),
         (&Method::GET, ["api", "v1", "accounts"]) => (
             "/api/v1/accounts",

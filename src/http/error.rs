@@ -67,6 +67,7 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store unavailable, try again later".into(),
             ),
+            StoreError::Unsupported(what) => (StatusCode::NOT_IMPLEMENTED, (*what).into()),
         },
         Error::Lightning(e) => lightning_status(e),
     };
