@@ -17,7 +17,10 @@ use redb::{
     TableDefinition, TableError, TableHandle, Value, WriteTransaction,
 };
 
-use super::{ACCOUNTS, INVOICES, META, NAMES, TXS, outbox, webhooks, withdraw};
+use super::{
+    ACCOUNTS, INVOICES, INVOICES_UNTIL, META, NAMES, TXS, domains, forget, lndhub, nwc, outbox,
+    webhooks, withdraw,
+};
 use crate::store::StoreError;
 
 /// Copies every table of the store from `src` into `dst`; answers the names copied.
@@ -28,6 +31,8 @@ fn copy_tables(src: &ReadTransaction, dst: &WriteTransaction) -> Result<Vec<Stri
     copy(src, dst, INVOICES, &mut copied)?;
     copy(src, dst, TXS, &mut copied)?;
     copy(src, dst, META, &mut copied)?;
+    copy(src, dst, INVOICES_UNTIL, &mut copied)?;
+    copy(src, dst, forget::EXPIRY, &mut copied)?;
     copy(src, dst, outbox::ZAP_JOBS, &mut copied)?;
     copy(src, dst, outbox::ZAP_DUE, &mut copied)?;
     copy(src, dst, withdraw::LINKS, &mut copied)?;
@@ -37,6 +42,17 @@ fn copy_tables(src: &ReadTransaction, dst: &WriteTransaction) -> Result<Vec<Stri
     copy(src, dst, webhooks::JOBS, &mut copied)?;
     copy(src, dst, webhooks::DUE, &mut copied)?;
     copy(src, dst, webhooks::AGE, &mut copied)?;
+    copy(src, dst, lndhub::LOGINS, &mut copied)?;
+    copy(src, dst, lndhub::BY_ACCOUNT, &mut copied)?;
+    copy(src, dst, lndhub::TOKENS, &mut copied)?;
+    copy(src, dst, lndhub::EXPIRY, &mut copied)?;
+    copy(src, dst, lndhub::INVITES, &mut copied)?;
+    copy(src, dst, lndhub::INVOICES, &mut copied)?;
+    copy(src, dst, domains::DOMAINS, &mut copied)?;
+    copy(src, dst, domains::TOKENS, &mut copied)?;
+    copy(src, dst, domains::TOKEN_IDS, &mut copied)?;
+    copy(src, dst, nwc::CONNECTIONS, &mut copied)?;
+    copy(src, dst, nwc::REQUESTS, &mut copied)?;
     Ok(copied)
 }
 
