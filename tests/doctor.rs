@@ -16,6 +16,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 fn settings(data: &Path, public: u16, admin: u16, lnd: &Lnd, public_url: &str) -> Settings {
+    settings_with(data, public, admin, lnd, public_url, &[])
+}
+
+/// [`settings`] with more `LNADDR_*` variables.
+fn settings_with(
+    data: &Path,
+    public: u16,
+    admin: u16,
+    lnd: &Lnd,
+    public_url: &str,
+    extra: &[(&str, String)],
+) -> Settings {
     let mut env = lnd_env(data, public, lnd);
     env.retain(|(k, _)| k != "LNADDR_DOMAINS");
     env.extend([
@@ -29,12 +41,23 @@ fn settings(data: &Path, public: u16, admin: u16, lnd: &Lnd, public_url: &str) -
             format!(r#"[{{name="localhost", public_url="{public_url}"}}]"#),
         ),
     ]);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     Settings::load(None, env).expect("settings")
 }
 
 /// A gateway on the simulator with `macaroon`; its domain's public URL is `public_url`, or the
 /// gateway itself (a proxy that forwards correctly) when `None`.
 async fn gateway(data: &Path, lnd: &Lnd, public_url: Option<&str>) -> (Settings, Running) {
+    gateway_with(data, lnd, public_url, &[]).await
+}
+
+/// [`gateway`] with more `LNADDR_*` variables.
+async fn gateway_with(
+    data: &Path,
+    lnd: &Lnd,
+    public_url: Option<&str>,
+    extra: &[(&str, String)],
+) -> (Settings, Running) {
     let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let (p, a) = (
@@ -42,7 +65,7 @@ async fn gateway(data: &Path, lnd: &Lnd, public_url: Option<&str>) -> (Settings,
         admin.local_addr().expect("addr").port(),
     );
     let own = format!("http://127.0.0.1:{p}");
-    let s = settings(data, p, a, lnd, public_url.unwrap_or(&own));
+    let s = settings_with(data, p, a, lnd, public_url.unwrap_or(&own), extra);
     let running = start_with_listeners(s.clone(), public, admin)
         .await
         .expect("start");
@@ -277,5 +300,86 @@ async fn a_domain_whose_proxy_points_elsewhere_fails() {
         stdout.lines().any(|l| l.starts_with("FAIL localhost:")),
         "{stdout}"
     );
+    running.shutdown().await;
+}
+
+/// A port nothing listens on (bound, then let go).
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nwc_relays_and_webhook_addresses_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let lnd = Lnd {
+        endpoint: sim.endpoint(),
+        cert: sim.cert_path(),
+        macaroon: sim.bake("lnaddr.macaroon", REQUIRED_PERMISSIONS),
+    };
+    let dead = format!("ws://127.0.0.1:{}", closed_port().await);
+    let (s, running) = gateway_with(
+        &dir.path().join("data"),
+        &lnd,
+        None,
+        &[
+            ("LNADDR_NWC__RELAYS", format!(r#"["{dead}"]"#)),
+            ("LNADDR_WEBHOOKS__ALLOW_PRIVATE_ADDRESSES", "true".into()),
+        ],
+    )
+    .await;
+    let client = lnaddr::client::AdminClient::from_settings(&s, None, None).expect("client");
+    let hook = client
+        .add_webhook("http://127.0.0.1:9/hook", &[], None)
+        .await
+        .expect("webhook");
+    let id = hook["id"].as_str().expect("id");
+
+    let report = run(&s, &regtest(None)).await;
+    assert!(
+        has(
+            &report,
+            Level::Warn,
+            &format!("NWC relay {dead} is not reachable")
+        ),
+        "{report}"
+    );
+    assert!(
+        has(&report, Level::Fail, "no NWC relay is reachable"),
+        "{report}"
+    );
+    assert!(
+        has(
+            &report,
+            Level::Warn,
+            "webhooks.allow_private_addresses is on"
+        ),
+        "{report}"
+    );
+    assert!(
+        has(
+            &report,
+            Level::Warn,
+            &format!("webhook {id} posts to the non-public address 127.0.0.1")
+        ),
+        "{report}"
+    );
+
+    // One reachable relay is enough; the webhook check is the same.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let live = format!("ws://{}", listener.local_addr().expect("addr"));
+    let mut s_live = s.clone();
+    s_live.nwc.relays = vec![live.clone()];
+    let report = run(&s_live, &regtest(None)).await;
+    assert!(
+        has(
+            &report,
+            Level::Ok,
+            &format!("NWC relay {live} is reachable")
+        ),
+        "{report}"
+    );
+    assert!(!has(&report, Level::Fail, "NWC relay"), "{report}");
     running.shutdown().await;
 }

@@ -3,7 +3,8 @@
 //! the store answers; the node answers, is synced, is on the expected network, and its macaroon
 //! grants what lnaddr needs and nothing more (LND's `CheckMacaroonPermissions`); each domain's
 //! `public_url` answers `/.well-known/lnurlp/` with exactly this gateway's answer (through the
-//! proxy and its TLS); the domain relays are reachable; clocks agree.
+//! proxy and its TLS); the domain relays and the NWC relays are reachable; the registered webhooks
+//! post to public addresses; clocks agree.
 
 pub mod probe;
 
@@ -155,6 +156,8 @@ pub async fn run(settings: &Settings, options: &Options) -> Report {
     node(settings, options, &mut report).await;
     domains(settings, options, running, &mut report).await;
     relays(settings, &mut report).await;
+    nwc_relays(settings, &mut report).await;
+    webhooks(settings, options, running, &mut report).await;
     report
 }
 
@@ -482,16 +485,23 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// (domain, user) of one account per domain, through the admin API when the token is at hand.
-async fn account_names(settings: &Settings, options: &Options) -> Vec<(String, String)> {
-    let client = match &options.admin_token {
+/// The admin API client of the gateway `settings` describe, with the token doctor was given.
+fn admin_client(
+    settings: &Settings,
+    options: &Options,
+) -> Result<crate::client::AdminClient, crate::client::ClientError> {
+    match &options.admin_token {
         Some(token) => crate::client::AdminClient::new(
             &format!("http://{}", settings.admin_listen),
             token.clone(),
         ),
         None => crate::client::AdminClient::from_settings(settings, None, None),
-    };
-    let Ok(client) = client else {
+    }
+}
+
+/// (domain, user) of one account per domain, through the admin API when the token is at hand.
+async fn account_names(settings: &Settings, options: &Options) -> Vec<(String, String)> {
+    let Ok(client) = admin_client(settings, options) else {
         return Vec::new();
     };
     let Ok(accounts) = client.accounts(None).await else {
@@ -519,6 +529,77 @@ async fn relays(settings: &Settings, report: &mut Report) {
             Err(e) => report.warn(
                 format!("relay {relay} is not reachable: {e}"),
                 "zap receipts still go to the zap request's relays; fix or remove it in [[domains]] relays",
+            ),
+        }
+    }
+}
+
+/// The NWC relays (`[nwc] relays`) take connections: every connection listens and answers there,
+/// so with none reachable no NWC client gets an answer.
+async fn nwc_relays(settings: &Settings, report: &mut Report) {
+    let relays = &settings.nwc.relays;
+    let mut reachable = 0;
+    for relay in relays {
+        match probe::relay_reachable(relay, TIMEOUT).await {
+            Ok(()) => {
+                reachable += 1;
+                report.ok(format!("NWC relay {relay} is reachable"));
+            }
+            Err(e) => report.warn(
+                format!("NWC relay {relay} is not reachable: {e}"),
+                "NWC clients using it get no answers; fix or remove it in [nwc] relays",
+            ),
+        }
+    }
+    if !relays.is_empty() && reachable == 0 {
+        report.fail(
+            "no NWC relay is reachable: Nostr Wallet Connect does not work",
+            "set [nwc] relays to relays this host can reach (wss://...)",
+        );
+    }
+}
+
+/// The registered webhooks post to public addresses (the delivery refuses others unless
+/// `webhooks.allow_private_addresses` is set); listed through the running gateway's admin API.
+async fn webhooks(settings: &Settings, options: &Options, running: bool, report: &mut Report) {
+    let allow_private = settings.webhooks.allow_private_addresses;
+    if allow_private {
+        report.warn(
+            "webhooks.allow_private_addresses is on: webhooks may post into this host's network",
+            "turn it off unless every webhook receiver is yours by design",
+        );
+    }
+    if !running {
+        return;
+    }
+    let Ok(client) = admin_client(settings, options) else {
+        return;
+    };
+    let hooks = match client.webhooks().await {
+        Ok(hooks) => hooks,
+        Err(e) => {
+            report.warn(
+                format!("cannot list the webhooks: {e}"),
+                "pass --token-file with the admin token to check them",
+            );
+            return;
+        }
+    };
+    for hook in hooks.as_array().into_iter().flatten() {
+        let (Some(id), Some(url)) = (hook["id"].as_str(), hook["url"].as_str()) else {
+            continue;
+        };
+        match crate::webhooks::guard::check(url, false).await {
+            Ok(_) => report.ok(format!("webhook {id} posts to a public address")),
+            Err(crate::webhooks::guard::UrlRefused::NotPublic(ip)) if allow_private => {
+                report.warn(
+                    format!("webhook {id} posts to the non-public address {ip}"),
+                    "allowed by webhooks.allow_private_addresses; remove it unless that receiver is yours",
+                )
+            }
+            Err(e) => report.warn(
+                format!("webhook {id} is not delivered: {e}"),
+                format!("fix its host, or `lnaddr webhook remove {id}`"),
             ),
         }
     }
