@@ -179,6 +179,11 @@ async fn route(
         (&Method::POST, ["api", "v1", "accounts"]) => {
             ("/api/v1/accounts", create(gw, auth, &body).await)
         }
+        (&Method::GET, ["api", "v1", "backup"]) => check!(
+            "/api/v1/backup",
+            auth.require_admin(),
+            super::admin_backup::backup(gw).await
+        ),
         (&Method::GET, ["api", "v1", "accounts"]) => (
             "/api/v1/accounts",
             list(gw, auth, query_param(query.as_deref(), "domain")).await,

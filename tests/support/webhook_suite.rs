@@ -25,7 +25,7 @@ pub async fn run_all(make: impl AsyncFn() -> Arc<dyn Store>) {
     finished_payments_queue_sent_or_failed(make().await).await;
 }
 
-fn webhook(id: &str, created_at: u64, domain: Option<&str>) -> Webhook {
+pub fn webhook(id: &str, created_at: u64, domain: Option<&str>) -> Webhook {
     Webhook {
         id: id.into(),
         url: format!("https://shop.example/{id}"),
