@@ -92,18 +92,8 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
         .map_err(|source| StartError::Bind { addr, source })
 }
 
-/// Opens the store the settings name.
-pub async fn open_store(
-    settings: &StoreSettings,
-) -> Result<Arc<dyn Store>, crate::store::StoreError> {
-    Ok(match settings {
-        StoreSettings::Embedded { path } => Arc::new(EmbeddedStore::open(path)?),
-        StoreSettings::Redis { url } => Arc::new(RedisStore::connect(url).await?),
-        StoreSettings::RedisCluster { urls } => Arc::new(RedisStore::connect_cluster(urls).await?),
-    })
-}
-
-/// Opens the store the settings name, with its options (Redis: `WAIT`, invoice expiry).
+/// Opens the store the settings name, with its options (Redis: TLS trust, `WAIT`, invoice
+/// expiry).
 pub async fn open_store_with(
     settings: &StoreSettings,
     options: &crate::config::StoreOptions,
@@ -111,13 +101,11 @@ pub async fn open_store_with(
     Ok(match settings {
         StoreSettings::Embedded { path } => Arc::new(EmbeddedStore::open(path)?),
         StoreSettings::Redis { url } => {
-            Arc::new(RedisStore::connect(url).await?.with_options(options))
+            Arc::new(RedisStore::connect_with(std::slice::from_ref(url), false, options).await?)
         }
-        StoreSettings::RedisCluster { urls } => Arc::new(
-            RedisStore::connect_cluster(urls)
-                .await?
-                .with_options(options),
-        ),
+        StoreSettings::RedisCluster { urls } => {
+            Arc::new(RedisStore::connect_with(urls, true, options).await?)
+        }
     })
 }
 

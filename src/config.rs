@@ -392,6 +392,26 @@ impl Settings {
                 }
             },
         };
+        let urls: &[String] = match &store {
+            StoreSettings::Embedded { .. } => &[],
+            StoreSettings::Redis { url } => std::slice::from_ref(url),
+            StoreSettings::RedisCluster { urls } => urls,
+        };
+        if let Some(bad) = urls
+            .iter()
+            .find(|u| !u.starts_with("redis://") && !u.starts_with("rediss://"))
+        {
+            // The URL may carry a password: name the scheme only.
+            let scheme = bad.split_once("://").map_or("", |(s, _)| s);
+            problems.push(format!(
+                "store.url: the scheme must be redis:// or rediss:// (TLS), not {scheme:?}"
+            ));
+        }
+        if store_options.tls_ca_file.is_some()
+            && (urls.is_empty() || urls.iter().any(|u| !u.starts_with("rediss://")))
+        {
+            problems.push("store.redis.tls_ca_file is for rediss:// (TLS) URLs".into());
+        }
 
         let lightning = lightning_settings(raw.lightning, &mut problems);
         let limits = limits::limit_settings(raw.limits, &mut problems);
@@ -680,6 +700,37 @@ mod tests {
             panic!("expected invalid")
         };
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn redis_urls_take_redis_or_rediss_and_the_ca_only_with_tls() {
+        let load = |url: &str, ca: Option<&str>| {
+            let mut vars = vec![
+                ("LNADDR_STORE__KIND", "redis".to_string()),
+                ("LNADDR_STORE__URL", url.to_string()),
+            ];
+            if let Some(ca) = ca {
+                vars.push(("LNADDR_STORE__REDIS__TLS_CA_FILE", ca.to_string()));
+            }
+            let vars = vars
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect::<Vec<_>>();
+            Settings::load(None, vars).map(|s| s.store_options.tls_ca_file)
+        };
+        assert_eq!(
+            load("rediss://u:secret@redis.example:6380/0", Some("/ca.pem")).expect("tls"),
+            Some(std::path::PathBuf::from("/ca.pem"))
+        );
+        assert!(load("rediss://redis.example:6380/0", None).is_ok());
+        let err = load("redis://127.0.0.1:6379/0", Some("/ca.pem")).expect_err("no tls");
+        assert!(err.to_string().contains("tls_ca_file"), "{err}");
+        let err = load("http://u:hunter2@redis.example/0", None).expect_err("scheme");
+        assert!(err.to_string().contains("redis:// or rediss://"), "{err}");
+        assert!(
+            !err.to_string().contains("hunter2"),
+            "no password in the error"
+        );
     }
 
     #[test]

@@ -366,7 +366,7 @@ async fn run(cli: Cli) -> Result<()> {
             prefix,
         } => {
             let domain = lnaddr::types::DomainName::parse(&domain).context("--domain")?;
-            let store = lnaddr::app::open_store(&settings.store)
+            let store = lnaddr::app::open_store_with(&settings.store, &settings.store_options)
                 .await
                 .context("opening the store")?;
             let started = std::time::Instant::now();

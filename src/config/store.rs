@@ -1,6 +1,7 @@
 //! Store options that apply whichever backend is chosen (`store.forget_unpaid_after_secs`) and the
-//! Redis-only `[store.redis]` table (`wait_replicas`, `wait_timeout_ms`).
+//! Redis-only `[store.redis]` table (`wait_replicas`, `wait_timeout_ms`, `tls_ca_file`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -19,6 +20,9 @@ pub struct RawRedisOptions {
     pub wait_replicas: Option<u32>,
     /// How long `WAIT` may take, milliseconds.
     pub wait_timeout_ms: Option<u64>,
+    /// `rediss://` only: a PEM file of the CA to trust instead of the system's roots (a managed
+    /// Redis with a private CA, or a self-signed server).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Validated store options.
@@ -29,6 +33,8 @@ pub struct StoreOptions {
     /// Redis: replicas that must acknowledge every money write, and how long to wait for them.
     pub wait_replicas: u32,
     pub wait_timeout: Duration,
+    /// `rediss://`: the CA to trust instead of the system's roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreOptions {
@@ -37,6 +43,7 @@ impl Default for StoreOptions {
             forget_unpaid_after_secs: DEFAULT_FORGET_UNPAID_AFTER_SECS,
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(1000),
+            tls_ca_file: None,
         }
     }
 }
@@ -62,5 +69,6 @@ pub fn store_options(
         forget_unpaid_after_secs: forget,
         wait_replicas: redis.wait_replicas.unwrap_or(0),
         wait_timeout: Duration::from_millis(wait_ms),
+        tls_ca_file: redis.tls_ca_file,
     }
 }

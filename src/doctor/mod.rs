@@ -214,7 +214,7 @@ async fn store(settings: &Settings, running: bool, report: &mut Report) {
             }
         }
         StoreSettings::Redis { .. } | StoreSettings::RedisCluster { .. } => {
-            let store = crate::app::open_store(&settings.store).await;
+            let store = crate::app::open_store_with(&settings.store, &settings.store_options).await;
             let answer = match store {
                 Ok(s) => s.ping().await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),

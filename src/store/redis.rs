@@ -53,14 +53,40 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to one Redis server (`redis://host:port/db`).
+    /// Connects to one Redis server (`redis://host:port/db`; `rediss://` trusts the system's
+    /// roots).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Self::with(Conn::single(url).await?))
+        Ok(Self::with(Conn::single(url, None).await?))
     }
 
     /// Connects to a Redis Cluster through any of its nodes.
     pub async fn connect_cluster(urls: &[String]) -> Result<Self, StoreError> {
-        Ok(Self::with(Conn::cluster(urls).await?))
+        Ok(Self::with(Conn::cluster(urls, None).await?))
+    }
+
+    /// Connects to one server or a cluster with `options`: `rediss://` trusting
+    /// `store.redis.tls_ca_file` when set, then [`RedisStore::with_options`].
+    pub async fn connect_with(
+        urls: &[String],
+        cluster: bool,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let ca = match &options.tls_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                StoreError::backend(std::io::Error::new(
+                    e.kind(),
+                    format!("store.redis.tls_ca_file {}: {e}", path.display()),
+                ))
+            })?),
+            None => None,
+        };
+        let conn = if cluster {
+            Conn::cluster(urls, ca).await?
+        } else {
+            let url = urls.first().map(String::as_str).unwrap_or_default();
+            Conn::single(url, ca).await?
+        };
+        Ok(Self::with(conn).with_options(options))
     }
 
     fn with(conn: Conn) -> Self {

@@ -75,6 +75,8 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     dir: PathBuf,
+    /// More `redis-server` arguments (TLS).
+    extra: Vec<String>,
     _tmp: tempfile::TempDir,
 }
 
@@ -88,10 +90,42 @@ impl RedisServer {
             port: free_port(),
             child: None,
             dir: tmp.path().to_path_buf(),
+            extra: Vec::new(),
             _tmp: tmp,
         };
         server.resume();
         server
+    }
+
+    /// Starts a server that also speaks TLS on a second free port (answered), with the PEM files
+    /// `cert` and `key`, `ca` as its CA, no client certificate asked. The plain port stays for
+    /// `redis-cli` (readiness, and looking at what the gateway wrote).
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> (RedisServer, u16) {
+        require("redis-server");
+        require("redis-cli");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let tls_port = free_port();
+        let path = |p: &Path| p.display().to_string();
+        let mut server = RedisServer {
+            port: free_port(),
+            child: None,
+            dir: tmp.path().to_path_buf(),
+            extra: vec![
+                "--tls-port".into(),
+                tls_port.to_string(),
+                "--tls-cert-file".into(),
+                path(cert),
+                "--tls-key-file".into(),
+                path(key),
+                "--tls-ca-cert-file".into(),
+                path(ca),
+                "--tls-auth-clients".into(),
+                "no".into(),
+            ],
+            _tmp: tmp,
+        };
+        server.resume();
+        (server, tls_port)
     }
 
     /// `redis://127.0.0.1:PORT/0`
@@ -126,7 +160,8 @@ impl RedisServer {
     /// Starts the server again on the same port and waits for PING.
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "already running");
-        self.child = Some(spawn(self.port, &self.dir, &[]));
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        self.child = Some(spawn(self.port, &self.dir, &extra));
         wait_until("redis to answer PING", || {
             cli(self.port, &["PING"]).as_deref() == Some("PONG")
         });

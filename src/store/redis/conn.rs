@@ -85,9 +85,14 @@ impl Conn {
         self
     }
 
-    /// Connects to one server at `url` (`redis://host:port/db`).
-    pub async fn single(url: &str) -> Result<Conn, StoreError> {
-        let client = ::redis::Client::open(url).map_err(RedisCallError::from)?;
+    /// Connects to one server at `url` (`redis://host:port/db`, or `rediss://` for TLS, which
+    /// trusts `ca_pem` when given, else the system's roots).
+    pub async fn single(url: &str, ca_pem: Option<Vec<u8>>) -> Result<Conn, StoreError> {
+        let client = match ca_pem {
+            Some(ca) => ::redis::Client::build_with_tls(url, certificates(ca)),
+            None => ::redis::Client::open(url),
+        }
+        .map_err(RedisCallError::from)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             // No per-command timer inside redis-rs: `bounded` already puts one on every call, and
@@ -103,9 +108,14 @@ impl Conn {
         Ok(Conn::of(Link::Single(manager)))
     }
 
-    /// Connects to a Redis Cluster through any of its `urls`.
-    pub async fn cluster(urls: &[String]) -> Result<Conn, StoreError> {
-        let client = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+    /// Connects to a Redis Cluster through any of its `urls` (`rediss://` ones with `ca_pem` as
+    /// in [`Conn::single`]).
+    pub async fn cluster(urls: &[String], ca_pem: Option<Vec<u8>>) -> Result<Conn, StoreError> {
+        let mut builder = ClusterClientBuilder::new(urls.iter().map(String::as_str));
+        if let Some(ca) = ca_pem {
+            builder = builder.certs(certificates(ca));
+        }
+        let client = builder
             .connection_timeout(CONNECT_TIMEOUT)
             .response_timeout(RESPONSE_TIMEOUT)
             .retries(2)
@@ -259,5 +269,14 @@ async fn bounded<T>(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(RedisCallError::Redis(e).into()),
         Err(_) => Err(RedisCallError::Timeout(CALL_TIMEOUT).into()),
+    }
+}
+
+/// TLS trust for `rediss://`: the server's certificate must chain to `ca_pem` (no client
+/// certificate).
+fn certificates(ca_pem: Vec<u8>) -> ::redis::TlsCertificates {
+    ::redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca_pem),
     }
 }
