@@ -140,6 +140,8 @@ pub struct RawPayments {
     pub stale_after_secs: Option<u64>,
     /// How often each process sweeps the pending payments.
     pub sweep_interval_secs: Option<u64>,
+    /// The largest single payment an account may make (unset: no limit but the balance).
+    pub max_payment_msat: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -252,6 +254,8 @@ pub struct WebhookSettings {
 pub struct PaymentSettings {
     pub stale_after_secs: u64,
     pub sweep_interval: Duration,
+    /// The largest single payment from an account through the payment engine.
+    pub max_payment: Option<Msat>,
 }
 
 /// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
@@ -414,6 +418,7 @@ impl Settings {
         let payments = PaymentSettings {
             stale_after_secs: raw.payments.stale_after_secs.unwrap_or(60),
             sweep_interval: Duration::from_secs(raw.payments.sweep_interval_secs.unwrap_or(10)),
+            max_payment: raw.payments.max_payment_msat.map(Msat),
         };
         if !(1..=86_400).contains(&payments.stale_after_secs) {
             problems.push("payments.stale_after_secs must be between 1 and 86400".into());
