@@ -264,8 +264,8 @@ pub async fn start_with_listeners(
             store: gateway.store.clone(),
             methods: crate::nwc::methods::Methods {
                 gateway: gateway.clone(),
-                spender: Arc::new(crate::nwc::spend::WithdrawSpender {
-                    gateway: gateway.clone(),
+                spender: Arc::new(crate::nwc::spend::EngineSpender {
+                    payments: gateway.payments.clone(),
                 }),
             },
             relays: gateway.settings.nwc.relays.clone(),

@@ -196,6 +196,15 @@ impl Payments {
                 Ok(*payment)
             }
             ReserveOutcome::InsufficientBalance => Err(PayError::InsufficientBalance),
+            // The same idempotency key racing itself (an event delivered to two processes at
+            // once): the key is bound to this hash for this account, so the payment the other
+            // call reserved is this request's.
+            ReserveOutcome::DuplicatePayment if request.idempotency_key.is_some() => {
+                match self.store.withdrawal(&hash).await? {
+                    Some(p) if p.account_id == account.id => Ok(p),
+                    _ => Err(PayError::AlreadyBeingPaid),
+                }
+            }
             ReserveOutcome::DuplicatePayment => Err(PayError::AlreadyBeingPaid),
             ReserveOutcome::UnknownLink => Err(PayError::UnknownAccount),
             // Link outcomes: a payment without a link has none.
