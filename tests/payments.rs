@@ -338,3 +338,192 @@ async fn cli_pays_an_invoice() {
     assert!(!ok);
     assert!(err.contains("already being paid"), "{err}");
 }
+
+fn limits_env(url: &str, store_env: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut env = gateway_env(url, store_env);
+    env.extend([
+        (
+            "LNADDR_PAYMENTS__ACCOUNT_DAILY_LIMIT_MSAT".to_string(),
+            "50000".to_string(),
+        ),
+        (
+            "LNADDR_PAYMENTS__DOMAIN_DAILY_LIMIT_MSAT".to_string(),
+            "80000".to_string(),
+        ),
+    ]);
+    env
+}
+
+async fn pay_from(gw: &TestGateway, address: &str, body: Value) -> (u16, Value) {
+    gw.admin(
+        Method::POST,
+        &format!("/api/v1/accounts/{address}/payments"),
+        Some(body),
+    )
+    .await
+}
+
+async fn fund(gw: &TestGateway, name: &str, amount: u64) {
+    let address = format!("{name}@localhost");
+    gw.create_account(&address).await;
+    let inv = gw.invoice(name, amount).await;
+    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
+    assert_eq!(status, 200, "{body}");
+    gw.wait_balance(&address, amount).await;
+}
+
+/// Daily totals per account and per domain: a payment above what is left is refused with a clear
+/// reason and changes nothing; a failed payment does not count.
+async fn daily_limits(gw: &TestGateway) {
+    fund(gw, "alice", 200_000).await;
+    fund(gw, "carol", 200_000).await;
+    let paid = |s: u16, b: &Value| s == 200 && b["status"] == "succeeded";
+    let (s, b) = pay_from(
+        gw,
+        "alice@localhost",
+        json!({"invoice": foreign_invoice(Currency::Regtest, 30_000).0}),
+    )
+    .await;
+    assert!(paid(s, &b), "{s} {b}");
+    let before = gw.balance("alice@localhost").await;
+    // 30,000 + 30,000 is above alice's 50,000 a day.
+    let (s, b) = pay_from(
+        gw,
+        "alice@localhost",
+        json!({"invoice": foreign_invoice(Currency::Regtest, 30_000).0}),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("the account's daily spending limit"),
+        "{b}"
+    );
+    assert_eq!(gw.balance("alice@localhost").await, before);
+    // A payment that fails gives its amount back to the daily totals.
+    let (s, b) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/fake/fail-next-payments",
+            Some(json!({"count": 1})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = pay_from(
+        gw,
+        "alice@localhost",
+        json!({"invoice": foreign_invoice(Currency::Regtest, 20_000).0}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "failed", "{b}");
+    // The give-back follows the finish: the next 20,000 (30,000 + 20,000 = the limit) goes
+    // through once it has happened; each refusal before that changed nothing.
+    let last = foreign_invoice(Currency::Regtest, 20_000).0;
+    wait_for(
+        "the failed payment's give-back",
+        Duration::from_secs(10),
+        || async {
+            let (s, b) = pay_from(gw, "alice@localhost", json!({"invoice": last})).await;
+            paid(s, &b).then_some(())
+        },
+    )
+    .await;
+    // alice spent 50,000 of the domain's 80,000: carol may spend 30,000 more, not a msat above.
+    let (s, b) = pay_from(
+        gw,
+        "carol@localhost",
+        json!({"invoice": foreign_invoice(Currency::Regtest, 30_001).0}),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("the domain's daily spending limit"),
+        "{b}"
+    );
+    assert_eq!(gw.balance("carol@localhost").await, 200_000);
+    let (s, b) = pay_from(
+        gw,
+        "carol@localhost",
+        json!({"invoice": foreign_invoice(Currency::Regtest, 30_000).0}),
+    )
+    .await;
+    assert!(paid(s, &b), "{s} {b}");
+    let (s, b) = pay_from(
+        gw,
+        "carol@localhost",
+        json!({"invoice": foreign_invoice(Currency::Regtest, 1_000).0}),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("daily spending limit"),
+        "{b}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daily_limits_per_account_and_domain_on_embedded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let gw = TestGateway::start_with(dir.path(), |url| limits_env(url, Vec::new())).await;
+    daily_limits(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daily_limits_per_account_and_domain_on_redis() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let env = redis.store_env();
+    let gw = TestGateway::start_with(dir.path(), |url| limits_env(url, env)).await;
+    daily_limits(&gw).await;
+}
+
+/// 12 payments of 10,000 race on an account whose balance covers them all but whose daily
+/// limit is 50,000, over two gateways on one Redis: at most five are paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_payments_stay_within_the_daily_limit_on_redis_with_two_gateways() {
+    let redis = RedisServer::start();
+    let (d1, d2) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let env = redis.store_env();
+    let first = TestGateway::start_with(d1.path(), |url| limits_env(url, env)).await;
+    fund(&first, "alice", 400_000).await;
+    let env = redis.store_env();
+    let second = TestGateway::start_with(d2.path(), |url| limits_env(url, env)).await;
+    let gateways = [&first, &second];
+    let answers = join_all((0..12).map(|i| {
+        let gw = gateways[i % 2];
+        async move {
+            let pr = foreign_invoice(Currency::Regtest, 10_000).0;
+            pay_from(gw, "alice@localhost", json!({"invoice": pr})).await
+        }
+    }))
+    .await;
+    let mut ok = 0;
+    for (status, body) in &answers {
+        if *status == 200 {
+            assert_eq!(body["status"], "succeeded", "{body}");
+            ok += 1;
+        } else {
+            assert_eq!(*status, 400, "{body}");
+            assert!(
+                body["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("daily spending limit")),
+                "{body}"
+            );
+        }
+    }
+    assert_eq!(ok, 5, "{answers:?}");
+    assert_eq!(first.balance("alice@localhost").await, 400_000 - 50_000);
+}

@@ -24,7 +24,8 @@ pub use payer::Payer;
 use crate::config::Settings;
 use crate::lightning::{LightningError, LightningNode};
 use crate::store::{
-    AccountId, Reservation, ReserveOutcome, Store, StoreError, WithdrawPayment, WithdrawStatus,
+    Account, AccountId, Reservation, ReserveOutcome, Store, StoreError, WithdrawPayment,
+    WithdrawStatus,
 };
 use crate::types::{Msat, PaymentHash, unix_now};
 
@@ -105,6 +106,49 @@ pub struct Payments {
     payer: Payer,
 }
 
+/// Seconds in a (UTC) day: the daily totals count from midnight UTC.
+const DAY_SECS: u64 = 86_400;
+
+/// The daily-total counter of an account.
+fn account_counter(id: &AccountId) -> String {
+    format!("a/{id}")
+}
+
+/// The daily-total counter of a domain (lower case, as stored on accounts).
+fn domain_counter(domain: &str) -> String {
+    format!("d/{}", domain.to_ascii_lowercase())
+}
+
+/// Gives `amount` back to the daily totals `keys` of the day of `at` (a refused or failed
+/// payment does not count). A store error is logged: the total then stays higher than spent,
+/// which refuses more, never less.
+async fn give_back_daily(store: &dyn Store, keys: &[String], amount: Msat, at: u64) {
+    for key in keys {
+        if let Err(e) = store
+            .give_back_daily_spend(key, at / DAY_SECS, amount)
+            .await
+        {
+            tracing::warn!(error = %e, counter = %key, "cannot give a payment back to a daily total");
+        }
+    }
+}
+
+/// A failed payment of the engine (one without a withdraw link) gives its amount back to its
+/// account's and domain's daily totals of the day it was made. Called once, by the payer that
+/// finished it.
+pub(crate) async fn release_failed(store: &dyn Store, failed: &Payment) {
+    if !failed.k1.is_empty() || failed.status != PaymentStatus::Failed {
+        return;
+    }
+    let mut keys = vec![account_counter(&failed.account_id)];
+    match store.account(&failed.account_id).await {
+        Ok(Some(account)) => keys.push(domain_counter(&account.domain)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the account of a failed payment"),
+    }
+    give_back_daily(store, &keys, failed.amount_msat, failed.created_at).await;
+}
+
 /// How often a caller waiting for a final state looks at the payment.
 const POLL: Duration = Duration::from_millis(25);
 
@@ -166,6 +210,7 @@ impl Payments {
             now,
         )?;
         self.check_limits(decoded.amount)?;
+        let taken = self.take_daily(&account, decoded.amount, now).await?;
         let fee_reserve = match route {
             Route::Internal => Msat::ZERO,
             Route::External => self.settings.withdraw.fee_reserve(decoded.amount),
@@ -183,11 +228,15 @@ impl Payments {
                 .or_else(|| Some(format!("payment ({})", request.source.as_str()))),
             now,
         };
-        match self
-            .store
-            .reserve_payment(&account.id, &reservation)
-            .await?
-        {
+        let outcome = match self.store.reserve_payment(&account.id, &reservation).await {
+            Ok(ReserveOutcome::Reserved(payment)) => ReserveOutcome::Reserved(payment),
+            // Not reserved: what was taken from the daily totals goes back.
+            other => {
+                self.give_back_daily(&taken, decoded.amount, now).await;
+                other?
+            }
+        };
+        match outcome {
             ReserveOutcome::Reserved(payment) => {
                 tracing::info!(account = %account.id, payment_hash = %hash,
                     amount_msat = decoded.amount.0, fee_reserve_msat = fee_reserve.0,
@@ -225,6 +274,54 @@ impl Payments {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// Takes `amount` from the account's and its domain's daily totals (the limits set); all or
+    /// none. Answers the counters taken from, for [`Payments::give_back_daily`].
+    async fn take_daily(
+        &self,
+        account: &Account,
+        amount: Msat,
+        now: u64,
+    ) -> Result<Vec<String>, PayError> {
+        let day = now / DAY_SECS;
+        let limits = [
+            (
+                account_counter(&account.id),
+                self.settings.payments.account_daily_limit,
+                "the account's",
+            ),
+            (
+                domain_counter(&account.domain),
+                self.settings.payments.domain_daily_limit,
+                "the domain's",
+            ),
+        ];
+        let mut taken = Vec::new();
+        for (key, limit, whose) in limits {
+            let Some(limit) = limit else { continue };
+            let took = match self.store.take_daily_spend(&key, day, amount, limit).await {
+                Ok(took) => took,
+                Err(e) => {
+                    self.give_back_daily(&taken, amount, now).await;
+                    return Err(e.into());
+                }
+            };
+            if !took {
+                self.give_back_daily(&taken, amount, now).await;
+                return Err(PayError::Limit(format!(
+                    "the payment is above what is left of {whose} daily spending limit ({} msat a day)",
+                    limit.0
+                )));
+            }
+            taken.push(key);
+        }
+        Ok(taken)
+    }
+
+    /// Gives `amount` back to the daily totals `keys` of the day of `at`.
+    async fn give_back_daily(&self, keys: &[String], amount: Msat, at: u64) {
+        give_back_daily(&*self.store, keys, amount, at).await;
     }
 
     /// One payment by its hash.

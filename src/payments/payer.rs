@@ -227,6 +227,7 @@ async fn settle(deps: &PayerDeps, payment: WithdrawPayment, resume: bool) {
                     "withdrawal finished");
                 announce(&deps.events, &done, preimage);
                 park_orphaned_refund(deps, &done).await;
+                super::release_failed(&*deps.store, &done).await;
                 return;
             }
             Ok(_) => return,

@@ -261,6 +261,25 @@ pub trait WithdrawStore: Send + Sync {
         reservation: &Reservation,
     ) -> Result<ReserveOutcome, StoreError>;
 
+    /// Adds `amount` to the spending counter `key` of `day` (days since the epoch, UTC) when the
+    /// counter's total stays within `limit`; answers whether it did (nothing changes when not).
+    /// Atomic across every process sharing the store: racing calls never take more than `limit`.
+    async fn take_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+        limit: Msat,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives `amount` back to the spending counter `key` of `day` (never below zero).
+    async fn give_back_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+    ) -> Result<(), StoreError>;
+
     /// Reserves a withdrawal (see the trait's duties).
     async fn reserve_withdrawal(
         &self,

@@ -168,6 +168,11 @@ pub(super) fn has_pending(tx: &WriteTransaction, id: &AccountId) -> Result<bool,
     Ok(false)
 }
 
+/// The META key of a daily spending counter.
+fn spend_key(key: &str, day: u64) -> String {
+    format!("spend/{key}/{day}")
+}
+
 fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
     let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
     let next = read_u64(
@@ -213,6 +218,60 @@ impl WithdrawStore for EmbeddedStore {
             link.disabled = true;
             put_link(tx, &link)?;
             Ok(Some(link))
+        })
+        .await
+    }
+
+    async fn take_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+        limit: Msat,
+    ) -> Result<bool, StoreError> {
+        let key = spend_key(key, day);
+        self.write(move |tx| {
+            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+            let used = read_u64(
+                meta.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            );
+            match used.checked_add(amount.0) {
+                Some(total) if total <= limit.0 => {
+                    meta.insert(key.as_str(), total.to_be_bytes().as_slice())
+                        .map_err(StoreError::backend)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+
+    async fn give_back_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+    ) -> Result<(), StoreError> {
+        let key = spend_key(key, day);
+        self.write(move |tx| {
+            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+            let used = read_u64(
+                meta.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            );
+            if used == 0 {
+                return Ok(());
+            }
+            let left = used.saturating_sub(amount.0);
+            meta.insert(key.as_str(), left.to_be_bytes().as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(())
         })
         .await
     }

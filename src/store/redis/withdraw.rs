@@ -31,7 +31,7 @@ use super::{RedisStore, decode, encode, scripts};
 use crate::store::keys::{self, FIELD_JSON};
 use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
-use crate::types::PaymentHash;
+use crate::types::{Msat, PaymentHash};
 
 /// Reserves a withdrawal.
 /// KEYS: link hash, account hash, ledger list, withdrawal hash.
@@ -79,6 +79,37 @@ redis.call('HINCRBY', KEYS[1], 'pending', 1)
 redis.call('HSET', KEYS[3], 'json', ARGV[2], 'status', 'pending', 'tx', ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[3])
 return 'reserved'
+",
+    )
+});
+
+/// A daily spending counter outlives its day by a day (its payments' refunds may come late).
+const SPEND_TTL_SECS: u64 = 2 * 86_400;
+
+/// Takes from a daily spending counter. KEYS: counter. ARGV: amount, limit, TTL in seconds.
+/// Answers 1 when taken.
+static TAKE_SPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local total = used + tonumber(ARGV[1])
+if total > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], string.format('%d', total), 'EX', ARGV[3])
+return 1
+",
+    )
+});
+
+/// Gives back to a daily spending counter, never below zero. KEYS: counter. ARGV: amount.
+static GIVE_BACK_SPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used == 0 then return 0 end
+local left = used - tonumber(ARGV[1])
+if left < 0 then left = 0 end
+redis.call('SET', KEYS[1], string.format('%d', left), 'KEEPTTL')
+return 1
 ",
     )
 });
@@ -305,6 +336,35 @@ impl WithdrawStore for RedisStore {
             return Ok(None);
         }
         self.read_link(k1).await
+    }
+
+    async fn take_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+        limit: Msat,
+    ) -> Result<bool, StoreError> {
+        let mut take = TAKE_SPEND.prepare_invoke();
+        take.key(keys::daily_spend(key, day))
+            .arg(amount.0.to_string())
+            .arg(limit.0.to_string())
+            .arg(SPEND_TTL_SECS);
+        let taken: i64 = self.conn.invoke(&take).await?;
+        Ok(taken == 1)
+    }
+
+    async fn give_back_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+    ) -> Result<(), StoreError> {
+        let mut give = GIVE_BACK_SPEND.prepare_invoke();
+        give.key(keys::daily_spend(key, day))
+            .arg(amount.0.to_string());
+        let _: i64 = self.conn.invoke(&give).await?;
+        Ok(())
     }
 
     async fn reserve_payment(
