@@ -121,6 +121,20 @@ pub async fn open_store_with(
     })
 }
 
+/// The domains a fake node serves under an `https` public URL: a gateway that looks public while
+/// its invoices cannot be paid (`lnaddr doctor` reports the same).
+pub fn fake_node_on_https(settings: &Settings) -> Vec<String> {
+    if !matches!(settings.lightning.backend, LightningBackend::Fake { .. }) {
+        return Vec::new();
+    }
+    settings
+        .domains
+        .iter()
+        .filter(|d| d.public_url.starts_with("https://"))
+        .map(|d| d.name.as_str().to_string())
+        .collect()
+}
+
 /// Starts on listeners bound by the caller (tests bind port 0 first).
 pub async fn start_with_listeners(
     settings: Settings,
@@ -142,6 +156,14 @@ pub async fn start_with_listeners(
     let (node, fake): (Arc<dyn LightningNode>, Option<Arc<FakeNode>>) =
         match &settings.lightning.backend {
             LightningBackend::Fake { network } => {
+                for domain in fake_node_on_https(&settings) {
+                    tracing::warn!(
+                        domain = %domain,
+                        "the fake Lightning node serves an https public URL: its invoices are \
+                         not payable on any network; set lightning.kind = \"lnd\" before \
+                         anyone uses this address"
+                    );
+                }
                 let fake = Arc::new(
                     FakeNode::open(&settings.data_dir, *network).map_err(StartError::Lightning)?,
                 );

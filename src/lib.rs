@@ -29,6 +29,7 @@
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
 //! - [`wellknown`]: `lnaddr wellknown export`, a domain's static `.well-known` files on disk.
+//! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`batch_writer`]: group commit for redb (embedded store, fake node).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
@@ -37,6 +38,7 @@ pub mod app;
 pub mod batch_writer;
 pub mod client;
 pub mod config;
+pub mod doctor;
 pub mod domains;
 pub mod events;
 pub mod fsutil;

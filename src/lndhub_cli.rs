@@ -4,8 +4,6 @@
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use hyper::Method;
-use serde_json::json;
 
 use lnaddr::client::AdminClient;
 
@@ -27,21 +25,11 @@ pub enum LndhubCmd {
     },
 }
 
-fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 /// Runs one command; `Ok(None)` when it printed its own output.
 pub async fn run(client: &AdminClient, cmd: LndhubCmd) -> Result<Option<serde_json::Value>> {
     match cmd {
         LndhubCmd::Create { address } => {
-            let out = client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/accounts/{}/lndhub", enc(&address)),
-                    None,
-                )
-                .await?;
+            let out = client.create_lndhub_credential(&address).await?;
             let url = out["url"]
                 .as_str()
                 .context("the gateway answered no lndhub url")?;
@@ -56,32 +44,10 @@ pub async fn run(client: &AdminClient, cmd: LndhubCmd) -> Result<Option<serde_js
             );
             Ok(None)
         }
-        LndhubCmd::List { address } => Ok(Some(
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/accounts/{}/lndhub", enc(&address)),
-                    None,
-                )
-                .await?,
-        )),
-        LndhubCmd::Revoke { login } => Ok(Some(
-            client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/lndhub/{}", enc(&login)),
-                    None,
-                )
-                .await?,
-        )),
-        LndhubCmd::Invite { domain, expires_in } => Ok(Some(
-            client
-                .call(
-                    Method::POST,
-                    "/api/v1/lndhub/invites",
-                    Some(json!({"domain": domain, "expires_in_secs": expires_in})),
-                )
-                .await?,
-        )),
+        LndhubCmd::List { address } => Ok(Some(client.lndhub_credentials(&address).await?)),
+        LndhubCmd::Revoke { login } => Ok(Some(client.revoke_lndhub_credential(&login).await?)),
+        LndhubCmd::Invite { domain, expires_in } => {
+            Ok(Some(client.lndhub_invite(&domain, expires_in).await?))
+        }
     }
 }

@@ -7,12 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use hyper::Method;
-use serde_json::json;
 
-use lnaddr::client::AdminClient;
-use lnaddr::config::{AdminTokenSource, LogFormat, Settings};
-use lnaddr::secret::Secret;
+use lnaddr::client::{AdminClient, NewNwcConnection, NewWithdrawLink};
+use lnaddr::config::{LogFormat, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +68,26 @@ enum Command {
     /// Static `.well-known` files for a domain on static hosting.
     #[command(subcommand)]
     Wellknown(WellknownCmd),
+    /// Save a consistent snapshot of the running gateway's embedded store to FILE.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place of the embedded store (the gateway must be stopped); the store
+    /// that was there is kept beside it.
+    Restore { file: PathBuf },
+    /// Check the config and the gateway it describes: store, node, macaroon, domains through
+    /// the proxy, relays, clocks. One line per finding; exits 1 when one fails.
+    Doctor {
+        /// The network the node must be on (bitcoin, testnet, signet, regtest); default:
+        /// bitcoin when a domain is served over https.
+        #[arg(long)]
+        network: Option<bitcoin::Network>,
+        /// A macaroon with macaroon:read (LND's readonly.macaroon) to ask LND what lnaddr's
+        /// macaroon grants.
+        #[arg(long)]
+        check_macaroon: Option<PathBuf>,
+    },
     /// Create many accounts directly in the configured store (for benchmarks at scale).
     Seed {
         /// Domain of the accounts (must be a configured domain).
@@ -297,7 +314,7 @@ impl DomainKeys {
             out.insert("relays".into(), self.relays.into());
         }
         if let Some(path) = self.nostr_secret_key_file {
-            let key = read_token(&path)?;
+            let key = lnaddr::client::read_token(&path)?;
             out.insert("nostr_secret_key".into(), key.expose().into());
         }
         Ok(())
@@ -340,10 +357,18 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Doctor {
+        network,
+        check_macaroon,
+    } = &cli.command
+    {
+        return doctor(&cli, *network, check_macaroon.clone()).await;
+    }
     let settings =
         Settings::load(cli.config.as_deref(), std::env::vars()).context("loading configuration")?;
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Restore { file } => restore(&settings, &file),
         Command::Seed {
             domain,
             count,
@@ -364,106 +389,54 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         command => {
-            let url = cli
-                .admin_url
-                .unwrap_or_else(|| format!("http://{}", settings.admin_listen));
-            let token = match cli.token_file {
-                Some(path) => read_token(&path)?,
-                None => match &settings.admin_token {
-                    AdminTokenSource::Value(t) => t.clone(),
-                    AdminTokenSource::File(path) => read_token(path)?,
-                },
-            };
-            let client = AdminClient::new(&url, token)?;
-            if let Command::Lndhub(cmd) = command {
-                if let Some(out) = lndhub_cli::run(&client, cmd).await? {
-                    println!("{}", serde_json::to_string_pretty(&out)?);
-                }
-                return Ok(());
-            }
-            let created = matches!(command, Command::Withdraw(WithdrawCmd::Create { .. }));
-            let connected = matches!(command, Command::Nwc(NwcCmd::Create { .. }));
-            let out = admin_command(&client, command).await?;
-            if created {
-                return print_voucher(&out);
-            }
-            if let serde_json::Value::String(text) = &out {
-                print!("{text}");
-                return Ok(());
-            }
-            if connected {
-                return print_connection(&out);
-            }
-            if !out.is_null() {
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            }
-            Ok(())
+            let client = AdminClient::from_settings(
+                &settings,
+                cli.admin_url.as_deref(),
+                cli.token_file.as_deref(),
+            )?;
+            admin_command(&client, command).await
         }
     }
 }
 
-fn read_token(path: &std::path::Path) -> Result<Secret> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "reading the admin token from {} (start `lnaddr serve` once, or pass --token-file)",
-            path.display()
-        )
-    })?;
-    Ok(Secret::new(text.trim().to_string()))
-}
-
-async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_json::Value> {
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
+/// Runs one admin subcommand through the typed client and prints its answer.
+async fn admin_command(client: &AdminClient, command: Command) -> Result<()> {
     let out = match command {
-        Command::Serve | Command::Seed { .. } | Command::Lndhub(_) => {
+        Command::Serve
+        | Command::Seed { .. }
+        | Command::Restore { .. }
+        | Command::Doctor { .. } => {
             unreachable!("handled by run")
         }
+        Command::Backup { out } => {
+            let size = client.backup_to(&out).await?;
+            println!(
+                "saved a snapshot of the store to {} ({size} bytes)",
+                out.display()
+            );
+            return Ok(());
+        }
+        Command::Lndhub(cmd) => match lndhub_cli::run(client, cmd).await? {
+            Some(out) => out,
+            None => return Ok(()),
+        },
         Command::Account(AccountCmd::Add {
             address,
             nostr_pubkey,
         }) => {
-            let body = json!({"address": address, "nostr_pubkey": nostr_pubkey});
             client
-                .call(Method::POST, "/api/v1/accounts", Some(body))
+                .create_account(&address, nostr_pubkey.as_deref())
                 .await?
         }
-        Command::Account(AccountCmd::Show { address }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/accounts/{}", enc(&address)),
-                    None,
-                )
-                .await?
-        }
-        Command::Account(AccountCmd::List { domain }) => {
-            let path = match domain {
-                Some(d) => format!("/api/v1/accounts?domain={}", enc(&d)),
-                None => "/api/v1/accounts".into(),
-            };
-            client.call(Method::GET, &path, None).await?
-        }
+        Command::Account(AccountCmd::Show { address }) => client.account(&address).await?,
+        Command::Account(AccountCmd::List { domain }) => client.accounts(domain.as_deref()).await?,
         Command::Account(AccountCmd::Remove { address }) => {
-            client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/accounts/{}", enc(&address)),
-                    None,
-                )
-                .await?;
+            client.remove_account(&address).await?;
             eprintln!("removed {address}");
-            serde_json::Value::Null
+            return Ok(());
         }
         Command::Account(AccountCmd::Transactions { address }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/accounts/{}/transactions", enc(&address)),
-                    None,
-                )
-                .await?
+            client.transactions(&address).await?
         }
         Command::Withdraw(WithdrawCmd::Create {
             address,
@@ -473,79 +446,37 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             title,
             expires_in,
         }) => {
-            let msat = |sat: u64| sat.checked_mul(1000).context("amount too large");
-            let max_msat = msat(max_sat)?;
-            let min_msat = msat(min_sat.unwrap_or(1).min(max_sat))?;
-            let body = json!({"min_msat": min_msat, "max_msat": max_msat, "uses": uses,
-                "title": title, "expires_in_secs": expires_in});
-            client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/accounts/{}/withdraw-links", enc(&address)),
-                    Some(body),
-                )
-                .await?
+            let link = NewWithdrawLink {
+                max_sat,
+                min_sat,
+                uses,
+                title,
+                expires_in_secs: expires_in,
+            };
+            let out = client.create_withdraw_link(&address, &link).await?;
+            return print_voucher(&out);
         }
-        Command::Withdraw(WithdrawCmd::Show { k1 }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/withdraw-links/{}", enc(&k1)),
-                    None,
-                )
-                .await?
-        }
-        Command::Withdraw(WithdrawCmd::Disable { k1 }) => {
-            client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/withdraw-links/{}", enc(&k1)),
-                    None,
-                )
-                .await?
-        }
+        Command::Withdraw(WithdrawCmd::Show { k1 }) => client.withdraw_link(&k1).await?,
+        Command::Withdraw(WithdrawCmd::Disable { k1 }) => client.disable_withdraw_link(&k1).await?,
         Command::Account(AccountCmd::Export {
             address,
             format,
             from,
             to,
         }) => {
-            let ext = match format {
-                ExportFormat::Csv => "csv",
-                ExportFormat::Json => "json",
-            };
-            let mut path = format!("/api/v1/accounts/{}/transactions.{ext}?", enc(&address));
-            if let Some(from) = from {
-                path.push_str(&format!("from={from}&"));
-            }
-            if let Some(to) = to {
-                path.push_str(&format!("to={to}"));
-            }
-            client.call(Method::GET, &path, None).await?
+            let csv = matches!(format, ExportFormat::Csv);
+            client.export_transactions(&address, csv, from, to).await?
         }
         Command::Webhook(WebhookCmd::Add {
             url,
             events,
             domain,
-        }) => {
-            let body = json!({"url": url, "events": events, "domain": domain});
-            client
-                .call(Method::POST, "/api/v1/webhooks", Some(body))
-                .await?
-        }
-        Command::Webhook(WebhookCmd::List) => {
-            client.call(Method::GET, "/api/v1/webhooks", None).await?
-        }
+        }) => client.add_webhook(&url, &events, domain.as_deref()).await?,
+        Command::Webhook(WebhookCmd::List) => client.webhooks().await?,
         Command::Webhook(WebhookCmd::Remove { id }) => {
-            client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/webhooks/{}", enc(&id)),
-                    None,
-                )
-                .await?;
+            client.remove_webhook(&id).await?;
             eprintln!("removed {id}");
-            serde_json::Value::Null
+            return Ok(());
         }
         Command::Domain(cmd) => domain_command(client, cmd).await?,
         Command::Wellknown(WellknownCmd::Export { domain, out }) => {
@@ -556,7 +487,7 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
                 written.len(),
                 out.display()
             );
-            serde_json::Value::Null
+            return Ok(());
         }
         Command::Nwc(NwcCmd::Create {
             address,
@@ -567,49 +498,87 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<serde_j
             methods,
             expires_in,
         }) => {
-            let msat = |sat: u64| sat.checked_mul(1000).context("amount too large");
-            let body = json!({"name": name, "methods": methods,
-                "budget_msat": budget_sat.map(msat).transpose()?,
-                "max_amount_msat": max_sat.map(msat).transpose()?,
-                "budget_renewal": renewal, "expires_in_secs": expires_in});
-            client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/accounts/{}/nwc", enc(&address)),
-                    Some(body),
-                )
-                .await?
+            let conn = NewNwcConnection {
+                name,
+                budget_sat,
+                renewal,
+                max_sat,
+                methods,
+                expires_in_secs: expires_in,
+            };
+            let out = client.create_nwc_connection(&address, &conn).await?;
+            return print_connection(&out);
         }
-        Command::Nwc(NwcCmd::List { address }) => {
-            client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/accounts/{}/nwc", enc(&address)),
-                    None,
-                )
-                .await?
-        }
-        Command::Nwc(NwcCmd::Revoke { id }) => {
-            client
-                .call(Method::DELETE, &format!("/api/v1/nwc/{}", enc(&id)), None)
-                .await?
-        }
+        Command::Nwc(NwcCmd::List { address }) => client.nwc_connections(&address).await?,
+        Command::Nwc(NwcCmd::Revoke { id }) => client.revoke_nwc_connection(&id).await?,
         Command::Pay {
             address,
             invoice,
             amount_msat,
         } => client.pay(&address, &invoice, amount_msat).await?,
-        Command::Fake(FakeCmd::Pay { invoice }) => {
-            client
-                .call(
-                    Method::POST,
-                    "/api/v1/fake/pay",
-                    Some(json!({"invoice": invoice})),
-                )
-                .await?
+        Command::Fake(FakeCmd::Pay { invoice }) => client.fake_pay(&invoice).await?,
+    };
+    if let serde_json::Value::String(text) = &out {
+        print!("{text}");
+        return Ok(());
+    }
+    if !out.is_null() {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// `lnaddr doctor`: every finding on its own line; a config that does not load is the first.
+async fn doctor(
+    cli: &Cli,
+    network: Option<bitcoin::Network>,
+    check_macaroon: Option<PathBuf>,
+) -> Result<()> {
+    let settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAIL the configuration does not load: {e} -> fix it; every problem is named");
+            std::process::exit(1);
         }
     };
-    Ok(out)
+    let source = cli.config.as_ref().map_or_else(
+        || "defaults and LNADDR_*".to_string(),
+        |p| p.display().to_string(),
+    );
+    println!("ok   the configuration loads ({source})");
+    let admin_token = match &cli.token_file {
+        Some(path) => Some(lnaddr::client::read_token(path)?),
+        None => None,
+    };
+    let options = lnaddr::doctor::Options {
+        network,
+        check_macaroon,
+        admin_token,
+    };
+    let report = lnaddr::doctor::run(&settings, &options).await;
+    print!("{report}");
+    if report.failed() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `lnaddr restore FILE`: offline, on the configured embedded store.
+fn restore(settings: &Settings, file: &std::path::Path) -> Result<()> {
+    let lnaddr::config::StoreSettings::Embedded { path } = &settings.store else {
+        anyhow::bail!("restore is for the embedded store; Redis is restored from its own backups");
+    };
+    let kept = lnaddr::store::embedded::backup::restore(file, path)?;
+    println!("restored {} to {}", file.display(), path.display());
+    if let Some(kept) = kept {
+        println!("the store that was there is kept as {}", kept.display());
+    }
+    println!(
+        "on start the gateway replays the node's settlements after the backup's settle cursor: \
+         invoices in the backup paid since are credited, once each; invoices issued after the \
+         backup are not in it (docs/deploy.md, Backup and restore)"
+    );
+    Ok(())
 }
 
 async fn domain_command(client: &AdminClient, cmd: DomainCmd) -> Result<serde_json::Value> {

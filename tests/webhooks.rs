@@ -506,3 +506,87 @@ async fn payments_out_send_sent_and_failed_events() {
     );
     assert_eq!(receiver.bad_signatures(), 0);
 }
+
+/// SPEC.md: a domain token manages its own domain's webhooks, and only those: it registers for its
+/// domain (never gateway-wide), sees only its domain's, and cannot remove another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_token_manages_only_its_domains_webhooks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), true).await;
+    let (status, made) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/domains/other.test/tokens",
+            Some(json!({"label": "other's owner"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let token = made["token"].as_str().expect("token").to_string();
+    let as_owner = |method: Method, path: &str, body: Option<Value>| {
+        let mut req = gw
+            .http
+            .request(method, format!("{}{path}", gw.admin))
+            .bearer_auth(&token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.expect("request");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    let everywhere = register(&gw, json!({"url": "http://127.0.0.1:9/all"})).await;
+    let local = register(
+        &gw,
+        json!({"url": "http://127.0.0.1:9/local", "domain": "localhost"}),
+    )
+    .await;
+    let (status, own) = as_owner(
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/other"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{own}");
+    assert_eq!(
+        own["domain"], "other.test",
+        "a domain token's webhook is its domain's"
+    );
+    assert!(
+        own["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
+    let (status, answer) = as_owner(
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/steal", "domain": "localhost"})),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+
+    let (status, listed) = as_owner(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|w| w["id"].as_str())
+        .collect();
+    assert_eq!(ids, [own["id"].as_str().expect("id")]);
+
+    for other in [&everywhere, &local] {
+        let path = format!("/api/v1/webhooks/{}", other["id"].as_str().expect("id"));
+        let (status, answer) = as_owner(Method::DELETE, &path, None).await;
+        assert_eq!(status, 404, "{answer}");
+    }
+    let (_, all) = gw.admin(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(all.as_array().expect("list").len(), 3, "nothing removed");
+    let path = format!("/api/v1/webhooks/{}", own["id"].as_str().expect("id"));
+    let (status, _) = as_owner(Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    let (_, all) = gw.admin(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(all.as_array().expect("list").len(), 2);
+}

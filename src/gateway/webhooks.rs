@@ -82,14 +82,29 @@ impl Gateway {
         Ok(WebhookView::new(&webhook, true))
     }
 
-    /// Every webhook, without secrets.
-    pub async fn webhooks(&self) -> Result<Vec<WebhookView>, Error> {
+    /// Every webhook, without secrets; with `only_domain`, just that domain's (what a domain
+    /// token sees: never the gateway-wide ones, nor another domain's).
+    pub async fn webhooks(&self, only_domain: Option<&str>) -> Result<Vec<WebhookView>, Error> {
         let all = self.store.webhooks().await?;
-        Ok(all.iter().map(|w| WebhookView::new(w, false)).collect())
+        Ok(all
+            .iter()
+            .filter(|w| only_domain.is_none() || w.domain.as_deref() == only_domain)
+            .map(|w| WebhookView::new(w, false))
+            .collect())
     }
 
-    /// Removes a webhook; 404 when there is none with that id.
-    pub async fn delete_webhook(&self, id: &str) -> Result<(), Error> {
+    /// Removes a webhook; 404 when there is none with that id (or, with `only_domain`, none of
+    /// that domain: another domain's webhook is not even confirmed to exist).
+    pub async fn delete_webhook(&self, id: &str, only_domain: Option<&str>) -> Result<(), Error> {
+        if let Some(domain) = only_domain {
+            let all = self.store.webhooks().await?;
+            if !all
+                .iter()
+                .any(|w| w.id == id && w.domain.as_deref() == Some(domain))
+            {
+                return Err(Error::Store(StoreError::NotFound));
+            }
+        }
         if !self.store.delete_webhook(id).await? {
             return Err(Error::Store(StoreError::NotFound));
         }

@@ -146,9 +146,8 @@ async fn route(
         Ok(b) => b,
         Err(resp) => return ("other", resp),
     };
-    // Webhooks are gateway-wide; a ledger export is its account's domain's.
+    // Webhooks check their caller in `admin_webhooks`; a ledger export is its account's domain's.
     let webhook_check = match segs.as_slice() {
-        ["api", "v1", "webhooks", ..] => Some(auth.require_admin()),
         [
             "api",
             "v1",
@@ -161,7 +160,9 @@ async fn route(
     if let Some(Err(e)) = webhook_check {
         return ("other", refused(e));
     }
-    if let Some(answer) = admin_webhooks::route(gw, &method, &segs, query.as_deref(), &body).await {
+    if let Some(answer) =
+        admin_webhooks::route(gw, auth, &method, &segs, query.as_deref(), &body).await
+    {
         return answer;
     }
     // Every route checks the caller first: `check` answers 403 (or the link's 404) instead.
@@ -178,6 +179,11 @@ async fn route(
         (&Method::POST, ["api", "v1", "accounts"]) => {
             ("/api/v1/accounts", create(gw, auth, &body).await)
         }
+        (&Method::GET, ["api", "v1", "backup"]) => check!(
+            "/api/v1/backup",
+            auth.require_admin(),
+            super::admin_backup::backup(gw).await
+        ),
         (&Method::GET, ["api", "v1", "accounts"]) => (
             "/api/v1/accounts",
             list(gw, auth, query_param(query.as_deref(), "domain")).await,

@@ -6,6 +6,7 @@ use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 
 use super::admin::{answer, parse};
+use super::auth::Auth;
 use super::error::{Surface, error_response, into_response};
 use super::{Body, json, query_param};
 use crate::gateway::export::to_csv;
@@ -20,23 +21,28 @@ struct CreateWebhook {
     domain: Option<String>,
 }
 
-/// Answers the request when it is one of these routes.
+/// Answers the request when it is one of these routes. The admin token manages every webhook; a
+/// domain token only its own domain's (SPEC.md: "its accounts, links, credentials, webhooks"):
+/// it registers for its domain, lists and removes only those.
 pub(super) async fn route(
     gw: &Gateway,
+    auth: &Auth,
     method: &Method,
     segs: &[&str],
     query: Option<&str>,
     body: &[u8],
 ) -> Option<(&'static str, Response<Body>)> {
     Some(match (method, segs) {
-        (&Method::POST, ["api", "v1", "webhooks"]) => ("/api/v1/webhooks", create(gw, body).await),
+        (&Method::POST, ["api", "v1", "webhooks"]) => {
+            ("/api/v1/webhooks", create(gw, auth, body).await)
+        }
         (&Method::GET, ["api", "v1", "webhooks"]) => (
             "/api/v1/webhooks",
-            answer(StatusCode::OK, gw.webhooks().await),
+            answer(StatusCode::OK, gw.webhooks(auth.domain()).await),
         ),
         (&Method::DELETE, ["api", "v1", "webhooks", id]) => (
             "/api/v1/webhooks/{id}",
-            match gw.delete_webhook(id).await {
+            match gw.delete_webhook(id, auth.domain()).await {
                 Ok(()) => {
                     let mut resp = Response::new(Body::default());
                     *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -57,11 +63,18 @@ pub(super) async fn route(
     })
 }
 
-async fn create(gw: &Gateway, body: &[u8]) -> Response<Body> {
+async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Response<Body> {
     let result = async {
         let req: CreateWebhook = parse(body)?;
-        gw.create_webhook(&req.url, &req.events, req.domain.as_deref())
-            .await
+        // A domain token registers for its own domain (named or not); never gateway-wide.
+        let domain = match (req.domain.as_deref(), auth.domain()) {
+            (Some(d), _) => {
+                auth.require_domain(d)?;
+                Some(d)
+            }
+            (None, own) => own,
+        };
+        gw.create_webhook(&req.url, &req.events, domain).await
     }
     .await;
     answer(StatusCode::CREATED, result)

@@ -121,6 +121,7 @@ fn store_status(e: &StoreError) -> (StatusCode, String) {
             StatusCode::SERVICE_UNAVAILABLE,
             "store unavailable, try again later".into(),
         ),
+        StoreError::Unsupported(what) => (StatusCode::NOT_IMPLEMENTED, (*what).into()),
     }
 }
 

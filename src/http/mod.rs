@@ -3,6 +3,7 @@
 //! HTTP answers only in [`error`].
 
 pub mod admin;
+mod admin_backup;
 mod admin_domains;
 mod admin_lndhub;
 mod admin_nwc;

@@ -65,6 +65,9 @@ pub enum StoreError {
     /// answer was lost, may have; every write is idempotent or checked so a retry is safe).
     #[error("store backend unavailable")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// This backend does not do that; the message says what to use instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {
@@ -191,4 +194,9 @@ pub trait Store:
 
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Writes a consistent snapshot of the whole store to the new file `out` (created 0600, never
+    /// overwritten): everything committed before the call began, nothing half-done. A backend
+    /// with backups of its own answers [`StoreError::Unsupported`] (Redis: its persistence).
+    async fn snapshot(&self, out: &std::path::Path) -> Result<(), StoreError>;
 }

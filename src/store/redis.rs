@@ -440,6 +440,12 @@ impl Store for RedisStore {
         }
     }
 
+    async fn snapshot(&self, _out: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "the Redis store is backed up by Redis itself (AOF and RDB copies, see docs/deploy.md)",
+        ))
+    }
+
     async fn advance_settle_cursor(&self, node_id: &str, index: u64) -> Result<(), StoreError> {
         let mut advance = scripts::ADVANCE_CURSOR.prepare_invoke();
         advance.key(keys::cursor(node_id)).arg(index.to_string());

@@ -21,6 +21,7 @@ impl Invoices for InvoicesSvc {
         &self,
         request: Request<invoicesrpc::CancelInvoiceMsg>,
     ) -> Result<Response<invoicesrpc::CancelInvoiceResp>, Status> {
+        super::require(&request, "invoices", "write")?;
         self.0.cancel_calls.fetch_add(1, Ordering::SeqCst);
         if self.0.cancels_unavailable.load(Ordering::SeqCst) {
             return Err(Status::unavailable(

@@ -1,5 +1,5 @@
 //! The simulator's `lnrpc.Lightning` service: GetInfo, AddInvoice, ListInvoices, LookupInvoice and
-//! SubscribeInvoices, answering with LND's semantics and LND's error texts (LND returns most errors
+//! SubscribeInvoices and CheckMacaroonPermissions, answering with LND's semantics and LND's error texts (LND returns most errors
 //! as plain Go errors, which gRPC sends with code `Unknown`).
 
 use std::sync::Arc;
@@ -114,8 +114,9 @@ fn check_new_invoice(invoice: &lnrpc::Invoice) -> Result<i64, Status> {
 impl Lightning for LightningSvc {
     async fn get_info(
         &self,
-        _request: Request<lnrpc::GetInfoRequest>,
+        request: Request<lnrpc::GetInfoRequest>,
     ) -> Result<Response<lnrpc::GetInfoResponse>, Status> {
+        super::require(&request, "info", "read")?;
         let synced = self.0.synced.load(Ordering::SeqCst);
         Ok(Response::new(lnrpc::GetInfoResponse {
             version: "0.19.0-beta lnaddr-lnd-sim".into(),
@@ -123,6 +124,7 @@ impl Lightning for LightningSvc {
             alias: "lnd-sim".into(),
             block_height: 800_000,
             block_hash: "00".repeat(32),
+            best_header_timestamp: i64::try_from(lnaddr::types::unix_now()).unwrap_or(0) - 300,
             synced_to_chain: synced,
             synced_to_graph: synced,
             chains: vec![lnrpc::Chain {
@@ -136,6 +138,7 @@ impl Lightning for LightningSvc {
         &self,
         request: Request<lnrpc::Invoice>,
     ) -> Result<Response<lnrpc::AddInvoiceResponse>, Status> {
+        super::require(&request, "invoices", "write")?;
         let mut invoice = request.into_inner();
         let msat = check_new_invoice(&invoice)?;
         if invoice.expiry == 0 {
@@ -179,6 +182,7 @@ impl Lightning for LightningSvc {
         &self,
         request: Request<lnrpc::ListInvoiceRequest>,
     ) -> Result<Response<lnrpc::ListInvoiceResponse>, Status> {
+        super::require(&request, "invoices", "read")?;
         Ok(Response::new(self.0.lock().list(request.get_ref())))
     }
 
@@ -186,6 +190,7 @@ impl Lightning for LightningSvc {
         &self,
         request: Request<lnrpc::PaymentHash>,
     ) -> Result<Response<lnrpc::Invoice>, Status> {
+        super::require(&request, "invoices", "read")?;
         let request = request.into_inner();
         #[allow(deprecated)]
         let hash = if request.r_hash_str.is_empty() {
@@ -213,6 +218,7 @@ impl Lightning for LightningSvc {
         &self,
         request: Request<lnrpc::InvoiceSubscription>,
     ) -> Result<Response<Self::SubscribeInvoicesStream>, Status> {
+        super::require(&request, "invoices", "read")?;
         let sub = request.into_inner();
         // Under the lock: events are sent under it too, so nothing is missed or repeated
         // between the backlog and the live updates.
@@ -262,5 +268,35 @@ impl Lightning for LightningSvc {
             shared.open_streams.fetch_sub(1, Ordering::SeqCst);
         });
         Ok(Response::new(channel_stream(rx)))
+    }
+
+    async fn check_macaroon_permissions(
+        &self,
+        request: Request<lnrpc::CheckMacPermRequest>,
+    ) -> Result<Response<lnrpc::CheckMacPermResponse>, Status> {
+        super::require(&request, "macaroon", "read")?;
+        let req = request.into_inner();
+        let granted = self
+            .0
+            .macaroons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hex::encode(&req.macaroon))
+            .cloned();
+        // LND: CheckMacAuth's error is returned as InvalidArgument; success is `valid: true`.
+        let Some(granted) = granted else {
+            return Err(Status::invalid_argument(
+                "verification failed: signature mismatch after caveat verification",
+            ));
+        };
+        let all = req.permissions.iter().all(|p| {
+            granted
+                .iter()
+                .any(|(e, a)| *e == p.entity && *a == p.action)
+        });
+        if !all {
+            return Err(Status::invalid_argument("permission denied"));
+        }
+        Ok(Response::new(lnrpc::CheckMacPermResponse { valid: true }))
     }
 }

@@ -32,7 +32,9 @@ use tonic::{Request, Status};
 pub struct Shared {
     book: Mutex<book::Book>,
     key: SecretKey,
-    macaroon_hex: String,
+    /// Every macaroon this node issued (hex) and what it grants: `admin.macaroon` everything,
+    /// [`LndSim::bake`]d ones their permissions (`lncli bakemacaroon`).
+    macaroons: Mutex<std::collections::HashMap<String, Vec<(String, String)>>>,
     synced: AtomicBool,
     invoice_events: broadcast::Sender<lnrpc::Invoice>,
     payment_events: broadcast::Sender<lnrpc::Payment>,
@@ -59,9 +61,51 @@ impl Shared {
     }
 }
 
+/// LND's permission table (`rpcserver.go` `MainRPCServerPermissions`) for every entity lnaddr could
+/// be granted; `admin.macaroon` has all of them.
+pub const ALL_PERMISSIONS: &[(&str, &str)] = &[
+    ("onchain", "read"),
+    ("onchain", "write"),
+    ("offchain", "read"),
+    ("offchain", "write"),
+    ("address", "read"),
+    ("address", "write"),
+    ("message", "read"),
+    ("message", "write"),
+    ("peers", "read"),
+    ("peers", "write"),
+    ("info", "read"),
+    ("info", "write"),
+    ("invoices", "read"),
+    ("invoices", "write"),
+    ("signer", "read"),
+    ("signer", "generate"),
+    ("macaroon", "read"),
+    ("macaroon", "write"),
+    ("macaroon", "generate"),
+];
+
+/// What the caller's macaroon grants, put on the request by [`macaroon_check`].
+#[derive(Clone)]
+struct Granted(Vec<(String, String)>);
+
+/// The permission check LND makes for each method: the macaroon must grant `entity:action`, or the
+/// call fails with bakery's "permission denied" as a plain Go error (gRPC `Unknown`).
+fn require<T>(request: &Request<T>, entity: &str, action: &str) -> Result<(), Status> {
+    let granted = request
+        .extensions()
+        .get::<Granted>()
+        .is_some_and(|g| g.0.iter().any(|(e, a)| e == entity && a == action));
+    if granted {
+        Ok(())
+    } else {
+        Err(Status::unknown("permission denied"))
+    }
+}
+
 /// LND's macaroon check (`macaroons/service.go`): errors are plain Go errors (gRPC `Unknown`).
 fn macaroon_check(
-    expected: String,
+    shared: Arc<Shared>,
 ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
     move |request: Request<()>| {
         let given: Vec<_> = request.metadata().get_all("macaroon").iter().collect();
@@ -75,11 +119,19 @@ fn macaroon_check(
         if hex::decode(text).is_err() {
             return Err(Status::unknown("encoding/hex: invalid byte"));
         }
-        if !text.eq_ignore_ascii_case(&expected) {
+        let granted = shared
+            .macaroons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&text.to_ascii_lowercase())
+            .cloned();
+        let Some(granted) = granted else {
             return Err(Status::unknown(
                 "verification failed: signature mismatch after caveat verification",
             ));
-        }
+        };
+        let mut request = request;
+        request.extensions_mut().insert(Granted(granted));
         Ok(request)
     }
 }
@@ -114,7 +166,16 @@ impl LndSim {
         let shared = Arc::new(Shared {
             book: Mutex::default(),
             key,
-            macaroon_hex: hex::encode(&macaroon),
+            macaroons: Mutex::new(
+                [(
+                    hex::encode(&macaroon),
+                    ALL_PERMISSIONS
+                        .iter()
+                        .map(|(e, a)| (e.to_string(), a.to_string()))
+                        .collect(),
+                )]
+                .into(),
+            ),
             synced: AtomicBool::new(true),
             invoice_events: broadcast::channel(1024).0,
             payment_events: broadcast::channel(1024).0,
@@ -129,7 +190,7 @@ impl LndSim {
             cancel_calls: AtomicU64::new(0),
             track_calls: AtomicU64::new(0),
         });
-        let check = macaroon_check(shared.macaroon_hex.clone());
+        let check = macaroon_check(shared.clone());
         let routes = tonic::service::Routes::new(
             lnrpc::lightning_server::LightningServer::with_interceptor(
                 lightning::LightningSvc(shared.clone()),
@@ -185,6 +246,27 @@ impl LndSim {
 
     pub fn macaroon_path(&self) -> PathBuf {
         self.dir.join("admin.macaroon")
+    }
+
+    /// `lncli bakemacaroon PERMISSIONS --save_to DIR/NAME`: a new macaroon granting exactly
+    /// `permissions`, written to the simulator's directory; answers its path. Baked macaroons
+    /// live in memory, like the rest of the simulator's state.
+    pub fn bake(&self, name: &str, permissions: &[(&str, &str)]) -> PathBuf {
+        let bytes: [u8; 32] = rand::random();
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).expect("write macaroon");
+        self.shared
+            .macaroons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                hex::encode(bytes),
+                permissions
+                    .iter()
+                    .map(|(e, a)| (e.to_string(), a.to_string()))
+                    .collect(),
+            );
+        path
     }
 
     /// The node's identity key, hex.

@@ -66,6 +66,7 @@ impl Router for RouterSvc {
         &self,
         request: Request<routerrpc::SendPaymentRequest>,
     ) -> Result<Response<Self::SendPaymentV2Stream>, Status> {
+        super::require(&request, "offchain", "write")?;
         let req = request.into_inner();
         let invoice: Bolt11Invoice = req
             .payment_request
@@ -190,6 +191,7 @@ impl Router for RouterSvc {
         &self,
         request: Request<routerrpc::TrackPaymentRequest>,
     ) -> Result<Response<Self::TrackPaymentV2Stream>, Status> {
+        super::require(&request, "offchain", "read")?;
         let hash: [u8; 32] = request
             .get_ref()
             .payment_hash

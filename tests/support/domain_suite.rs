@@ -8,7 +8,7 @@ use std::sync::Arc;
 use lnaddr::config::RawDomain;
 use lnaddr::store::*;
 
-fn record(name: &str, url: &str) -> DomainRecord {
+pub fn record(name: &str, url: &str) -> DomainRecord {
     DomainRecord {
         domain: RawDomain {
             name: name.into(),
@@ -21,7 +21,7 @@ fn record(name: &str, url: &str) -> DomainRecord {
     }
 }
 
-fn token(id: &str, domain: &str, hash: &str) -> DomainToken {
+pub fn token(id: &str, domain: &str, hash: &str) -> DomainToken {
     DomainToken {
         id: id.into(),
         domain: domain.into(),

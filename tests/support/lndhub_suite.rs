@@ -20,7 +20,7 @@ where
     invoice_list_newest_first(make().await).await;
 }
 
-fn cred(account: &Account, login: &str, at: u64) -> LndhubCredential {
+pub fn cred(account: &Account, login: &str, at: u64) -> LndhubCredential {
     LndhubCredential {
         login: login.into(),
         account_id: account.id.clone(),
@@ -29,7 +29,7 @@ fn cred(account: &Account, login: &str, at: u64) -> LndhubCredential {
     }
 }
 
-fn token(account: &Account, login: &str, kind: TokenKind, expires_at: u64) -> LndhubToken {
+pub fn token(account: &Account, login: &str, kind: TokenKind, expires_at: u64) -> LndhubToken {
     LndhubToken {
         login: login.into(),
         account_id: account.id.clone(),

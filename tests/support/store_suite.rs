@@ -68,6 +68,7 @@ where
     delete_refused_with_balance(make().await).await;
     meta_once(make().await).await;
     concurrent_credits_exact(make().await).await;
+    snapshot_is_a_consistent_copy(make().await).await;
     super::outbox_suite::run_all(async || make().await).await;
     super::withdraw_suite::run_all(&make).await;
     super::domain_suite::run_all(&make).await;
@@ -186,9 +187,10 @@ pub async fn credit_unknown_and_gone(store: Arc<dyn Store>) {
             .expect("credit"),
         CreditOutcome::UnknownInvoice
     );
-    // Expired as far as the store knows (so the account is removable), paid on the node anyway.
+    // Expired as far as the store knows (so the account is removable), paid on the node anyway;
+    // expired a moment ago, so the record is not yet forgotten (`forget_unpaid_after_secs`).
     let inv = InvoiceRecord {
-        expires_at: 1,
+        expires_at: lnaddr::types::unix_now() - 1,
         ..inv
     };
     store.add_invoice(inv.clone()).await.expect("add");
@@ -446,5 +448,66 @@ pub async fn concurrent_credits_exact(store: Arc<dyn Store>) {
     assert_eq!(
         store.transactions(&a.id, 1000).await.expect("ledger").len(),
         200
+    );
+}
+
+/// `snapshot` writes a store that answers like the original as of the call, or says the backend
+/// has backups of its own; it never overwrites a file.
+pub async fn snapshot_is_a_consistent_copy(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snap.redb");
+    let a = store
+        .create_account(new_account("snap@example.com"))
+        .await
+        .expect("create");
+    let paid = invoice_for(&a, 1, 5_000);
+    let open = invoice_for(&a, 2, 6_000);
+    store.add_invoice(paid.clone()).await.expect("add");
+    store.add_invoice(open.clone()).await.expect("add");
+    store
+        .credit_settlement(&settlement(&paid, 3))
+        .await
+        .expect("credit");
+    store
+        .advance_settle_cursor("node-a", 3)
+        .await
+        .expect("cursor");
+    match store.snapshot(&out).await {
+        Err(StoreError::Unsupported(_)) => {
+            assert!(!out.exists(), "an unsupported snapshot writes nothing");
+            return;
+        }
+        other => other.expect("snapshot"),
+    }
+    // Written after the snapshot: not in it.
+    store
+        .credit_settlement(&settlement(&open, 4))
+        .await
+        .expect("credit");
+    assert!(
+        store.snapshot(&out).await.is_err(),
+        "an existing file is never overwritten"
+    );
+    let copy = lnaddr::store::embedded::EmbeddedStore::open(&out).expect("open snapshot");
+    let b = copy.account(&a.id).await.expect("read").expect("account");
+    assert_eq!(b.balance_msat, Msat(5_000));
+    assert_eq!(copy.transactions(&a.id, 10).await.expect("ledger").len(), 1);
+    assert_eq!(copy.settle_cursor("node-a").await.expect("cursor"), 3);
+    assert!(
+        copy.invoice(&open.payment_hash)
+            .await
+            .expect("read")
+            .expect("kept")
+            .settled
+            .is_none()
+    );
+    let user = Username::parse("snap").expect("name");
+    let domain = DomainName::parse("example.com").expect("domain");
+    assert_eq!(
+        copy.account_by_name(&domain, &user)
+            .await
+            .expect("read")
+            .map(|x| x.id),
+        Some(a.id)
     );
 }

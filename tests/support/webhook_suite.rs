@@ -25,7 +25,7 @@ pub async fn run_all(make: impl AsyncFn() -> Arc<dyn Store>) {
     finished_payments_queue_sent_or_failed(make().await).await;
 }
 
-fn webhook(id: &str, created_at: u64, domain: Option<&str>) -> Webhook {
+pub fn webhook(id: &str, created_at: u64, domain: Option<&str>) -> Webhook {
     Webhook {
         id: id.into(),
         url: format!("https://shop.example/{id}"),
@@ -260,8 +260,16 @@ pub async fn no_event_without_a_credit(store: Arc<dyn Store>) {
         .create_account(new_account("gone@example.com"))
         .await
         .expect("create");
-    let unpaid = invoice_for(&a, 1, 1_000);
-    let orphan = invoice_for(&a, 2, 1_000);
+    // Expired a moment ago: the account is removable, the records not yet forgotten.
+    let expired = lnaddr::types::unix_now() - 1;
+    let unpaid = InvoiceRecord {
+        expires_at: expired,
+        ..invoice_for(&a, 1, 1_000)
+    };
+    let orphan = InvoiceRecord {
+        expires_at: expired,
+        ..invoice_for(&a, 2, 1_000)
+    };
     store.add_invoice(unpaid.clone()).await.expect("add");
     store.add_invoice(orphan.clone()).await.expect("add");
     store.delete_account(&a.id).await.expect("delete");

@@ -50,8 +50,20 @@ pub fn render(domain: &DomainSettings, name: &str) -> String {
     } else {
         String::new()
     };
+    // The domain's branding (LUD-06 image and description), as wallets show it too.
+    let mut brand = String::new();
+    if let Some(image) = &domain.image {
+        brand.push_str(&format!(
+            "<img class=\"brand\" src=\"data:{},{}\" alt=\"\">",
+            image.mime,
+            escape(&image.base64)
+        ));
+    }
+    if let Some(text) = &domain.description {
+        brand.push_str(&format!("<p class=\"s brand-text\">{}</p>", escape(text)));
+    }
     let body = format!(
-        "<main class=\"card\">\
+        "<main class=\"card\">{brand}\
 <h1>Pay <span class=\"addr\">{address}</span></h1>\
 <div class=\"qr\" title=\"LNURL of {address}\">{lnurl_qr}</div>\
 <p class=\"s\">Scan with a Lightning wallet, or <a href=\"lightning:{lnurl}\">open it in your wallet</a>, \
@@ -145,6 +157,22 @@ mod tests {
         assert!(!page.contains("<script>"), "no inline script");
         assert!(!page.contains("<style"), "no inline style");
         assert!(!page.contains("style="), "no style attribute");
+    }
+
+    #[test]
+    fn page_shows_the_domains_description_and_image() {
+        let plain = render(&domain(), "alice");
+        assert!(!plain.contains("class=\"brand"), "no branding unless set");
+        let mut branded = domain();
+        branded.description = Some("Coffee & <cake>".into());
+        branded.image = Some(crate::config::Image {
+            mime: "image/png;base64",
+            base64: "iVBORw0KGgo=".into(),
+        });
+        let page = render(&branded, "alice");
+        assert!(page.contains("<img class=\"brand\" src=\"data:image/png;base64,iVBORw0KGgo=\""));
+        assert!(page.contains("Coffee &amp; &lt;cake&gt;"), "escaped");
+        assert!(!page.contains("<cake>"));
     }
 
     #[test]

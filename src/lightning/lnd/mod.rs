@@ -15,6 +15,8 @@
 //!   stream is open, and live updates already in the backlog are dropped.
 
 mod convert;
+mod doctor;
+pub use doctor::MacaroonCheck;
 mod pay;
 pub mod proto;
 pub mod tls;

@@ -10,9 +10,9 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::{EmbeddedStore, META, NAMES, decode, encode, read_u64};
 use crate::store::{DomainRecord, DomainStore, DomainToken, StoreError};
 
-const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains");
-const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("domain_tokens");
-const TOKEN_IDS: TableDefinition<&str, &str> = TableDefinition::new("domain_token_ids");
+pub(super) const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains");
+pub(super) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("domain_tokens");
+pub(super) const TOKEN_IDS: TableDefinition<&str, &str> = TableDefinition::new("domain_token_ids");
 const VERSION_KEY: &str = "domains/version";
 
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

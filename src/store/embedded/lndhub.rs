@@ -11,17 +11,20 @@ use crate::store::{AccountId, StoreError};
 use crate::types::PaymentHash;
 
 /// login → credential JSON.
-const LOGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("lndhub_logins");
+pub(super) const LOGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("lndhub_logins");
 /// (account id, login) → nothing: an account's credentials.
-const BY_ACCOUNT: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("lndhub_by_account");
+pub(super) const BY_ACCOUNT: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("lndhub_by_account");
 /// token hash → token JSON.
-const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("lndhub_tokens");
+pub(super) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("lndhub_tokens");
 /// (expires at, token hash) → nothing: tokens by expiry, for the sweep.
-const EXPIRY: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("lndhub_token_expiry");
+pub(super) const EXPIRY: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("lndhub_token_expiry");
 /// code hash → invite JSON.
-const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("lndhub_invites");
+pub(super) const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("lndhub_invites");
 /// (account id, sequence) → payment hash: invoices made by `addinvoice`, newest last.
-const INVOICES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("lndhub_invoices");
+pub(super) const INVOICES: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("lndhub_invoices");
 const INVOICE_SEQ_KEY: &str = "seq/lndhub-invoices";
 /// Expired tokens removed by each new token.
 const SWEEP: usize = 16;

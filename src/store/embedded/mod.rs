@@ -4,6 +4,7 @@
 //! time makes every operation atomic without further locking. Single process only (redb takes a
 //! file lock); use Redis for many processes.
 
+pub mod backup;
 mod domains;
 mod forget;
 mod lndhub;
@@ -406,6 +407,15 @@ impl Store for EmbeddedStore {
             ))
         })
         .await
+    }
+
+    async fn snapshot(&self, out: &Path) -> Result<(), StoreError> {
+        // The read transaction begins now: the snapshot is the store as of this call.
+        let tx = self.db.begin_read().map_err(StoreError::backend)?;
+        let out = out.to_path_buf();
+        tokio::task::spawn_blocking(move || backup::write_snapshot(&tx, &out))
+            .await
+            .map_err(StoreError::backend)?
     }
 
     async fn advance_settle_cursor(&self, node_id: &str, index: u64) -> Result<(), StoreError> {

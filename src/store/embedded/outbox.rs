@@ -11,8 +11,8 @@ use crate::store::outbox::{ZapJob, ZapOutbox};
 use crate::store::{InvoiceRecord, Settlement, StoreError};
 use crate::types::PaymentHash;
 
-const ZAP_JOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("zap_jobs");
-const ZAP_DUE: TableDefinition<(u64, &[u8]), ()> = TableDefinition::new("zap_due");
+pub(super) const ZAP_JOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("zap_jobs");
+pub(super) const ZAP_DUE: TableDefinition<(u64, &[u8]), ()> = TableDefinition::new("zap_due");
 
 /// Creates the outbox tables (at open).
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

@@ -11,10 +11,10 @@ use super::{EmbeddedStore, decode, encode};
 use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
 use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
 
-const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
-const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_jobs");
-const DUE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_due");
-const AGE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_age");
+pub(super) const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
+pub(super) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_jobs");
+pub(super) const DUE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_due");
+pub(super) const AGE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_age");
 
 /// Creates the tables (at open).
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

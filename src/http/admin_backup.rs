@@ -1,0 +1,50 @@
+//! `GET /api/v1/backup` (admin): a consistent snapshot of the store, made by the running gateway
+//! from one read transaction ([`crate::store::Store::snapshot`]) into a private temporary file
+//! under `data_dir`, then sent as the answer's body (`lnaddr backup --out FILE` saves it; `lnaddr
+//! restore FILE` puts it back). The Redis store answers 501: Redis has its own persistence.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use super::Body;
+use super::error::{Surface, into_response};
+use crate::gateway::{Error, Gateway};
+
+/// Makes the snapshot and answers it; the temporary file is gone when this returns.
+pub async fn backup(gw: &Gateway) -> Response<Body> {
+    let dir = &gw.settings.data_dir;
+    if let Err(e) = tokio::fs::create_dir_all(dir).await {
+        tracing::error!(error = %e, "backup: cannot create data_dir");
+    }
+    let tmp = dir.join(format!(
+        "backup-{}.redb.tmp",
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    let made = gw.store.snapshot(&tmp).await;
+    let bytes = match made {
+        Ok(()) => tokio::fs::read(&tmp).await.map_err(|e| {
+            tracing::error!(error = %e, "backup: cannot read the snapshot back");
+        }),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return into_response(&Error::Store(e), Surface::Admin);
+        }
+    };
+    let _ = tokio::fs::remove_file(&tmp).await;
+    let Ok(bytes) = bytes else {
+        return super::error::error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+    };
+    tracing::info!(bytes = bytes.len(), "backup: snapshot sent");
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    resp.headers_mut().insert(
+        CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"lnaddr-backup.redb\""),
+    );
+    resp
+}
