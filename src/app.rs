@@ -181,7 +181,13 @@ pub async fn start_with_listeners(
     );
 
     let metrics = Metrics::default();
-    let (payer, payer_jobs) = crate::withdraw::Payer::channel();
+    let (payer, payer_jobs) = crate::payments::Payer::channel();
+    let payments = crate::payments::Payments::new(
+        store.clone(),
+        node.clone(),
+        Arc::new(settings.clone()),
+        payer.clone(),
+    );
     let gateway = Arc::new(Gateway {
         settings,
         store,
@@ -191,6 +197,7 @@ pub async fn start_with_listeners(
         admin_token,
         domains,
         payer,
+        payments,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
         events: crate::events::Events::default(),
         nwc_changed: Arc::new(Notify::new()),
@@ -218,8 +225,8 @@ pub async fn start_with_listeners(
     ));
     tasks.spawn(gateway.domains.clone().watch(shutdown_rx.clone()));
     let zap_wake = Arc::new(Notify::new());
-    tasks.spawn(crate::withdraw::payer::run(
-        crate::withdraw::payer::PayerDeps {
+    tasks.spawn(crate::payments::payer::run(
+        crate::payments::payer::PayerDeps {
             store: gateway.store.clone(),
             node: gateway.node.clone(),
             settings: gateway.settings.withdraw.clone(),
@@ -267,8 +274,8 @@ pub async fn start_with_listeners(
             store: gateway.store.clone(),
             methods: crate::nwc::methods::Methods {
                 gateway: gateway.clone(),
-                spender: Arc::new(crate::nwc::spend::WithdrawSpender {
-                    gateway: gateway.clone(),
+                spender: Arc::new(crate::nwc::spend::EngineSpender {
+                    payments: gateway.payments.clone(),
                 }),
             },
             relays: gateway.settings.nwc.relays.clone(),

@@ -298,6 +298,28 @@ fn api_error(status: hyper::StatusCode, body: &[u8]) -> ClientError {
     }
 }
 
+/// Typed calls for the payment engine (`lnaddr pay`).
+impl AdminClient {
+    /// Pays `invoice` from the account at `address` through the payment engine
+    /// (`POST /api/v1/accounts/{address}/payments`); `amount_msat` for a zero-amount invoice.
+    /// Answers the payment: final, or `status: "pending"` when still in flight after the wait.
+    pub async fn pay(
+        &self,
+        address: &str,
+        invoice: &str,
+        amount_msat: Option<u64>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let address =
+            percent_encoding::utf8_percent_encode(address, percent_encoding::NON_ALPHANUMERIC);
+        self.call(
+            Method::POST,
+            &format!("/api/v1/accounts/{address}/payments"),
+            Some(serde_json::json!({"invoice": invoice, "amount_msat": amount_msat})),
+        )
+        .await
+    }
+}
+
 /// Typed calls for domains as tenants (`lnaddr domain ...`, `lnaddr wellknown export`).
 impl AdminClient {
     /// `POST /api/v1/domains`: `domain` holds `name`, `public_url` and any other domain keys.

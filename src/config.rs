@@ -140,6 +140,12 @@ pub struct RawPayments {
     pub stale_after_secs: Option<u64>,
     /// How often each process sweeps the pending payments.
     pub sweep_interval_secs: Option<u64>,
+    /// The largest single payment an account may make (unset: no limit but the balance).
+    pub max_payment_msat: Option<u64>,
+    /// What one account may spend through the engine in one UTC day (unset: no limit).
+    pub account_daily_limit_msat: Option<u64>,
+    /// What the accounts of one domain may spend together in one UTC day (unset: no limit).
+    pub domain_daily_limit_msat: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -252,6 +258,12 @@ pub struct WebhookSettings {
 pub struct PaymentSettings {
     pub stale_after_secs: u64,
     pub sweep_interval: Duration,
+    /// The largest single payment from an account through the payment engine.
+    pub max_payment: Option<Msat>,
+    /// What one account may spend through the engine in one UTC day.
+    pub account_daily_limit: Option<Msat>,
+    /// What one domain's accounts may spend together through the engine in one UTC day.
+    pub domain_daily_limit: Option<Msat>,
 }
 
 /// Withdrawals reserve `amount + max(min_fee_reserve, amount * fee_reserve_ppm / 1e6)` (rounded
@@ -434,6 +446,9 @@ impl Settings {
         let payments = PaymentSettings {
             stale_after_secs: raw.payments.stale_after_secs.unwrap_or(60),
             sweep_interval: Duration::from_secs(raw.payments.sweep_interval_secs.unwrap_or(10)),
+            max_payment: raw.payments.max_payment_msat.map(Msat),
+            account_daily_limit: raw.payments.account_daily_limit_msat.map(Msat),
+            domain_daily_limit: raw.payments.domain_daily_limit_msat.map(Msat),
         };
         if !(1..=86_400).contains(&payments.stale_after_secs) {
             problems.push("payments.stale_after_secs must be between 1 and 86400".into());

@@ -6,6 +6,7 @@
 mod account_invoice;
 mod accounts;
 pub mod export;
+mod spend;
 mod webhooks;
 mod wellknown;
 mod zap;
@@ -45,6 +46,12 @@ pub enum Error {
     /// No withdraw link has that k1 (LUD-03).
     #[error("unknown withdraw link")]
     UnknownLink,
+    /// No payment has that hash.
+    #[error("unknown payment")]
+    UnknownPayment,
+    /// The payment engine refused or failed (the payment did not start; nothing changed).
+    #[error(transparent)]
+    Pay(#[from] crate::payments::PayError),
     /// The client sent something the protocol does not allow; the reason says what.
     #[error("{0}")]
     BadRequest(String),
@@ -101,7 +108,9 @@ pub struct Gateway {
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
     pub domains: Arc<Domains>,
     /// Pays reserved withdrawals (LUD-03) in the background.
-    pub payer: crate::withdraw::Payer,
+    pub payer: crate::payments::Payer,
+    /// The payment engine every way of spending uses.
+    pub payments: crate::payments::Payments,
     /// Each address's metadata, description hash and lookup answer, made once.
     pub pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).

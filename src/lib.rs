@@ -12,11 +12,13 @@
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).
 //! - [`lndhub`]: the LndHub API (BlueWallet, Zeus): credentials, tokens, each account's wallet.
-//! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links, the callback's atomic reservation,
-//!   the background payer that finishes each withdrawal once (and resumes after a restart).
 //! - [`webhooks`]: signed webhooks: URL guard (SSRF), `lnaddr-signature`, the deliverer task that
 //!   drains the store's delivery outbox (events queued atomically with the ledger change).
 //! - [`nwc`]: Nostr Wallet Connect (NIP-47): connections, budgets, the wallet service on relays.
+//! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links and the callback's atomic reservation.
+//! - [`payments`]: the payment engine every way of spending uses (withdraw links, the admin
+//!   `payments` call, LndHub, NWC), and its payer that finishes each payment once (resumed after
+//!   a restart, swept under a lease).
 //! - [`lnurl`]: pure LNURL protocol: LUD wire types, metadata and description hash, bech32 LNURL.
 //! - [`nostr`]: NIP-57 zaps: zap request checks and receipt building (pure), zapper keys, the relay
 //!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
@@ -49,6 +51,7 @@ pub mod lnurl;
 pub mod metrics;
 pub mod nostr;
 pub mod nwc;
+pub mod payments;
 pub mod secret;
 pub mod seed;
 pub mod store;

@@ -47,6 +47,15 @@ enum Command {
     /// Nostr Wallet Connect (NIP-47) connections.
     #[command(subcommand)]
     Nwc(NwcCmd),
+    /// Pay a BOLT 11 invoice from an account through the payment engine, e.g.
+    /// `lnaddr pay alice@example.com lnbc...` (waits up to 30 s for the outcome).
+    Pay {
+        address: String,
+        invoice: String,
+        /// The amount for a zero-amount invoice, in msat.
+        #[arg(long)]
+        amount_msat: Option<u64>,
+    },
     /// Fake Lightning node controls.
     #[command(subcommand)]
     Fake(FakeCmd),
@@ -502,6 +511,11 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<()> {
         }
         Command::Nwc(NwcCmd::List { address }) => client.nwc_connections(&address).await?,
         Command::Nwc(NwcCmd::Revoke { id }) => client.revoke_nwc_connection(&id).await?,
+        Command::Pay {
+            address,
+            invoice,
+            amount_msat,
+        } => client.pay(&address, &invoice, amount_msat).await?,
         Command::Fake(FakeCmd::Pay { invoice }) => client.fake_pay(&invoice).await?,
     };
     if let serde_json::Value::String(text) = &out {

@@ -270,6 +270,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
     sender
         .pay_invoice(PaymentRequest {
             bolt11: pr,
+            amount: None,
             fee_limit: Msat(10_000),
             timeout_secs: 30,
         })

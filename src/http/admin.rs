@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_domains, admin_lndhub, admin_nwc, admin_outbox, admin_webhooks, admin_withdraw,
-    json, pages, query_param, segments,
+    Body, admin_domains, admin_lndhub, admin_nwc, admin_outbox, admin_payments, admin_webhooks,
+    admin_withdraw, json, pages, query_param, segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -232,6 +232,16 @@ async fn route(
             "/api/v1/nwc/{id}",
             auth.require_admin(),
             admin_nwc::revoke(gw, id).await
+        ),
+        (&Method::POST, ["api", "v1", "accounts", address, "payments"]) => check!(
+            "/api/v1/accounts/{address}/payments",
+            auth.require_address(address),
+            admin_payments::pay(gw, address, &body).await
+        ),
+        (&Method::GET, ["api", "v1", "payments", hash]) => check!(
+            "/api/v1/payments/{hash}",
+            auth.require_payment(gw, hash).await,
+            admin_payments::one(gw, hash).await
         ),
         (_, ["api", "v1", "withdraw-links", k1]) => check!(
             "/api/v1/withdraw-links/{k1}",

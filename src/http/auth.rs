@@ -121,6 +121,22 @@ impl Auth {
         let (_, account, _) = gw.withdraw_link_view(k1).await?;
         self.require_domain(&account.domain)
     }
+
+    /// Operations on the payment `hash` (hex): its account's domain decides. A payment whose
+    /// account is gone is the admin's only.
+    pub async fn require_payment(&self, gw: &Gateway, hash: &str) -> Result<(), Error> {
+        if *self == Auth::Admin {
+            return Ok(());
+        }
+        let hash = hash.parse().map_err(|_| Error::UnknownPayment)?;
+        let payment = gw.payment(&hash).await?;
+        let account = gw
+            .store
+            .account(&payment.account_id)
+            .await?
+            .ok_or(Error::Forbidden)?;
+        self.require_domain(&account.domain)
+    }
 }
 
 #[cfg(test)]

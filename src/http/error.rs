@@ -14,6 +14,7 @@ use crate::gateway::Error;
 use crate::lightning::LightningError;
 use crate::lightning::fake::FakePayError;
 use crate::lnurl::ErrorBody;
+use crate::payments::PayError;
 use crate::store::StoreError;
 
 /// Which listener answers: the public one (wallets) or the admin API.
@@ -60,6 +61,23 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
             DomainError::Store(inner) => store_status(inner),
         },
         Error::MoneyInFlight(reason) => (StatusCode::CONFLICT, reason.clone()),
+        Error::UnknownPayment => (StatusCode::NOT_FOUND, "unknown payment".into()),
+        Error::Pay(e) => match e {
+            PayError::UnknownAccount => (StatusCode::NOT_FOUND, "unknown user".into()),
+            PayError::AlreadyBeingPaid | PayError::IdempotencyConflict => {
+                (StatusCode::CONFLICT, e.to_string())
+            }
+            PayError::Refused(_)
+            | PayError::InsufficientBalance
+            | PayError::BadIdempotencyKey
+            | PayError::Limit(_) => (bad_request, e.to_string()),
+            PayError::Store(StoreError::Backend(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable, try again later".into(),
+            ),
+            PayError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()),
+            PayError::Lightning(inner) => lightning_status(inner),
+        },
         Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
         Error::FakePay(e) => match e {
             FakePayError::Invalid => (bad_request, e.to_string()),

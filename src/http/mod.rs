@@ -8,6 +8,7 @@ mod admin_domains;
 mod admin_lndhub;
 mod admin_nwc;
 mod admin_outbox;
+mod admin_payments;
 mod admin_webhooks;
 mod admin_withdraw;
 pub mod auth;

@@ -91,6 +91,8 @@ pub struct NodeStatus {
 #[derive(Debug, Clone)]
 pub struct PaymentRequest {
     pub bolt11: String,
+    /// The amount to pay for a zero-amount invoice (ignored for an invoice with an amount).
+    pub amount: Option<Msat>,
     /// The most the route may cost; the payment fails rather than pay more.
     pub fee_limit: Msat,
     /// How long the node may keep trying to find a route.

@@ -1,23 +1,18 @@
 //! The boundary between the LndHub API and the payment engine: [`Spend`] is what `payinvoice`,
-//! `gettxs` and `checkpayment` need. [`LinkSpend`] implements it over the withdraw machinery
-//! (`crate::withdraw`): each payment is a one-use withdraw link of exactly its amount, reserved
-//! atomically (`amount + fee reserve` off the balance, one reservation per payment hash, however
-//! many calls race), paid by the withdrawal payer (internal invoices settle inside the ledger;
-//! resumed after a restart), and finished once. The account's outgoing payments are its ledger
+//! `gettxs` and `checkpayment` need. [`EngineSpend`] implements it over [`crate::payments`], the
+//! one engine every way of spending uses (atomic reservation of `amount + fee reserve`, one payment
+//! per payment hash, internal settlement of this gateway's own invoices, the payer that finishes
+//! each payment once and resumes after a restart). The account's outgoing payments are its ledger
 //! debits.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lightning_invoice::Bolt11Invoice;
 
 use crate::gateway::Gateway;
-use crate::lightning::PaymentResult;
-use crate::lnurl::withdraw::{self as lud03, InvoiceProblem};
-use crate::store::{
-    Account, Reservation, ReserveOutcome, TxKind, TxStatus, WithdrawLink, WithdrawStatus,
-};
-use crate::types::{Msat, PaymentHash, unix_now};
+use crate::payments::{PayError, Payment, Refusal, Source, SpendRequest};
+use crate::store::{Account, TxKind, TxStatus, WithdrawStatus};
+use crate::types::{Msat, PaymentHash};
 
 /// Where an outgoing payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,13 +80,10 @@ pub trait Spend: Send + Sync {
     ) -> Result<Option<Outgoing>, SpendError>;
 }
 
-/// [`Spend`] over one-use withdraw links (see the module doc).
-pub struct LinkSpend<'a> {
+/// [`Spend`] over the payment engine (see the module doc).
+pub struct EngineSpend<'a> {
     pub gw: &'a Gateway,
 }
-
-/// How often a waiting `pay` looks at the payment's state.
-const POLL: Duration = Duration::from_millis(25);
 
 impl From<crate::store::StoreError> for SpendError {
     fn from(e: crate::store::StoreError) -> Self {
@@ -100,59 +92,70 @@ impl From<crate::store::StoreError> for SpendError {
     }
 }
 
-fn status(s: WithdrawStatus) -> OutgoingStatus {
-    match s {
-        WithdrawStatus::Pending => OutgoingStatus::Pending,
-        WithdrawStatus::Succeeded => OutgoingStatus::Succeeded,
-        WithdrawStatus::Failed => OutgoingStatus::Failed,
+impl From<PayError> for SpendError {
+    fn from(e: PayError) -> Self {
+        match e {
+            PayError::Refused(Refusal::OwnInvoice) => {
+                SpendError::Refused(Refusal::OwnInvoice.to_string())
+            }
+            PayError::Refused(r) => SpendError::InvalidInvoice(r.to_string()),
+            PayError::InsufficientBalance => SpendError::InsufficientBalance,
+            PayError::AlreadyBeingPaid => SpendError::AlreadyPaying,
+            e @ (PayError::Limit(_)
+            | PayError::IdempotencyConflict
+            | PayError::BadIdempotencyKey
+            | PayError::UnknownAccount) => SpendError::Refused(e.to_string()),
+            PayError::Store(e) => e.into(),
+            PayError::Lightning(e) => {
+                tracing::warn!(error = %e, "payment: node unavailable");
+                SpendError::Unavailable
+            }
+        }
     }
 }
 
-impl LinkSpend<'_> {
+/// How LndHub shows a payment of the engine.
+fn outgoing(p: Payment) -> Outgoing {
+    let (status, fee) = match p.status {
+        WithdrawStatus::Pending => (OutgoingStatus::Pending, p.fee_reserve_msat),
+        WithdrawStatus::Succeeded => (OutgoingStatus::Succeeded, p.fee_msat),
+        WithdrawStatus::Failed => (OutgoingStatus::Failed, Msat::ZERO),
+    };
+    let preimage = p
+        .preimage
+        .as_deref()
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok());
+    Outgoing {
+        payment_hash: p.payment_hash,
+        bolt11: Some(p.bolt11),
+        amount: p.amount_msat,
+        fee,
+        status,
+        preimage,
+        created_at: p.created_at,
+        failure: p.failure,
+    }
+}
+
+impl EngineSpend<'_> {
     async fn view(
         &self,
         account: &Account,
         hash: &PaymentHash,
     ) -> Result<Option<Outgoing>, SpendError> {
-        let Some(w) = self.gw.store.withdrawal(hash).await? else {
-            return Ok(None);
-        };
-        if w.account_id != account.id {
-            return Ok(None);
-        }
-        let fee = match w.status {
-            WithdrawStatus::Pending => w.fee_reserve_msat,
-            WithdrawStatus::Succeeded => w.fee_msat,
-            WithdrawStatus::Failed => Msat::ZERO,
-        };
-        Ok(Some(Outgoing {
-            payment_hash: w.payment_hash,
-            bolt11: Some(w.bolt11),
-            amount: w.amount_msat,
-            fee,
-            status: status(w.status),
-            preimage: None,
-            created_at: w.created_at,
-            failure: w.failure,
-        }))
-    }
-
-    /// The preimage of a payment the node made (none for one settled inside the ledger).
-    async fn preimage(&self, hash: &PaymentHash) -> Option<[u8; 32]> {
-        match self
+        Ok(self
             .gw
-            .node
-            .track_payment(hash, Duration::from_secs(1))
-            .await
-        {
-            Ok(Some(PaymentResult::Succeeded { preimage, .. })) => Some(preimage),
-            _ => None,
-        }
+            .payments
+            .payment(hash)
+            .await?
+            .filter(|p| p.account_id == account.id)
+            .map(outgoing))
     }
 }
 
 #[async_trait]
-impl Spend for LinkSpend<'_> {
+impl Spend for EngineSpend<'_> {
     async fn pay(
         &self,
         account: &Account,
@@ -160,120 +163,17 @@ impl Spend for LinkSpend<'_> {
         amount: Option<Msat>,
         wait: Duration,
     ) -> Result<Outgoing, SpendError> {
-        let bolt11 = bolt11.trim();
-        let now = unix_now();
-        let network = self.gw.node.network().await.map_err(|e| {
-            tracing::warn!(error = %e, "payment: node unavailable");
-            SpendError::Unavailable
-        })?;
-        let parsed: Bolt11Invoice = bolt11
-            .parse()
-            .map_err(|_| SpendError::InvalidInvoice(InvoiceProblem::Invalid.to_string()))?;
-        if parsed.amount_milli_satoshis().is_none() {
-            return Err(SpendError::InvalidInvoice(match amount {
-                Some(_) => "invoices without an amount cannot be paid yet".into(),
-                None => InvoiceProblem::NoAmount.to_string(),
-            }));
-        }
-        let checked = lud03::check_invoice(bolt11, Msat(1), Msat(u64::MAX), network, now)
-            .map_err(|p| SpendError::InvalidInvoice(p.to_string()))?;
-        if amount.is_some_and(|a| a.0 != 0 && a != checked.amount) {
-            return Err(SpendError::InvalidInvoice(
-                "the amount differs from the invoice's".into(),
-            ));
-        }
-        // The rules of LNURL-withdraw's callback (README invariants): internal only for the very
-        // invoice we issued, unpaid, unexpired, of another account, issued by the node in use.
-        let internal = match self.gw.store.invoice(&checked.payment_hash).await? {
-            None => false,
-            Some(inv) if !inv.is_same_request(bolt11) => {
-                tracing::warn!(payment_hash = %inv.payment_hash,
-                    "lndhub payment refused: a foreign invoice reuses a payment hash of this gateway");
-                return Err(SpendError::InvalidInvoice(
-                    "this invoice reuses the payment hash of an invoice of this gateway".into(),
-                ));
-            }
-            Some(inv) if inv.settled.is_some() => {
-                return Err(SpendError::InvalidInvoice(
-                    "the invoice is already paid".into(),
-                ));
-            }
-            Some(inv) if inv.account_id == account.id => {
-                return Err(SpendError::Refused(
-                    "an account cannot pay its own invoice".into(),
-                ));
-            }
-            Some(inv) if now >= inv.expires_at => {
-                return Err(SpendError::InvalidInvoice(
-                    InvoiceProblem::Expired.to_string(),
-                ));
-            }
-            Some(inv) => inv.issued_by(&self.gw.node.node_id()),
-        };
-        let fee_reserve = if internal {
-            Msat::ZERO
-        } else {
-            self.gw.settings.withdraw.fee_reserve(checked.amount)
-        };
-        let title = Some("LndHub payment".to_string());
-        let link = WithdrawLink {
-            k1: hex::encode(rand::random::<[u8; 32]>()),
+        let request = SpendRequest {
             account_id: account.id.clone(),
-            min_msat: checked.amount,
-            max_msat: checked.amount,
-            uses: 1,
-            used: 0,
-            title: title.clone(),
-            created_at: now,
-            expires_at: Some(now.saturating_add(600)),
-            disabled: false,
+            bolt11: bolt11.trim().to_string(),
+            amount,
+            source: Source::LndHub,
+            idempotency_key: None,
+            memo: Some("LndHub payment".into()),
         };
-        self.gw.store.create_withdraw_link(&link).await?;
-        let reservation = Reservation {
-            k1: link.k1.clone(),
-            payment_hash: checked.payment_hash,
-            bolt11: bolt11.to_string(),
-            amount: checked.amount,
-            fee_reserve,
-            internal,
-            title,
-            now,
-        };
-        let outcome = self.gw.store.reserve_withdrawal(&reservation).await?;
-        // The link is spent or useless from here on.
-        let _ = self.gw.store.disable_withdraw_link(&link.k1).await;
-        match outcome {
-            ReserveOutcome::Reserved(payment) => {
-                tracing::info!(account = %account.id, payment_hash = %payment.payment_hash,
-                    amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
-                    "lndhub payment reserved");
-                self.gw.payer.submit(*payment);
-            }
-            ReserveOutcome::InsufficientBalance => return Err(SpendError::InsufficientBalance),
-            ReserveOutcome::DuplicatePayment => return Err(SpendError::AlreadyPaying),
-            other => {
-                tracing::warn!(outcome = ?other, "lndhub payment: fresh link refused");
-                return Err(SpendError::Unavailable);
-            }
-        }
-        let hash = checked.payment_hash;
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let view = self
-                .view(account, &hash)
-                .await?
-                .ok_or(SpendError::Unavailable)?;
-            if view.status != OutgoingStatus::Pending || tokio::time::Instant::now() >= deadline {
-                let mut view = view;
-                if view.status == OutgoingStatus::Succeeded && !internal {
-                    view.preimage = self.preimage(&hash).await;
-                }
-                return Ok(view);
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        let paid = self.gw.payments.pay(request, wait).await?;
+        Ok(outgoing(paid))
     }
-
     async fn outgoing(
         &self,
         account: &Account,

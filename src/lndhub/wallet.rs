@@ -9,7 +9,7 @@ use std::time::Duration;
 use bitcoin::hashes::Hash;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 
-use super::spend::{LinkSpend, Outgoing, OutgoingStatus, Spend, SpendError};
+use super::spend::{EngineSpend, Outgoing, OutgoingStatus, Spend, SpendError};
 use super::views::*;
 use super::{Hub, HubError, Session, sats_ceil, sats_floor};
 use crate::gateway::CallbackParams;
@@ -147,8 +147,8 @@ fn paid_invoice(o: &Outgoing) -> PaidInvoice {
 }
 
 impl Hub<'_> {
-    fn spend(&self) -> LinkSpend<'_> {
-        LinkSpend { gw: self.gw }
+    fn spend(&self) -> EngineSpend<'_> {
+        EngineSpend { gw: self.gw }
     }
 
     /// `GET /balance`: whole satoshis, rounded down.

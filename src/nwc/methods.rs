@@ -158,12 +158,8 @@ impl Methods {
             param_u64(params, "amount")?,
         ) {
             (Some(a), _) => a,
-            (None, Some(_)) => {
-                return Err(NwcError::new(
-                    ErrorCode::NotImplemented,
-                    "invoices without an amount are not supported",
-                ));
-            }
+            // A zero-amount invoice is paid the `amount` asked for (msat); the engine checks it.
+            (None, Some(a)) => a,
             (None, None) => return Err(bad("the invoice has no amount")),
         };
         let amount = Msat(amount);

@@ -1,26 +1,23 @@
 //! The boundary between `pay_invoice` and the payment engine: the [`Spender`] trait, and
-//! [`WithdrawSpender`], which pays through the LNURL-withdraw machinery (atomic reservation of
-//! `amount + fee reserve`, the background payer, refunds on failure, internal settlement of our
-//! own invoices) until the shared payment engine replaces it.
+//! [`EngineSpender`], which pays through [`crate::payments::Payments`], the one engine every way
+//! of spending uses (atomic reservation of `amount + fee reserve`, the payer, refunds on failure,
+//! internal settlement of our own invoices, resumed after a restart).
 //!
-//! The adapter pays once per payment hash: a second request for an invoice already reserved
-//! (a replayed event, a second relay, another process) waits for that payment instead of
-//! starting one.
+//! The request event id is the engine's idempotency key: an event delivered twice (two relays,
+//! two processes on one Redis, a replay) names one payment for good and every delivery is
+//! answered that payment's result; it never pays twice.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::gateway::{Error, Gateway};
-use crate::store::{AccountId, WithdrawPayment, WithdrawStatus};
+use crate::gateway::Error;
+use crate::payments::{self, PayError, Payment, PaymentStatus, Payments, Source};
+use crate::store::AccountId;
 use crate::types::{Msat, PaymentHash};
-use crate::withdraw::NewLink;
 
 /// How long a payment may stay in flight before `pay` answers [`SpendOutcome::Pending`].
 const FINAL_WAIT: Duration = Duration::from_secs(120);
-/// How often the adapter looks at a payment in flight.
-const POLL: Duration = Duration::from_millis(50);
 
 /// A payment to make from an account.
 #[derive(Debug, Clone)]
@@ -67,128 +64,49 @@ pub trait Spender: Send + Sync {
     async fn pay(&self, request: SpendRequest) -> Result<SpendOutcome, SpendError>;
 }
 
-/// Pays through a one-use withdraw link made for the payment.
-pub struct WithdrawSpender {
-    pub gateway: Arc<Gateway>,
+/// Pays through the payment engine, the event id as the idempotency key.
+pub struct EngineSpender {
+    pub payments: Payments,
 }
 
-impl WithdrawSpender {
-    async fn wait_final(&self, hash: &PaymentHash) -> Result<SpendOutcome, SpendError> {
-        let deadline = tokio::time::Instant::now() + FINAL_WAIT;
-        loop {
-            let w = self
-                .gateway
-                .store
-                .withdrawal(hash)
-                .await
-                .map_err(|e| SpendError::Unavailable(e.into()))?;
-            match w {
-                Some(w) if w.status != WithdrawStatus::Pending => {
-                    return Ok(self.outcome(&w).await);
-                }
-                _ if tokio::time::Instant::now() >= deadline => return Ok(SpendOutcome::Pending),
-                _ => tokio::time::sleep(POLL).await,
-            }
+fn outcome(p: Payment) -> SpendOutcome {
+    match p.status {
+        PaymentStatus::Pending => SpendOutcome::Pending,
+        PaymentStatus::Failed => {
+            SpendOutcome::Failed(p.failure.unwrap_or_else(|| "payment failed".into()))
         }
-    }
-
-    async fn outcome(&self, w: &WithdrawPayment) -> SpendOutcome {
-        match w.status {
-            WithdrawStatus::Pending => SpendOutcome::Pending,
-            WithdrawStatus::Failed => {
-                SpendOutcome::Failed(w.failure.clone().unwrap_or_else(|| "payment failed".into()))
-            }
-            WithdrawStatus::Succeeded if w.internal => SpendOutcome::Paid {
-                fee: w.fee_msat,
-                preimage: None,
-            },
-            WithdrawStatus::Succeeded => {
-                let preimage = match self
-                    .gateway
-                    .node
-                    .track_payment(&w.payment_hash, Duration::from_secs(5))
-                    .await
-                {
-                    Ok(Some(crate::lightning::PaymentResult::Succeeded { preimage, .. })) => {
-                        Some(hex::encode(preimage))
-                    }
-                    _ => None,
-                };
-                SpendOutcome::Paid {
-                    fee: w.fee_msat,
-                    preimage,
-                }
-            }
-        }
-    }
-
-    /// A payment of this hash already reserved: this account's is awaited, another's refused.
-    async fn existing(
-        &self,
-        request: &SpendRequest,
-    ) -> Result<Option<Result<SpendOutcome, SpendError>>, SpendError> {
-        let found = self
-            .gateway
-            .store
-            .withdrawal(&request.payment_hash)
-            .await
-            .map_err(|e| SpendError::Unavailable(e.into()))?;
-        Ok(match found {
-            Some(w) if w.account_id == request.account_id => {
-                Some(self.wait_final(&request.payment_hash).await)
-            }
-            Some(_) => Some(Err(SpendError::Refused(
-                "this invoice is already being paid".into(),
-            ))),
-            None => None,
-        })
+        // `preimage` is `None` for an invoice of this gateway settled inside the ledger.
+        PaymentStatus::Succeeded => SpendOutcome::Paid {
+            fee: p.fee_msat,
+            preimage: p.preimage,
+        },
     }
 }
 
 #[async_trait]
-impl Spender for WithdrawSpender {
+impl Spender for EngineSpender {
     async fn pay(&self, request: SpendRequest) -> Result<SpendOutcome, SpendError> {
-        if let Some(done) = self.existing(&request).await? {
-            return done;
-        }
-        let store = &self.gateway.store;
-        let account = store
-            .account(&request.account_id)
-            .await
-            .map_err(|e| SpendError::Unavailable(e.into()))?
-            .ok_or_else(|| SpendError::Refused("the account is gone".into()))?;
-        let new = NewLink {
-            min_msat: request.amount,
-            max_msat: request.amount,
-            uses: 1,
-            title: Some("Nostr Wallet Connect".into()),
-            expires_in_secs: Some(600),
+        let spend = payments::SpendRequest {
+            account_id: request.account_id,
+            bolt11: request.bolt11,
+            amount: Some(request.amount),
+            source: Source::Nwc,
+            idempotency_key: Some(request.idempotency_key),
+            memo: Some("Nostr Wallet Connect".into()),
         };
-        let (link, _) = self
-            .gateway
-            .create_withdraw_link(&account.address(), new)
-            .await
-            .map_err(|e| match e {
-                Error::BadRequest(reason) => SpendError::Refused(reason),
-                other => SpendError::Unavailable(other),
-            })?;
-        let paid = self
-            .gateway
-            .withdraw_callback(&link.k1, Some(&link.k1), Some(&request.bolt11))
-            .await;
-        // The link has done its one job (or none): nobody else may use it.
-        let _ = store.disable_withdraw_link(&link.k1).await;
-        match paid {
-            Ok(()) => self.wait_final(&request.payment_hash).await,
-            Err(Error::BadRequest(reason)) if reason.contains("balance does not cover") => {
-                Err(SpendError::InsufficientBalance)
+        match self.payments.pay(spend, FINAL_WAIT).await {
+            Ok(p) if p.payment_hash == request.payment_hash => Ok(outcome(p)),
+            Ok(p) => {
+                tracing::warn!(payment_hash = %p.payment_hash, "nwc: engine answered another payment");
+                Err(SpendError::Refused(
+                    "the request names another payment".into(),
+                ))
             }
-            Err(Error::BadRequest(reason)) if reason.contains("already being paid") => self
-                .existing(&request)
-                .await?
-                .unwrap_or(Err(SpendError::Refused(reason))),
-            Err(Error::BadRequest(reason)) => Err(SpendError::Refused(reason)),
-            Err(other) => Err(SpendError::Unavailable(other)),
+            Err(PayError::InsufficientBalance) => Err(SpendError::InsufficientBalance),
+            Err(e @ (PayError::Store(_) | PayError::Lightning(_))) => {
+                Err(SpendError::Unavailable(Error::Pay(e)))
+            }
+            Err(e) => Err(SpendError::Refused(e.to_string())),
         }
     }
 }

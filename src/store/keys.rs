@@ -14,6 +14,7 @@
 //! | `{a:<id>}:zap:<hash>` | string | the zap receipt job ([`ZapJob`](super::ZapJob) JSON) | `credit_settlement` (in its script), `save_zap_job` |
 //! | `{zapq}` | sorted set | receipt jobs by due time (ms); member `<id>/<hash>` | `add_invoice` (ZADD NX), `credit_settlement` (ZADD LT), claim and save scripts |
 //! | `{zapq}:lease` | hash | member → the process holding its lease | claim and save scripts |
+//! | `spend:<a/id or d/domain>:<day>` | string | msat spent through the payment engine that UTC day by an account or a domain, expires after 2 days | `take_daily_spend`, `give_back_daily_spend` (Lua) |
 //! | `rl:<bucket>` | string | a rate-limit bucket's GCRA arrival time (ms, server clock), with a TTL | `take_token` (Lua) |
 //! | `{a:<id>}:wl:<k1>` | hash | a withdraw link: `json` (the [`WithdrawLink`](super::WithdrawLink) as created), `uses`, `used`, `expires_at` (0: never), `disabled` | `create_withdraw_link`, `reserve_withdrawal`, `finish_withdrawal`, `disable_withdraw_link` |
 //! | `wl:<k1>` | string | the account id a withdraw link belongs to | `create_withdraw_link` (SET NX) |
@@ -113,6 +114,11 @@ pub fn name_pattern(domain: Option<&DomainName>) -> String {
 /// The settle cursor of a Lightning node.
 pub fn cursor(node_id: &str) -> String {
     format!("cursor:{node_id}")
+}
+
+/// A daily spending counter of the payment engine (`a/<account id>` or `d/<domain>`, UTC day).
+pub fn daily_spend(key: &str, day: u64) -> String {
+    format!("spend:{key}:{day}")
 }
 
 /// A write-once meta value.

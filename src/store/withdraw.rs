@@ -74,6 +74,10 @@ pub struct WithdrawPayment {
     pub failure: Option<String>,
     /// The link's title, shown as the ledger entry's comment.
     pub title: Option<String>,
+    /// Hex proof of payment, once succeeded through the node; `None` for an internal payment
+    /// (no preimage is revealed) and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preimage: Option<String>,
 }
 
 impl WithdrawPayment {
@@ -125,9 +129,10 @@ impl WithdrawPayment {
         let mut done = self.clone();
         done.finished_at = Some(now);
         match outcome {
-            Finish::Succeeded { fee } => {
+            Finish::Succeeded { fee, preimage } => {
                 done.status = WithdrawStatus::Succeeded;
                 done.fee_msat = Msat(fee.0.min(self.fee_reserve_msat.0));
+                done.preimage = preimage.map(hex::encode);
             }
             Finish::Failed { reason } => {
                 done.status = WithdrawStatus::Failed;
@@ -178,6 +183,7 @@ impl Reservation {
             finished_at: None,
             failure: None,
             title: self.title.clone(),
+            preimage: None,
         }
     }
 }
@@ -200,8 +206,11 @@ pub enum ReserveOutcome {
 /// How a pending withdrawal ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
-    /// Paid, with this routing fee.
-    Succeeded { fee: Msat },
+    /// Paid, with this routing fee, and the preimage when the node paid it.
+    Succeeded {
+        fee: Msat,
+        preimage: Option<[u8; 32]>,
+    },
     /// Not paid; everything is refunded and the use given back.
     Failed { reason: String },
 }
@@ -242,6 +251,34 @@ pub trait WithdrawStore: Send + Sync {
 
     /// Disables a link for good; answers it, or `None` when there is no such link.
     async fn disable_withdraw_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError>;
+
+    /// Reserves a payment from `account` without a link (the payment engine's): the same atomic
+    /// step as [`WithdrawStore::reserve_withdrawal`] without the link's checks and use;
+    /// `reservation.k1` is empty. `UnknownLink` when the account does not exist.
+    async fn reserve_payment(
+        &self,
+        account: &AccountId,
+        reservation: &Reservation,
+    ) -> Result<ReserveOutcome, StoreError>;
+
+    /// Adds `amount` to the spending counter `key` of `day` (days since the epoch, UTC) when the
+    /// counter's total stays within `limit`; answers whether it did (nothing changes when not).
+    /// Atomic across every process sharing the store: racing calls never take more than `limit`.
+    async fn take_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+        limit: Msat,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives `amount` back to the spending counter `key` of `day` (never below zero).
+    async fn give_back_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+    ) -> Result<(), StoreError>;
 
     /// Reserves a withdrawal (see the trait's duties).
     async fn reserve_withdrawal(

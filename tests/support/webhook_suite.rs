@@ -314,7 +314,10 @@ pub async fn finished_payments_queue_sent_or_failed(store: Arc<dyn Store>) {
             "nothing to tell while pending"
         );
     }
-    let ok = Finish::Succeeded { fee: Msat(120) };
+    let ok = Finish::Succeeded {
+        fee: Msat(120),
+        preimage: None,
+    };
     let bad = Finish::Failed {
         reason: "no route".into(),
     };

@@ -20,6 +20,7 @@ where
     concurrent_single_use(make().await).await;
     concurrent_balance_is_exact(make().await).await;
     leases_are_exclusive(make().await).await;
+    payments_without_a_link(make().await).await;
     delete_refused_while_money_moves(make().await).await;
 }
 
@@ -194,7 +195,10 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
         ReserveOutcome::Reserved(_)
     ));
     assert_eq!(balance(&store, &a).await, 6_500);
-    let ok = Finish::Succeeded { fee: Msat(120) };
+    let ok = Finish::Succeeded {
+        fee: Msat(120),
+        preimage: Some([7; 32]),
+    };
     let FinishOutcome::Finished(done) = store
         .finish_withdrawal(&paid.payment_hash, &ok, 2_000)
         .await
@@ -203,6 +207,11 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
         panic!("expected finished")
     };
     assert_eq!(done.fee_msat, Msat(120));
+    assert_eq!(
+        done.preimage,
+        Some(hex::encode([7; 32])),
+        "the proof of payment is kept"
+    );
     assert_eq!(balance(&store, &a).await, 10_000 - 3_120);
     // Once: neither a replay nor the other outcome moves money.
     for again in [
@@ -349,7 +358,10 @@ pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
                     reason: "no route".into(),
                 }
             } else {
-                Finish::Succeeded { fee: Msat(40) }
+                Finish::Succeeded {
+                    fee: Msat(40),
+                    preimage: None,
+                }
             };
             [finish.clone(), finish].map(|f| {
                 let store = store.clone();
@@ -449,7 +461,10 @@ pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
         Err(StoreError::PaymentsPending)
     ));
     assert!(store.account(&payer.id).await.expect("read").is_some());
-    let all_fee = Finish::Succeeded { fee: Msat(1_000) };
+    let all_fee = Finish::Succeeded {
+        fee: Msat(1_000),
+        preimage: None,
+    };
     store
         .finish_withdrawal(&r.payment_hash, &all_fee, 2_000)
         .await
@@ -458,4 +473,47 @@ pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
         .delete_account(&payer.id)
         .await
         .expect("nothing moving: removable");
+}
+
+/// The payment engine's reservation (`reserve_payment`): no link, the same atomic step (balance,
+/// pending entry, one payment per hash), finished like any withdrawal.
+pub async fn payments_without_a_link(store: Arc<dyn Store>) {
+    let a = funded(&store, "payer@example.com", 10_000).await;
+    let mut r = Reservation {
+        k1: String::new(),
+        ..reservation(&link(&a, 1, 10_000), 6_000, 1_000)
+    };
+    let ReserveOutcome::Reserved(p) = store.reserve_payment(&a.id, &r).await.expect("reserve")
+    else {
+        panic!("expected reserved")
+    };
+    assert_eq!(p.account_id, a.id);
+    assert_eq!(p.status, WithdrawStatus::Pending);
+    assert_eq!(balance(&store, &a).await, 3_000);
+    assert_eq!(
+        store.reserve_payment(&a.id, &r).await.expect("reserve"),
+        ReserveOutcome::DuplicatePayment
+    );
+    r.payment_hash = PaymentHash(rand::random());
+    assert_eq!(
+        store.reserve_payment(&a.id, &r).await.expect("reserve"),
+        ReserveOutcome::InsufficientBalance
+    );
+    let ghost = AccountId("00".repeat(16));
+    assert_eq!(
+        store.reserve_payment(&ghost, &r).await.expect("reserve"),
+        ReserveOutcome::UnknownLink
+    );
+    assert_eq!(balance(&store, &a).await, 3_000, "refusals moved nothing");
+    let failed = Finish::Failed {
+        reason: "no route".into(),
+    };
+    assert!(matches!(
+        store
+            .finish_withdrawal(&p.payment_hash, &failed, 2_000)
+            .await
+            .expect("finish"),
+        FinishOutcome::Finished(_)
+    ));
+    assert_eq!(balance(&store, &a).await, 10_000);
 }

@@ -98,8 +98,15 @@ impl LndNode {
         ));
         let fee_limit_msat = i64::try_from(request.fee_limit.0)
             .map_err(|_| LightningError::Rejected("fee limit too large".into()))?;
+        let amt_msat = match (invoice.amount_milli_satoshis(), request.amount) {
+            // A zero-amount invoice: LND pays the amount given (SendPaymentRequest.amt_msat).
+            (None, Some(a)) => i64::try_from(a.0)
+                .map_err(|_| LightningError::Rejected("amount too large".into()))?,
+            _ => 0,
+        };
         let send = routerrpc::SendPaymentRequest {
             payment_request: request.bolt11.clone(),
+            amt_msat,
             timeout_seconds: i32::try_from(request.timeout_secs).unwrap_or(i32::MAX),
             fee_limit_msat,
             no_inflight_updates: true,

@@ -112,6 +112,45 @@ fn put_ledger(
     Ok(seq)
 }
 
+/// The part of a reservation every payment shares, in `tx`: the hash never reserved before, the
+/// balance covering `amount + fee reserve`; then the debit, the pending ledger entry, the record
+/// and the work-list entry. Nothing is written unless it answers `Reserved`.
+fn reserve_in(
+    tx: &WriteTransaction,
+    id: &AccountId,
+    r: &Reservation,
+) -> Result<ReserveOutcome, StoreError> {
+    if get_row(tx, &r.payment_hash)?.is_some() {
+        return Ok(ReserveOutcome::DuplicatePayment);
+    }
+    let Some(mut account) = account_of(tx, id)? else {
+        return Ok(ReserveOutcome::UnknownLink);
+    };
+    let total = r
+        .amount
+        .checked_add(r.fee_reserve)
+        .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))?;
+    let Some(left) = account.balance_msat.checked_sub(total) else {
+        return Ok(ReserveOutcome::InsufficientBalance);
+    };
+    account.balance_msat = left;
+    put_account(tx, &account)?;
+    let payment = r.payment(id.clone());
+    let ledger_seq = put_ledger(tx, &payment, 0)?;
+    put_row(
+        tx,
+        &Row {
+            payment: payment.clone(),
+            ledger_seq,
+        },
+    )?;
+    let mut pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
+    pending
+        .insert(r.payment_hash.0.as_slice(), 0)
+        .map_err(StoreError::backend)?;
+    Ok(ReserveOutcome::Reserved(Box::new(payment)))
+}
+
 /// Whether a withdrawal from `id` is still pending (the pending table holds only payments in
 /// flight, so it is short).
 pub(super) fn has_pending(tx: &WriteTransaction, id: &AccountId) -> Result<bool, StoreError> {
@@ -127,6 +166,11 @@ pub(super) fn has_pending(tx: &WriteTransaction, id: &AccountId) -> Result<bool,
         }
     }
     Ok(false)
+}
+
+/// The META key of a daily spending counter.
+fn spend_key(key: &str, day: u64) -> String {
+    format!("spend/{key}/{day}")
 }
 
 fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
@@ -178,6 +222,69 @@ impl WithdrawStore for EmbeddedStore {
         .await
     }
 
+    async fn take_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+        limit: Msat,
+    ) -> Result<bool, StoreError> {
+        let key = spend_key(key, day);
+        self.write(move |tx| {
+            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+            let used = read_u64(
+                meta.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            );
+            match used.checked_add(amount.0) {
+                Some(total) if total <= limit.0 => {
+                    meta.insert(key.as_str(), total.to_be_bytes().as_slice())
+                        .map_err(StoreError::backend)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+
+    async fn give_back_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+    ) -> Result<(), StoreError> {
+        let key = spend_key(key, day);
+        self.write(move |tx| {
+            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+            let used = read_u64(
+                meta.get(key.as_str())
+                    .map_err(StoreError::backend)?
+                    .as_ref()
+                    .map(|v| v.value()),
+            );
+            if used == 0 {
+                return Ok(());
+            }
+            let left = used.saturating_sub(amount.0);
+            meta.insert(key.as_str(), left.to_be_bytes().as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reserve_payment(
+        &self,
+        account: &AccountId,
+        r: &Reservation,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let (id, r) = (account.clone(), r.clone());
+        self.write(move |tx| reserve_in(tx, &id, &r)).await
+    }
+
     async fn reserve_withdrawal(&self, r: &Reservation) -> Result<ReserveOutcome, StoreError> {
         let r = r.clone();
         self.write(move |tx| {
@@ -193,37 +300,12 @@ impl WithdrawStore for EmbeddedStore {
             if link.uses_left() == 0 {
                 return Ok(ReserveOutcome::UsedUp);
             }
-            if get_row(tx, &r.payment_hash)?.is_some() {
-                return Ok(ReserveOutcome::DuplicatePayment);
+            let reserved = reserve_in(tx, &link.account_id, &r)?;
+            if matches!(reserved, ReserveOutcome::Reserved(_)) {
+                link.used += 1;
+                put_link(tx, &link)?;
             }
-            let Some(mut account) = account_of(tx, &link.account_id)? else {
-                return Ok(ReserveOutcome::UnknownLink);
-            };
-            let total = r
-                .amount
-                .checked_add(r.fee_reserve)
-                .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))?;
-            let Some(left) = account.balance_msat.checked_sub(total) else {
-                return Ok(ReserveOutcome::InsufficientBalance);
-            };
-            account.balance_msat = left;
-            put_account(tx, &account)?;
-            link.used += 1;
-            put_link(tx, &link)?;
-            let payment = r.payment(link.account_id.clone());
-            let ledger_seq = put_ledger(tx, &payment, 0)?;
-            put_row(
-                tx,
-                &Row {
-                    payment: payment.clone(),
-                    ledger_seq,
-                },
-            )?;
-            let mut pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
-            pending
-                .insert(r.payment_hash.0.as_slice(), 0)
-                .map_err(StoreError::backend)?;
-            Ok(ReserveOutcome::Reserved(Box::new(payment)))
+            Ok(reserved)
         })
         .await
     }

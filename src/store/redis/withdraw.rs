@@ -31,7 +31,7 @@ use super::{RedisStore, decode, encode, scripts};
 use crate::store::keys::{self, FIELD_JSON};
 use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
-use crate::types::PaymentHash;
+use crate::types::{Msat, PaymentHash};
 
 /// Reserves a withdrawal.
 /// KEYS: link hash, account hash, ledger list, withdrawal hash.
@@ -58,6 +58,58 @@ redis.call('HINCRBY', KEYS[1], 'used', 1)
 redis.call('HSET', KEYS[4], 'json', ARGV[3], 'status', 'pending', 'tx', ARGV[4])
 redis.call('LPUSH', KEYS[3], ARGV[4])
 return 'reserved'
+",
+    )
+});
+
+/// Reserves a payment without a link (the payment engine's).
+/// KEYS: account hash, ledger list, withdrawal hash.
+/// ARGV: amount + reserve (decimal), payment JSON, ledger entry JSON.
+/// Answers `reserved`, `unknown`, `duplicate` or `balance`.
+static RESERVE_PAYMENT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'duplicate' end
+local bal = redis.call('HGET', KEYS[1], 'balance')
+if not bal then return 'unknown' end
+local need = ARGV[1]
+if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
+redis.call('HINCRBY', KEYS[1], 'balance', '-' .. need)
+redis.call('HINCRBY', KEYS[1], 'pending', 1)
+redis.call('HSET', KEYS[3], 'json', ARGV[2], 'status', 'pending', 'tx', ARGV[3])
+redis.call('LPUSH', KEYS[2], ARGV[3])
+return 'reserved'
+",
+    )
+});
+
+/// A daily spending counter outlives its day by a day (its payments' refunds may come late).
+const SPEND_TTL_SECS: u64 = 2 * 86_400;
+
+/// Takes from a daily spending counter. KEYS: counter. ARGV: amount, limit, TTL in seconds.
+/// Answers 1 when taken.
+static TAKE_SPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local total = used + tonumber(ARGV[1])
+if total > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], string.format('%d', total), 'EX', ARGV[3])
+return 1
+",
+    )
+});
+
+/// Gives back to a daily spending counter, never below zero. KEYS: counter. ARGV: amount.
+static GIVE_BACK_SPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used == 0 then return 0 end
+local left = used - tonumber(ARGV[1])
+if left < 0 then left = 0 end
+redis.call('SET', KEYS[1], string.format('%d', left), 'KEEPTTL')
+return 1
 ",
     )
 });
@@ -172,6 +224,53 @@ impl RedisStore {
         json.map(|j| decode(&j)).transpose()
     }
 
+    /// A reservation around its script (`script(payment, amount + reserve)`): claims `wd:<hash>`
+    /// (SET NX) and adds the pending member first, and undoes both when the script reserves
+    /// nothing (see the module docs for the order).
+    async fn reserve_with(
+        &self,
+        id: &AccountId,
+        r: &Reservation,
+        script: impl FnOnce(
+            &WithdrawPayment,
+            crate::types::Msat,
+        ) -> Result<::redis::ScriptInvocation<'static>, StoreError>,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let hash = r.payment_hash;
+        let mut claim = ::redis::cmd("SET");
+        claim
+            .arg(keys::withdrawal_owner(&hash))
+            .arg(&id.0)
+            .arg("NX");
+        let claimed: Option<String> = self.conn.query(&claim).await?;
+        if claimed.is_none() {
+            return Ok(ReserveOutcome::DuplicatePayment);
+        }
+        let mut sadd = ::redis::cmd("SADD");
+        sadd.arg(keys::withdrawals_pending())
+            .arg(pending_member(id, &hash));
+        self.conn.query::<i64>(&sadd).await?;
+        let payment = r.payment(id.clone());
+        let total = r
+            .amount
+            .checked_add(r.fee_reserve)
+            .ok_or_else(|| RedisCallError::Unexpected("amount overflow".into()))?;
+        let reserve = script(&payment, total)?;
+        let answer: String = self.conn.invoke(&reserve).await?;
+        let outcome = match answer.as_str() {
+            "reserved" => return Ok(ReserveOutcome::Reserved(Box::new(payment))),
+            "unknown" => ReserveOutcome::UnknownLink,
+            "disabled" => ReserveOutcome::Disabled,
+            "expired" => ReserveOutcome::Expired,
+            "used" => ReserveOutcome::UsedUp,
+            "duplicate" => ReserveOutcome::DuplicatePayment,
+            "balance" => ReserveOutcome::InsufficientBalance,
+            other => return Err(RedisCallError::Unexpected(format!("reserve: {other}")).into()),
+        };
+        self.release_claim(id, &hash).await?;
+        Ok(outcome)
+    }
+
     async fn release_claim(&self, id: &AccountId, hash: &PaymentHash) -> Result<(), StoreError> {
         let mut free = scripts::DELETE_IF.prepare_invoke();
         free.key(keys::withdrawal_owner(hash)).arg(&id.0);
@@ -239,52 +338,73 @@ impl WithdrawStore for RedisStore {
         self.read_link(k1).await
     }
 
+    async fn take_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+        limit: Msat,
+    ) -> Result<bool, StoreError> {
+        let mut take = TAKE_SPEND.prepare_invoke();
+        take.key(keys::daily_spend(key, day))
+            .arg(amount.0.to_string())
+            .arg(limit.0.to_string())
+            .arg(SPEND_TTL_SECS);
+        let taken: i64 = self.conn.invoke(&take).await?;
+        Ok(taken == 1)
+    }
+
+    async fn give_back_daily_spend(
+        &self,
+        key: &str,
+        day: u64,
+        amount: Msat,
+    ) -> Result<(), StoreError> {
+        let mut give = GIVE_BACK_SPEND.prepare_invoke();
+        give.key(keys::daily_spend(key, day))
+            .arg(amount.0.to_string());
+        let _: i64 = self.conn.invoke(&give).await?;
+        Ok(())
+    }
+
+    async fn reserve_payment(
+        &self,
+        account: &AccountId,
+        r: &Reservation,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let id = account.clone();
+        self.reserve_with(&id, r, |payment, total| {
+            let mut reserve = RESERVE_PAYMENT.prepare_invoke();
+            reserve
+                .key(keys::account(&id))
+                .key(keys::ledger(&id))
+                .key(keys::withdrawal(&id, &r.payment_hash))
+                .arg(total.0.to_string())
+                .arg(encode(payment)?)
+                .arg(encode(&payment.ledger_entry())?);
+            Ok(reserve)
+        })
+        .await
+    }
+
     async fn reserve_withdrawal(&self, r: &Reservation) -> Result<ReserveOutcome, StoreError> {
         let Some(id) = self.owner(&keys::withdraw_link_owner(&r.k1)).await? else {
             return Ok(ReserveOutcome::UnknownLink);
         };
-        let hash = r.payment_hash;
-        let mut claim = ::redis::cmd("SET");
-        claim
-            .arg(keys::withdrawal_owner(&hash))
-            .arg(&id.0)
-            .arg("NX");
-        let claimed: Option<String> = self.conn.query(&claim).await?;
-        if claimed.is_none() {
-            return Ok(ReserveOutcome::DuplicatePayment);
-        }
-        let mut sadd = ::redis::cmd("SADD");
-        sadd.arg(keys::withdrawals_pending())
-            .arg(pending_member(&id, &hash));
-        self.conn.query::<i64>(&sadd).await?;
-        let payment = r.payment(id.clone());
-        let total = r
-            .amount
-            .checked_add(r.fee_reserve)
-            .ok_or_else(|| RedisCallError::Unexpected("amount overflow".into()))?;
-        let mut reserve = RESERVE.prepare_invoke();
-        reserve
-            .key(keys::withdraw_link(&id, &r.k1))
-            .key(keys::account(&id))
-            .key(keys::ledger(&id))
-            .key(keys::withdrawal(&id, &hash))
-            .arg(r.now)
-            .arg(total.0.to_string())
-            .arg(encode(&payment)?)
-            .arg(encode(&payment.ledger_entry())?);
-        let answer: String = self.conn.invoke(&reserve).await?;
-        let outcome = match answer.as_str() {
-            "reserved" => return Ok(ReserveOutcome::Reserved(Box::new(payment))),
-            "unknown" => ReserveOutcome::UnknownLink,
-            "disabled" => ReserveOutcome::Disabled,
-            "expired" => ReserveOutcome::Expired,
-            "used" => ReserveOutcome::UsedUp,
-            "duplicate" => ReserveOutcome::DuplicatePayment,
-            "balance" => ReserveOutcome::InsufficientBalance,
-            other => return Err(RedisCallError::Unexpected(format!("reserve: {other}")).into()),
-        };
-        self.release_claim(&id, &hash).await?;
-        Ok(outcome)
+        self.reserve_with(&id, r, |payment, total| {
+            let mut reserve = RESERVE.prepare_invoke();
+            reserve
+                .key(keys::withdraw_link(&id, &r.k1))
+                .key(keys::account(&id))
+                .key(keys::ledger(&id))
+                .key(keys::withdrawal(&id, &r.payment_hash))
+                .arg(r.now)
+                .arg(total.0.to_string())
+                .arg(encode(payment)?)
+                .arg(encode(&payment.ledger_entry())?);
+            Ok(reserve)
+        })
+        .await
     }
 
     async fn finish_withdrawal(

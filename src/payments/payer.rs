@@ -227,6 +227,7 @@ async fn settle(deps: &PayerDeps, payment: WithdrawPayment, resume: bool) {
                     "withdrawal finished");
                 announce(&deps.events, &done, preimage);
                 park_orphaned_refund(deps, &done).await;
+                super::release_failed(&*deps.store, &done).await;
                 return;
             }
             Ok(_) => return,
@@ -298,6 +299,7 @@ async fn settle_external(
             started = true;
             let request = PaymentRequest {
                 bolt11: payment.bolt11.clone(),
+                amount: Some(payment.amount_msat),
                 fee_limit: payment.fee_reserve_msat,
                 timeout_secs: deps.settings.payment_timeout_secs,
             };
@@ -305,7 +307,13 @@ async fn settle_external(
         };
         match answer {
             Ok(Some(PaymentResult::Succeeded { fee, preimage })) => {
-                return (Finish::Succeeded { fee }, Some(preimage));
+                return (
+                    Finish::Succeeded {
+                        fee,
+                        preimage: Some(preimage),
+                    },
+                    Some(preimage),
+                );
             }
             Ok(Some(PaymentResult::Failed(reason))) => return (Finish::Failed { reason }, None),
             // Not known to the node yet, but its sender may still be about to send it.
@@ -396,6 +404,7 @@ async fn credit_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish 
                 .await;
                 Finish::Succeeded {
                     fee: crate::types::Msat::ZERO,
+                    preimage: None,
                 }
             }
             // Credited before: by this withdrawal (a resumed one), or paid from outside.
@@ -409,6 +418,7 @@ async fn credit_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish 
                     {
                         Finish::Succeeded {
                             fee: crate::types::Msat::ZERO,
+                            preimage: None,
                         }
                     }
                     Ok(_) => Finish::Failed {

@@ -1,0 +1,128 @@
+//! The payment engine on the LND backend (against the LND simulator): an external invoice paid
+//! from an account through `SendPaymentV2` keeps the real routing fee and reveals the preimage;
+//! a gateway `kill -9`ed while the payment is in flight ends it paid once, never twice and never
+//! both paid and refunded.
+
+mod lnd_sim;
+mod support;
+
+use std::time::Duration;
+
+use lightning_invoice::Currency;
+use lnd_sim::LndSim;
+use serde_json::{Value, json};
+use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::process::{GatewayProcess, free_port, wait_for};
+use support::wallet::foreign_invoice;
+
+fn lnd_of(sim: &LndSim) -> Lnd {
+    Lnd {
+        endpoint: sim.endpoint(),
+        cert: sim.cert_path(),
+        macaroon: sim.macaroon_path(),
+    }
+}
+
+async fn fund(c: &Client, sim: &LndSim, amount: u64) {
+    c.create_account("alice@localhost").await;
+    let (pr, _, _) = c.invoice("alice", amount).await;
+    sim.settle(&pr).expect("settle");
+    c.wait_balance("alice@localhost", amount).await;
+}
+
+async fn pay(c: &Client, invoice: &str) -> Result<(u16, Value), reqwest::Error> {
+    let resp = c
+        .http
+        .post(format!(
+            "{}/api/v1/accounts/alice@localhost/payments",
+            c.admin
+        ))
+        .bearer_auth(TOKEN)
+        .json(&json!({"invoice": invoice}))
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or(Value::Null)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_external_payment_over_lnd_keeps_the_real_fee() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    sim.set_payment_fee_msat(1_500);
+    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
+        .await
+        .expect("start");
+    let c = Client::of(&gw);
+    fund(&c, &sim, 200_000).await;
+    let (pr, hash) = foreign_invoice(Currency::Regtest, 40_000);
+    let (status, paid) = pay(&c, &pr).await.expect("pay");
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(paid["payment_hash"], hex::encode(hash));
+    assert_eq!(paid["fee_msat"], 1_500);
+    assert_eq!(paid["preimage"].as_str().expect("preimage").len(), 64);
+    assert_eq!(c.balance("alice@localhost").await, 200_000 - 40_000 - 1_500);
+    assert_eq!(sim.payments_started(), 1);
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_killed_mid_payment_ends_it_paid_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    let data = dir.path().join("gw");
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(&data, public, &lnd_of(&sim))
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .collect();
+    let mut g = GatewayProcess::start_with(&data, public, admin, env);
+    let c = Client {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    let healthy = || async {
+        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
+        r.ok().filter(|r| r.status().is_success()).map(|_| ())
+    };
+    wait_for("the gateway", WAIT, healthy).await;
+    fund(&c, &sim, 100_000).await;
+
+    sim.delay_next_payments(1, Duration::from_secs(5));
+    let (pr, hash) = foreign_invoice(Currency::Regtest, 30_000);
+    let call = {
+        let c = Client {
+            http: c.http.clone(),
+            public: c.public.clone(),
+            admin: c.admin.clone(),
+        };
+        tokio::spawn(async move { pay(&c, &pr).await })
+    };
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        c.balance("alice@localhost").await,
+        100_000 - 30_000 - 10_000
+    );
+    g.restart(); // kill -9, then the same gateway again
+    assert!(
+        call.await.expect("task").is_err(),
+        "the call died with the process"
+    );
+    wait_for("the restarted gateway", WAIT, healthy).await;
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
+        .await;
+    let shown = c
+        .admin(&format!("/api/v1/payments/{}", hex::encode(hash)))
+        .await;
+    assert_eq!(shown["status"], "succeeded", "{shown}");
+    assert_eq!(shown["fee_msat"], 1_000);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
+}
