@@ -4,7 +4,7 @@
 //! (kind 13194) and turns ledger events into notifications (23197 NIP-44, 23196 NIP-04).
 //!
 //! A request runs once whatever the number of deliveries: its event id is claimed in the store
-//! ([`NwcStore::claim_nwc_request`]); a second delivery (another relay, another process on the same
+//! ([`NwcStore::claim_nwc_request`](crate::store::NwcStore::claim_nwc_request)); a second delivery (another relay, another process on the same
 //! Redis) waits for the first one's answer and sends the same. The connection set is read from the
 //! store every few seconds (and at once after a local change), so a connection made or revoked by
 //! another process is served or refused within that time; every request re-reads its connection,

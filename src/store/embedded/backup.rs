@@ -6,7 +6,7 @@
 //! that no process has open.
 //!
 //! Every table is copied with its typed definition (redb cannot iterate an untyped table), so a
-//! new table must be added to [`copy_tables`]; a snapshot refuses to finish while the store holds a
+//! new table must be added to `copy_tables`; a snapshot refuses to finish while the store holds a
 //! table that list does not name, rather than leave it out silently.
 
 use std::fs::OpenOptions;
