@@ -1,4 +1,5 @@
-//! Runs the store conformance suite against every backend.
+//! The store conformance suites against every backend, one named test per case per backend
+//! (`support/conformance.rs`), and the backend-specific cases.
 
 mod support;
 
@@ -8,18 +9,57 @@ use lnaddr::store::embedded::EmbeddedStore;
 use lnaddr::store::redis::RedisStore;
 use lnaddr::store::{Store, StoreError, ZapOutbox};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_store_conforms() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let counter = std::sync::atomic::AtomicU32::new(0);
-    support::store_suite::run_all(|| {
-        let path = dir.path().join(format!(
-            "s{}.redb",
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        ));
-        async move { Arc::new(EmbeddedStore::open(&path).expect("open")) as Arc<dyn Store> }
-    })
-    .await;
+conformance! {
+    store_suite => [
+        accounts_and_names,
+        names_are_per_domain,
+        credit_is_once,
+        credit_unknown_and_gone,
+        ledger_newest_first,
+        cursor_only_moves_forward,
+        cursor_resets_only_from_expected,
+        forget_unpaid_keeps_paid,
+        delete_refused_with_balance,
+        meta_once,
+        concurrent_credits_exact,
+        snapshot_is_a_consistent_copy,
+    ],
+    outbox_suite => [
+        queued_once_with_the_credit,
+        claims_are_exclusive_under_concurrency,
+        saves_reschedule_and_finish,
+        an_expired_lease_passes_to_another,
+        an_unpaid_zap_has_no_job_until_credited,
+    ],
+    withdraw_suite => [
+        links_round_trip,
+        reserve_checks_everything,
+        finish_is_once,
+        concurrent_single_use,
+        concurrent_balance_is_exact,
+        leases_are_exclusive,
+        payments_without_a_link,
+        delete_refused_while_money_moves,
+    ],
+    domain_suite => [
+        domains_add_update_remove_and_version,
+        domain_removal_refused_with_accounts,
+        domain_tokens_by_hash_and_revocation,
+        domain_removal_takes_its_tokens,
+    ],
+    lndhub_suite => [
+        credentials_round_trip,
+        tokens_expire_and_are_taken_once,
+        invites_are_taken_once,
+        invoice_list_newest_first,
+    ],
+    nwc_suite => [
+        connections_round_trip,
+        revoke_is_for_good,
+        budget_is_exact_under_concurrency,
+        budget_renews_and_gives_back,
+        requests_are_claimed_once,
+    ],
 }
 
 #[tokio::test]
@@ -60,39 +100,6 @@ async fn embedded_store_survives_reopen() {
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
-}
-
-/// The suite against a private `redis-server`, emptied before each case.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_store_conforms() {
-    let server = support::redis_server::RedisServer::start();
-    let url = server.url();
-    support::store_suite::run_all(|| {
-        server.flush();
-        let url = url.clone();
-        async move { Arc::new(RedisStore::connect(&url).await.expect("connect")) as Arc<dyn Store> }
-    })
-    .await;
-}
-
-/// The suite against a private 3-master Redis Cluster, emptied before each case: every script
-/// touches one slot, every listing scans every master.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_cluster_store_conforms() {
-    let cluster = support::redis_server::RedisCluster::start();
-    let urls = cluster.urls();
-    support::store_suite::run_all(|| {
-        cluster.flush();
-        let urls = urls.clone();
-        async move {
-            Arc::new(
-                RedisStore::connect_cluster(&urls)
-                    .await
-                    .expect("connect cluster"),
-            ) as Arc<dyn Store>
-        }
-    })
-    .await;
 }
 
 /// A store call while Redis is down fails fast with `Backend`; after a restart the same store

@@ -7,40 +7,17 @@ use std::sync::Arc;
 
 use lnaddr::store::Store;
 use lnaddr::store::embedded::EmbeddedStore;
-use lnaddr::store::redis::RedisStore;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn embedded_webhook_outbox_conforms() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let counter = std::sync::atomic::AtomicU32::new(0);
-    support::webhook_suite::run_all(async || {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = dir.path().join(format!("w{n}.redb"));
-        Arc::new(EmbeddedStore::open(&path).expect("open")) as Arc<dyn Store>
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_webhook_outbox_conforms() {
-    let server = support::redis_server::RedisServer::start();
-    let url = server.url();
-    support::webhook_suite::run_all(async || {
-        server.flush();
-        Arc::new(RedisStore::connect(&url).await.expect("connect")) as Arc<dyn Store>
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_cluster_webhook_outbox_conforms() {
-    let cluster = support::redis_server::RedisCluster::start();
-    let urls = cluster.urls();
-    support::webhook_suite::run_all(async || {
-        cluster.flush();
-        Arc::new(RedisStore::connect_cluster(&urls).await.expect("connect")) as Arc<dyn Store>
-    })
-    .await;
+conformance! {
+    webhook_suite => [
+        registrations,
+        queued_once_with_the_credit,
+        claims_are_exclusive_under_concurrency,
+        saves_reschedule_and_finish,
+        an_expired_lease_passes_to_another,
+        no_event_without_a_credit,
+        finished_payments_queue_sent_or_failed,
+    ],
 }
 
 /// A delivery job queued by a credit survives closing and reopening the embedded store.

@@ -1,8 +1,7 @@
 //! The [`DomainStore`] part of the store conformance suite: domains added at run time, their
 //! version counter, removal refused while accounts are named on the domain, and domain tokens
-//! kept as hashes. Every backend runs it through `store_suite::run_all`.
+//! kept as hashes. Every backend runs it through `tests/store_conformance.rs`.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use lnaddr::config::RawDomain;
@@ -29,17 +28,6 @@ pub fn token(id: &str, domain: &str, hash: &str) -> DomainToken {
         label: Some(format!("label {id}")),
         created_at: 5,
     }
-}
-
-pub async fn run_all<F, Fut>(make: &F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Arc<dyn Store>>,
-{
-    domains_add_update_remove_and_version(make().await).await;
-    domain_removal_refused_with_accounts(make().await).await;
-    domain_tokens_by_hash_and_revocation(make().await).await;
-    domain_removal_takes_its_tokens(make().await).await;
 }
 
 pub async fn domains_add_update_remove_and_version(store: Arc<dyn Store>) {

@@ -1,5 +1,5 @@
 //! The LndHub part of the store conformance suite, run by every backend through
-//! `store_suite::run_all`: credentials (unique logins, listing, revocation at once), tokens and
+//! `tests/store_conformance.rs`: credentials (unique logins, listing, revocation at once), tokens and
 //! invites (expiry, taken by exactly one of many racing callers), and the `addinvoice` list.
 
 use std::sync::Arc;
@@ -8,17 +8,6 @@ use lnaddr::store::*;
 use lnaddr::types::PaymentHash;
 
 use super::store_suite::new_account;
-
-pub async fn run_all<F, Fut>(make: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Store>>,
-{
-    credentials_round_trip(make().await).await;
-    tokens_expire_and_are_taken_once(make().await).await;
-    invites_are_taken_once(make().await).await;
-    invoice_list_newest_first(make().await).await;
-}
 
 pub fn cred(account: &Account, login: &str, at: u64) -> LndhubCredential {
     LndhubCredential {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod conformance;
 pub mod domain_suite;
 pub mod gateway;
 pub mod lnd_gateway;

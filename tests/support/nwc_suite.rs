@@ -1,5 +1,5 @@
 //! The NWC part of the store conformance suite (NIP-47 connections), run by every backend through
-//! `store_suite::run_all`: connections round-trip (secret included) and list per account, revoke
+//! `tests/store_conformance.rs`: connections round-trip (secret included) and list per account, revoke
 //! is for good, budget reservations are exact under concurrency and start again in a new period,
 //! and a request id is claimed by one caller at a time, then answered the same to everyone.
 
@@ -10,18 +10,6 @@ use lnaddr::store::*;
 use lnaddr::types::Msat;
 
 use super::store_suite::new_account;
-
-pub async fn run_all<F, Fut>(make: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Store>>,
-{
-    connections_round_trip(make().await).await;
-    revoke_is_for_good(make().await).await;
-    budget_is_exact_under_concurrency(make().await).await;
-    budget_renews_and_gives_back(make().await).await;
-    requests_are_claimed_once(make().await).await;
-}
 
 pub fn connection(account: &Account, budget: Option<u64>, created_at: u64) -> NwcConnection {
     NwcConnection {
@@ -42,7 +30,7 @@ pub fn connection(account: &Account, budget: Option<u64>, created_at: u64) -> Nw
     }
 }
 
-async fn connections_round_trip(store: Arc<dyn Store>) {
+pub async fn connections_round_trip(store: Arc<dyn Store>) {
     let alice = store
         .create_account(new_account("alice@example.com"))
         .await
@@ -83,7 +71,7 @@ async fn connections_round_trip(store: Arc<dyn Store>) {
     ));
 }
 
-async fn revoke_is_for_good(store: Arc<dyn Store>) {
+pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
     let alice = store
         .create_account(new_account("alice@example.com"))
         .await
@@ -124,7 +112,7 @@ async fn revoke_is_for_good(store: Arc<dyn Store>) {
     );
 }
 
-async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
+pub async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
     let alice = store
         .create_account(new_account("alice@example.com"))
         .await
@@ -161,7 +149,7 @@ async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
     assert_eq!(read.used_in(period + 86_400), Msat::ZERO);
 }
 
-async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
+pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     let alice = store
         .create_account(new_account("alice@example.com"))
         .await
@@ -231,7 +219,7 @@ async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     );
 }
 
-async fn requests_are_claimed_once(store: Arc<dyn Store>) {
+pub async fn requests_are_claimed_once(store: Arc<dyn Store>) {
     let id = hex::encode(rand::random::<[u8; 32]>());
     let claims = join_all((0..16).map(|_| {
         let (store, id) = (store.clone(), id.clone());

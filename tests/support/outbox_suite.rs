@@ -1,6 +1,6 @@
 //! The zap receipt outbox part of the store conformance suite (NIP-57 receipts): every backend
 //! queues one job per credited zap, atomically with the credit, and hands each due job to one
-//! claimer at a time. Called from [`super::store_suite::run_all`].
+//! claimer at a time. Called from `tests/store_conformance.rs`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,14 +17,6 @@ pub fn zap_invoice_for(account: &Account, n: u64, amount: u64) -> InvoiceRecord 
     let mut inv = invoice_for(account, n, amount);
     inv.zap_request = Some(format!("{{\"kind\":9734,\"n\":{n}}}"));
     inv
-}
-
-pub async fn run_all(make: impl AsyncFn() -> Arc<dyn Store>) {
-    queued_once_with_the_credit(make().await).await;
-    claims_are_exclusive_under_concurrency(make().await).await;
-    saves_reschedule_and_finish(make().await).await;
-    an_expired_lease_passes_to_another(make().await).await;
-    an_unpaid_zap_has_no_job_until_credited(make().await).await;
 }
 
 pub async fn queued_once_with_the_credit(store: Arc<dyn Store>) {

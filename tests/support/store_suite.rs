@@ -1,10 +1,9 @@
 //! The store conformance suite: the same behaviour tests for every `Store` backend (CDK's shared db
-//! tests, LDK's `do_test_store`). A backend's test file calls [`run_all`] with a factory that makes a
-//! fresh, empty store.
+//! tests, LDK's `do_test_store`). Each case takes a fresh, empty store;
+//! `tests/store_conformance.rs` runs every case on every backend (`support/conformance.rs`).
 
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::sync::Arc;
 
 use lnaddr::store::*;
@@ -49,31 +48,6 @@ pub fn settlement(invoice: &InvoiceRecord, index: u64) -> Settlement {
         settle_index: index,
         settled_at: 1_700_000_000 + index,
     }
-}
-
-/// Runs every conformance test, each on a fresh store from `make`.
-pub async fn run_all<F, Fut>(make: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Arc<dyn Store>>,
-{
-    accounts_and_names(make().await).await;
-    names_are_per_domain(make().await).await;
-    credit_is_once(make().await).await;
-    credit_unknown_and_gone(make().await).await;
-    ledger_newest_first(make().await).await;
-    cursor_only_moves_forward(make().await).await;
-    cursor_resets_only_from_expected(make().await).await;
-    forget_unpaid_keeps_paid(make().await).await;
-    delete_refused_with_balance(make().await).await;
-    meta_once(make().await).await;
-    concurrent_credits_exact(make().await).await;
-    snapshot_is_a_consistent_copy(make().await).await;
-    super::outbox_suite::run_all(async || make().await).await;
-    super::withdraw_suite::run_all(&make).await;
-    super::domain_suite::run_all(&make).await;
-    super::lndhub_suite::run_all(&make).await;
-    super::nwc_suite::run_all(&make).await;
 }
 
 pub async fn accounts_and_names(store: Arc<dyn Store>) {

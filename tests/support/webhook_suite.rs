@@ -15,16 +15,6 @@ const LEASE: u64 = 60_000;
 /// Far enough ahead that every entry, even one pre-entered with a real clock, is due.
 const LATER: u64 = u64::MAX / 4;
 
-pub async fn run_all(make: impl AsyncFn() -> Arc<dyn Store>) {
-    registrations(make().await).await;
-    queued_once_with_the_credit(make().await).await;
-    claims_are_exclusive_under_concurrency(make().await).await;
-    saves_reschedule_and_finish(make().await).await;
-    an_expired_lease_passes_to_another(make().await).await;
-    no_event_without_a_credit(make().await).await;
-    finished_payments_queue_sent_or_failed(make().await).await;
-}
-
 pub fn webhook(id: &str, created_at: u64, domain: Option<&str>) -> Webhook {
     Webhook {
         id: id.into(),

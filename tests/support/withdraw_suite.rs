@@ -1,5 +1,5 @@
 //! The withdraw part of the store conformance suite (LUD-03 links and withdrawals), run by every
-//! backend through `store_suite::run_all`: reservations are atomic under heavy concurrency (exact
+//! backend through `tests/store_conformance.rs`: reservations are atomic under heavy concurrency (exact
 //! balance, never negative, exact use counting), and finishing happens once.
 
 use std::sync::Arc;
@@ -8,21 +8,6 @@ use lnaddr::store::*;
 use lnaddr::types::{Msat, PaymentHash};
 
 use super::store_suite::{invoice_for, new_account, settlement};
-
-pub async fn run_all<F, Fut>(make: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Store>>,
-{
-    links_round_trip(make().await).await;
-    reserve_checks_everything(make().await).await;
-    finish_is_once(make().await).await;
-    concurrent_single_use(make().await).await;
-    concurrent_balance_is_exact(make().await).await;
-    leases_are_exclusive(make().await).await;
-    payments_without_a_link(make().await).await;
-    delete_refused_while_money_moves(make().await).await;
-}
 
 /// An account holding `balance`.
 pub async fn funded(store: &Arc<dyn Store>, address: &str, balance: u64) -> Account {
