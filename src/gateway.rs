@@ -341,7 +341,7 @@ impl Gateway {
         if let Some(settled) = &invoice.settled {
             // Settled inside the ledger by a withdrawal: no preimage was ever revealed.
             let internal =
-                settled.preimage == hex::encode(crate::withdraw::payer::INTERNAL_PREIMAGE);
+                settled.preimage == hex::encode(crate::store::withdraw::INTERNAL_PREIMAGE);
             return Ok(Verification {
                 settled: true,
                 preimage: (!internal).then(|| settled.preimage.clone()),

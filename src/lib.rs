@@ -32,7 +32,8 @@
 //! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`batch_writer`]: group commit for redb (embedded store, fake node).
-//! - [`types`], [`secret`], [`metrics`], [`fsutil`]: newtypes, redacted secrets, Prometheus, files.
+//! - [`types`], [`secret`], [`metrics`], [`fsutil`], [`ip`]: newtypes, redacted secrets, Prometheus,
+//!   files, how a client address is counted.
 
 pub mod app;
 pub mod batch_writer;
@@ -44,6 +45,7 @@ pub mod events;
 pub mod fsutil;
 pub mod gateway;
 pub mod http;
+pub mod ip;
 pub mod ledger;
 pub mod lightning;
 pub mod lndhub;

@@ -30,12 +30,7 @@ impl TrustedProxy {
     }
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
+use crate::ip::canonical;
 
 /// The top `prefix` bits of a `bits`-wide address.
 fn mask(addr: u128, prefix: u8, bits: u8) -> u128 {

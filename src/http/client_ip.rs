@@ -3,7 +3,7 @@
 //! trusted proxy (every proxy appends the address it saw, so the entries to the left of our own
 //! proxies are whatever the client chose to send). From any other peer the header is ignored.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use hyper::HeaderMap;
 
@@ -48,25 +48,7 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
     None
 }
 
-/// IPv4-mapped IPv6 addresses are the IPv4 address.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// The rate-limit key of a client: the IPv4 address, or the /64 of an IPv6 address (one subscriber
-/// usually holds a whole /64, so counting its addresses one by one would limit nothing).
-pub fn bucket_key(ip: IpAddr) -> IpAddr {
-    match canonical(ip) {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
-}
+pub use crate::ip::{bucket_key, canonical};
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,19 @@ pub mod lnd;
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
-use crate::store::Settlement;
 use crate::types::{Msat, PaymentHash};
+
+/// A settlement reported by the Lightning node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub payment_hash: PaymentHash,
+    pub preimage: [u8; 32],
+    /// What the payer paid; may exceed the invoice amount (overpayment goes to the account).
+    pub amount_paid_msat: Msat,
+    /// The node's settle index (LND `settle_index`), strictly growing.
+    pub settle_index: u64,
+    pub settled_at: u64,
+}
 
 /// What a node operation can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -122,7 +122,7 @@ impl Hub<'_> {
         password: &str,
         client: IpAddr,
     ) -> Result<Tokens, HubError> {
-        let ip = crate::http::client_ip::bucket_key(client);
+        let ip = crate::ip::bucket_key(client);
         self.limit(format!("lh-auth-ip:{ip}")).await?;
         let login_key = &digest(login)[..32];
         self.limit(format!("lh-auth-login:{login_key}")).await?;

@@ -64,7 +64,7 @@ impl Hub<'_> {
             return Ok(());
         }
         let s = &self.gw.settings.lndhub;
-        let ip = crate::http::client_ip::bucket_key(client);
+        let ip = crate::ip::bucket_key(client);
         match self
             .gw
             .store

@@ -6,11 +6,11 @@
 use serde_json::{Map, Value, json};
 
 use crate::events::{Received, Sent};
+use crate::store::withdraw::INTERNAL_PREIMAGE;
 use crate::store::{
     AccountId, InvoiceRecord, Store, StoreError, TxKind, WithdrawPayment, WithdrawStatus,
 };
 use crate::types::{PaymentHash, unix_now};
-use crate::withdraw::payer::INTERNAL_PREIMAGE;
 
 /// Default page size of `list_transactions`.
 const DEFAULT_LIMIT: u64 = 50;

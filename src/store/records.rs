@@ -104,17 +104,8 @@ pub struct SettledInfo {
     pub settled_at: u64,
 }
 
-/// A settlement reported by the Lightning node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    pub payment_hash: PaymentHash,
-    pub preimage: [u8; 32],
-    /// What the payer paid; may exceed the invoice amount (overpayment goes to the account).
-    pub amount_paid_msat: Msat,
-    /// The node's settle index (LND `settle_index`), strictly growing.
-    pub settle_index: u64,
-    pub settled_at: u64,
-}
+/// What the node reported, as the store credits it (defined by the node's side).
+pub use crate::lightning::Settlement;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreditOutcome {

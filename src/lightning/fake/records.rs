@@ -6,7 +6,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::lightning::LightningError;
-use crate::store::Settlement;
+use crate::lightning::Settlement;
 use crate::types::{Msat, PaymentHash};
 
 pub(super) const INVOICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invoices");

@@ -7,8 +7,8 @@
 use tonic::{Code, Status};
 
 use super::proto::lnrpc;
+use crate::lightning::Settlement;
 use crate::lightning::{InvoiceState, LightningError, NodeInvoice};
-use crate::store::Settlement;
 use crate::types::{Msat, PaymentHash};
 
 /// Texts of LND's macaroon checks (`macaroons/service.go`).
