@@ -41,6 +41,22 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A nostr secret key written as `nsec1...` (NIP-19) or 64 hex digits; `None` for anything else
+/// (a file path, a typo). Lives here, beside the type that carries it, so that validating a
+/// configuration does not need the nostr services.
+pub fn parse_nostr_key(value: &str) -> Option<nostr_sdk::Keys> {
+    let is_hex = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(is_hex || value.starts_with("nsec1")) {
+        return None;
+    }
+    nostr_sdk::Keys::parse(value).ok()
+}
+
+/// Whether `value` is a nostr secret key (nsec1 or 64 hex digits), not a file path.
+pub fn is_nostr_key(value: &str) -> bool {
+    parse_nostr_key(value.trim()).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

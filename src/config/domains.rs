@@ -246,7 +246,7 @@ pub fn validate(d: &RawDomain, keys: KeySource) -> Result<DomainSettings, Vec<St
     };
     if keys == KeySource::KeyOnly
         && let Some(key) = &d.nostr_secret_key
-        && !crate::nostr::zapper::is_key(key)
+        && !crate::secret::is_nostr_key(key)
     {
         problems.push(format!(
             "domains.{name}.nostr_secret_key is not an nsec1 key or 64 hex digits"

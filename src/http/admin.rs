@@ -22,7 +22,7 @@ use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
     Body, admin_domains, admin_lndhub, admin_nwc, admin_outbox, admin_payments, admin_webhooks,
-    admin_withdraw, json, pages, query_param, segments,
+    admin_withdraw, answer, pages, parse, query_param, refused, segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::store::Account;
@@ -123,11 +123,6 @@ async fn authorized_route(
             into_response(&Error::Store(e), Surface::Admin),
         ),
     }
-}
-
-/// Answers `Err` as the admin API does; for routes that check [`Auth`] before their work.
-pub(super) fn refused(e: Error) -> Response<Body> {
-    into_response(&e, Surface::Admin)
 }
 
 async fn route(
@@ -279,17 +274,6 @@ async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
             StatusCode::PAYLOAD_TOO_LARGE,
             "request body too large or unreadable",
         )),
-    }
-}
-
-pub(super) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid JSON body: {e}")))
-}
-
-pub(super) fn answer<T: Serialize>(status: StatusCode, result: Result<T, Error>) -> Response<Body> {
-    match result {
-        Ok(v) => json(status, &v),
-        Err(e) => into_response(&e, Surface::Admin),
     }
 }
 

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Body;
-use super::admin::{answer, parse, refused};
 use super::auth::Auth;
 use super::error::error_response;
+use super::{answer, parse, refused};
 use crate::config::{RawDomain, Registration};
 use crate::domains::{Domain, Source};
 use crate::gateway::{Error, Gateway};

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Body;
-use super::admin::{answer, parse};
 use super::error::error_response;
+use super::{answer, parse};
 use crate::gateway::{Error, Gateway};
 use crate::lndhub::Hub;
 

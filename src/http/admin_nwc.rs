@@ -6,8 +6,8 @@ use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 
 use super::Body;
-use super::admin::{answer, parse};
 use super::error::error_response;
+use super::{answer, parse};
 use crate::gateway::Gateway;
 use crate::nwc::NewConnection;
 use crate::store::BudgetRenewal;

@@ -4,7 +4,7 @@
 
 use hyper::{Response, StatusCode};
 
-use super::admin::answer;
+use super::answer;
 use super::{Body, query_param};
 use crate::gateway::{Error, Gateway};
 use crate::store::ReceiptStatus;

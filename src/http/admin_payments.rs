@@ -10,7 +10,7 @@ use hyper::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::Body;
-use super::admin::{answer, parse};
+use super::{answer, parse};
 use crate::gateway::{Error, Gateway};
 use crate::payments::{Payment, PaymentStatus};
 use crate::types::Msat;

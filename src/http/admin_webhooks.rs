@@ -5,10 +5,10 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 
-use super::admin::{answer, parse};
 use super::auth::Auth;
 use super::error::{Surface, error_response, into_response};
 use super::{Body, json, query_param};
+use super::{answer, parse};
 use crate::gateway::export::to_csv;
 use crate::gateway::{Error, Gateway};
 

@@ -6,8 +6,8 @@ use hyper::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use super::Body;
-use super::admin::{answer, parse};
 use super::error::error_response;
+use super::{answer, parse};
 use crate::gateway::{Error, Gateway};
 use crate::store::WithdrawLink;
 use crate::types::Msat;

@@ -152,3 +152,29 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// Answers `Err` as the admin API does; for admin routes that check their caller before their
+/// work. Shared by `admin` and the `admin_*` route modules, which therefore import only this
+/// module, never each other.
+pub(crate) fn refused(e: crate::gateway::Error) -> Response<Body> {
+    error::into_response(&e, error::Surface::Admin)
+}
+
+/// An admin request's JSON body, or a 400 naming what is wrong with it.
+pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
+    body: &'a [u8],
+) -> Result<T, crate::gateway::Error> {
+    serde_json::from_slice(body)
+        .map_err(|e| crate::gateway::Error::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// An admin answer: `value` as JSON with `status`, or the error as the admin API answers it.
+pub(crate) fn answer<T: serde::Serialize>(
+    status: StatusCode,
+    result: Result<T, crate::gateway::Error>,
+) -> Response<Body> {
+    match result {
+        Ok(v) => json(status, &v),
+        Err(e) => refused(e),
+    }
+}

@@ -109,17 +109,8 @@ fn parse_configured(secret: &Secret) -> Option<Keys> {
     parse_key(text.trim()).ok()
 }
 
-/// Whether `value` is a nostr secret key (nsec1 or 64 hex digits), not a file path.
-pub fn is_key(value: &str) -> bool {
-    parse_key(value.trim()).is_ok()
-}
-
 fn parse_key(value: &str) -> Result<Keys, ()> {
-    let is_hex = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
-    if !(is_hex || value.starts_with("nsec1")) {
-        return Err(());
-    }
-    Keys::parse(value).map_err(|_| ())
+    crate::secret::parse_nostr_key(value).ok_or(())
 }
 
 async fn generated(store: &dyn Store, domain: &str) -> Result<Keys, ZapperKeyError> {
