@@ -13,6 +13,7 @@ use lnurl::LnUrlResponse;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::str::FromStr;
 use support::gateway::{TOKEN, TestGateway};
 
 const PUBKEY: &str = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d";
@@ -543,6 +544,135 @@ async fn a_domain_token_manages_its_domain_and_nothing_else() {
     assert_eq!(status, 401);
     let (status, _) = call(&gw, TOKEN, Method::GET, "/api/v1/accounts", None).await;
     assert_eq!(status, 200);
+}
+
+/// A callback invoice of `user` at `host` (`localhost` or a named domain).
+async fn invoice_at(gw: &TestGateway, host: &str, user: &str, msat: u64) -> String {
+    let (status, lookup) = gw
+        .get_host(host, &format!("/.well-known/lnurlp/{user}"))
+        .await;
+    assert_eq!(status, 200, "{lookup}");
+    let callback = lookup["callback"].as_str().expect("callback");
+    let got: Value = gw
+        .http
+        .get(format!("{callback}?amount={msat}"))
+        .send()
+        .await
+        .expect("callback")
+        .json()
+        .await
+        .expect("json");
+    got["pr"].as_str().expect("pr").to_string()
+}
+
+/// The same, paid with the fake node.
+async fn fund_at(gw: &TestGateway, host: &str, user: &str, msat: u64) {
+    let (status, paid) = gw.fake_pay(&invoice_at(gw, host, user, msat).await).await;
+    assert_eq!(status, 200, "{paid}");
+    gw.wait_balance(&format!("{user}@{host}"), msat).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_token_pays_and_reads_only_its_own_domains_payments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = TestGateway::start(dir.path()).await;
+    add_domain(
+        &gw,
+        json!({"name": "shop.example", "public_url": gw.public}),
+    )
+    .await;
+    gw.create_account("alice@shop.example").await;
+    gw.create_account("carol@localhost").await;
+    gw.create_account("dave@localhost").await;
+    fund_at(&gw, "shop.example", "alice", 50_000).await;
+    fund_at(&gw, "localhost", "carol", 50_000).await;
+    let (status, made) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/domains/shop.example/tokens",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let t = made["token"].as_str().expect("token").to_string();
+    let t = t.as_str();
+
+    // Its own account pays (an invoice of dave's, settled inside the ledger) and reads the payment.
+    let dave_pr = invoice_at(&gw, "localhost", "dave", 10_000).await;
+    let (status, paid) = call(
+        &gw,
+        t,
+        Method::POST,
+        "/api/v1/accounts/alice@shop.example/payments",
+        Some(json!({"invoice": dave_pr})),
+    )
+    .await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let own_hash = paid["payment_hash"].as_str().expect("hash").to_string();
+    let (status, shown) = call(
+        &gw,
+        t,
+        Method::GET,
+        &format!("/api/v1/payments/{own_hash}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["status"], "succeeded");
+    gw.wait_balance("dave@localhost", 10_000).await;
+    gw.wait_balance("alice@shop.example", 40_000).await;
+
+    // Another domain's account: it neither pays from it nor reads its payments.
+    let dave_pr2 = invoice_at(&gw, "localhost", "dave", 7_000).await;
+    let (status, refused) = call(
+        &gw,
+        t,
+        Method::POST,
+        "/api/v1/accounts/carol@localhost/payments",
+        Some(json!({"invoice": dave_pr2})),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, refused) = call(
+        &gw,
+        t,
+        Method::POST,
+        "/api/v1/accounts/CAROL@LOCALHOST/payments",
+        Some(json!({"invoice": dave_pr2})),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    let hash2 = Bolt11Invoice::from_str(&dave_pr2)
+        .expect("bolt11")
+        .payment_hash()
+        .to_string();
+    let (status, none) = gw
+        .admin(Method::GET, &format!("/api/v1/payments/{hash2}"), None)
+        .await;
+    assert_eq!(status, 404, "nothing was paid from carol: {none}");
+    // Carol pays with the operator's token; the domain token cannot read that payment.
+    let (status, carols) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/accounts/carol@localhost/payments",
+            Some(json!({"invoice": dave_pr2})),
+        )
+        .await;
+    assert_eq!(status, 200, "{carols}");
+    let (status, hidden) = call(
+        &gw,
+        t,
+        Method::GET,
+        &format!("/api/v1/payments/{hash2}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{hidden}");
+    assert!(hidden["payment_hash"].is_null(), "nothing shown: {hidden}");
+    assert_eq!(gw.balance("carol@localhost").await, 43_000);
+    assert_eq!(gw.balance("alice@shop.example").await, 40_000);
+    assert_eq!(gw.balance("dave@localhost").await, 17_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

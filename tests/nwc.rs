@@ -1,9 +1,10 @@
 //! Nostr Wallet Connect (NIP-47) end to end, on both stores, over in-process relays: every method
 //! through rust-nostr's independent `nwc` client (NIP-04) and through NIP-44 v2 requests, the info
-//! event, limits (methods, largest payment, budget), a revoked connection and a stranger refused,
-//! an expired request refused, one request delivered twice (two relays, a replay, two processes
-//! on one Redis) paid once with the same answer, and notifications of a Lightning Address payment
-//! and of an outgoing payment.
+//! event, limits (methods, largest payment, budget, requests per connection: `RATE_LIMITED`), a
+//! zero-amount invoice paid the `amount` asked (refused without), a revoked connection and a
+//! stranger refused, an expired request refused, one request delivered twice (two relays, a
+//! replay, two processes on one Redis) paid once with the same answer, and notifications of a
+//! Lightning Address payment and of an outgoing payment.
 
 mod support;
 
@@ -18,7 +19,7 @@ use nwc::prelude::{
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::nwc::*;
-use support::wallet::foreign_invoice;
+use support::wallet::{foreign_invoice, foreign_invoice_at};
 
 const ALICE: &str = "alice@localhost";
 
@@ -411,6 +412,120 @@ async fn refusals_change_nothing_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refusals_change_nothing_redis() {
     refusals_change_nothing(Backing::Redis).await;
+}
+
+async fn a_zero_amount_invoice_is_paid_the_amount_asked(b: Backing) {
+    let env = alice(b, 300_000).await;
+    let gw = &env.gw;
+    let (view, uri) = connect(gw, ALICE, json!({"budget_msat": 200_000})).await;
+    let raw = RawClient::new(&uri).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let (invoice, hash) = foreign_invoice_at(Currency::Regtest, None, now, 3600);
+
+    // Without `amount`: refused, nothing paid, nothing taken from the budget.
+    let refused = raw
+        .call(
+            &json!({"method": "pay_invoice", "params": {"invoice": invoice}}).to_string(),
+            true,
+        )
+        .await;
+    assert_eq!(error_code(&refused), "OTHER", "{refused}");
+    assert_eq!(gw.balance(ALICE).await, 300_000);
+    let (status, _) = gw
+        .admin(
+            Method::GET,
+            &format!("/api/v1/payments/{}", hex::encode(hash)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "no payment was started");
+
+    // With `amount` (msat): paid exactly that.
+    let paid = raw
+        .call(
+            &json!({"method": "pay_invoice", "params": {"invoice": invoice, "amount": 25_000}})
+                .to_string(),
+            true,
+        )
+        .await;
+    assert!(paid["error"].is_null(), "{paid}");
+    assert_eq!(paid["result"]["fees_paid"], 0, "{paid}");
+    assert_eq!(gw.balance(ALICE).await, 275_000);
+    let (status, shown) = gw
+        .admin(
+            Method::GET,
+            &format!("/api/v1/payments/{}", hex::encode(hash)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["amount_msat"], 25_000, "{shown}");
+    assert_eq!(shown["status"], "succeeded", "{shown}");
+    let (_, list) = gw
+        .admin(Method::GET, &format!("/api/v1/accounts/{ALICE}/nwc"), None)
+        .await;
+    assert_eq!(list[0]["id"], view["id"]);
+    assert_eq!(list[0]["budget_used_msat"], 25_000, "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_zero_amount_invoice_is_paid_the_amount_asked_embedded() {
+    a_zero_amount_invoice_is_paid_the_amount_asked(Backing::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_zero_amount_invoice_is_paid_the_amount_asked_redis() {
+    a_zero_amount_invoice_is_paid_the_amount_asked(Backing::Redis).await;
+}
+
+/// `[nwc] requests_per_minute` and `requests_burst` per connection: past them every request is
+/// answered `RATE_LIMITED` and runs nothing; another connection of the same account has its own
+/// allowance.
+async fn a_connection_sending_too_many_requests_is_rate_limited(b: Backing) {
+    let env = nwc_gateway_with(
+        b,
+        1,
+        vec![
+            ("LNADDR_LIMITS__ENABLED".into(), "true".into()),
+            ("LNADDR_NWC__REQUESTS_PER_MINUTE".into(), "1".into()),
+            ("LNADDR_NWC__REQUESTS_BURST".into(), "3".into()),
+        ],
+    )
+    .await;
+    let gw = &env.gw;
+    gw.create_account(ALICE).await;
+    fund(gw, ALICE, 300_000).await;
+    let (_, busy) = connect(gw, ALICE, json!({})).await;
+    let busy = RawClient::new(&busy).await;
+    for _ in 0..3 {
+        let answer = busy.call(r#"{"method":"get_balance"}"#, true).await;
+        assert_eq!(answer["result"]["balance"], 300_000, "{answer}");
+    }
+    let limited = busy.call(r#"{"method":"get_balance"}"#, true).await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
+    assert!(limited["result"].is_null(), "{limited}");
+    let limited = pay(&busy, 10_000).await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
+    assert_eq!(gw.balance(ALICE).await, 300_000, "nothing paid");
+
+    let (_, calm) = connect(gw, ALICE, json!({})).await;
+    let calm = RawClient::new(&calm).await;
+    let ok = pay(&calm, 10_000).await;
+    assert!(ok["error"].is_null(), "{ok}");
+    assert_eq!(gw.balance(ALICE).await, 290_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connection_sending_too_many_requests_is_rate_limited_embedded() {
+    a_connection_sending_too_many_requests_is_rate_limited(Backing::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connection_sending_too_many_requests_is_rate_limited_redis() {
+    a_connection_sending_too_many_requests_is_rate_limited(Backing::Redis).await;
 }
 
 async fn a_duplicate_request_pays_once(b: Backing) {

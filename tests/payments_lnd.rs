@@ -1,7 +1,7 @@
 //! The payment engine on the LND backend (against the LND simulator): an external invoice paid
 //! from an account through `SendPaymentV2` keeps the real routing fee and reveals the preimage;
 //! a gateway `kill -9`ed while the payment is in flight ends it paid once, never twice and never
-//! both paid and refunded.
+//! both paid and refunded; the same for an LndHub `payinvoice` in flight.
 
 mod lnd_sim;
 mod support;
@@ -12,6 +12,7 @@ use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
 use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::lndhub::Wallet;
 use support::process::{GatewayProcess, free_port, wait_for};
 use support::wallet::foreign_invoice;
 
@@ -125,4 +126,107 @@ async fn a_gateway_killed_mid_payment_ends_it_paid_once() {
     assert_eq!(shown["status"], "succeeded", "{shown}");
     assert_eq!(shown["fee_msat"], 1_000);
     assert_eq!(sim.payments_started(), 1, "never sent twice");
+}
+
+/// The same through LndHub: BlueWallet's `payinvoice` in flight when the gateway is `kill -9`ed.
+/// After the restart the payment ends paid once (the real fee kept, the rest of the reserve given
+/// back once), the wallet shows it once, and the node was asked once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_lndhub_payinvoice_killed_mid_payment_ends_it_paid_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    sim.set_payment_fee_msat(2_000);
+    let data = dir.path().join("gw");
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(&data, public, &lnd_of(&sim))
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .collect();
+    let mut g = GatewayProcess::start_with(&data, public, admin, env);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
+    let c = Client {
+        http: http.clone(),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    let healthy = || async {
+        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
+        r.ok().filter(|r| r.status().is_success()).map(|_| ())
+    };
+    wait_for("the gateway", WAIT, healthy).await;
+    fund(&c, &sim, 100_000).await;
+    let made = c
+        .http
+        .post(format!(
+            "{}/api/v1/accounts/alice@localhost/lndhub",
+            c.admin
+        ))
+        .bearer_auth(TOKEN)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("lndhub credential");
+    assert_eq!(made.status().as_u16(), 201);
+    let made: Value = made.json().await.expect("json");
+    let base = format!("{}/lndhub", c.public);
+    let mut alice = Wallet::import(&http, made["url"].as_str().expect("url"), Some(&base));
+    assert_eq!(alice.authorize().await.0, 200);
+    assert_eq!(alice.balance().await, 100);
+
+    sim.delay_next_payments(1, Duration::from_secs(5));
+    let (pr, hash) = foreign_invoice(Currency::Regtest, 30_000);
+    let call = {
+        let (http, url, token, pr) = (
+            http.clone(),
+            format!("{base}/payinvoice"),
+            alice.access_token.clone(),
+            pr.clone(),
+        );
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({"invoice": pr, "amount": 0}))
+                .send()
+                .await
+        })
+    };
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    // 30 sat and the 10 sat minimum fee reserve are held.
+    assert_eq!(
+        c.balance("alice@localhost").await,
+        100_000 - 30_000 - 10_000
+    );
+    g.restart(); // kill -9, then the same gateway again
+    assert!(
+        call.await.expect("task").is_err(),
+        "the call died with the process"
+    );
+    wait_for("the restarted gateway", WAIT, healthy).await;
+    // Paid once: the amount and the real fee gone, the rest of the reserve back, and it stays so.
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 2_000)
+        .await;
+    let shown = c
+        .admin(&format!("/api/v1/payments/{}", hex::encode(hash)))
+        .await;
+    assert_eq!(shown["status"], "succeeded", "{shown}");
+    assert_eq!(shown["fee_msat"], 2_000);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    // The access token outlived the process; the wallet shows the payment once, fee included.
+    assert_eq!(alice.balance().await, 68);
+    let txs = alice.list("/gettxs?limit=100").await;
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    assert_eq!(txs[0]["value"], 32, "{txs:?}");
+    assert_eq!(txs[0]["type"], "paid_invoice", "{txs:?}");
+    assert_eq!(txs[0]["fee"], 2, "{txs:?}");
+    // Paying it again takes nothing more (refused, or answered the one payment).
+    let (_, again) = alice.pay(&pr).await;
+    assert_ne!(again["fee_msat"], 4_000, "{again}");
+    assert_eq!(c.balance("alice@localhost").await, 100_000 - 30_000 - 2_000);
+    assert_eq!(sim.payments_started(), 1);
 }

@@ -25,6 +25,7 @@ use super::methods::Methods;
 use super::nip47::{self, Encryption, ErrorCode, NwcError};
 use super::transactions;
 use crate::events::{Events, LedgerEvent};
+use crate::store::ratelimit::RateDecision;
 use crate::store::{NwcConnection, RequestClaim, Store};
 use crate::types::unix_now;
 
@@ -277,7 +278,11 @@ async fn run_once(
         }
     }
     let method = &opened.request.method;
-    let outcome = match check(conn, method) {
+    let allowed = match check(conn, method) {
+        Ok(()) => rate_limit(shared, conn).await,
+        Err(e) => Err(e),
+    };
+    let outcome = match allowed {
         Err(e) => Err(e),
         Ok(()) => {
             shared
@@ -294,6 +299,39 @@ async fn run_once(
         tracing::warn!(error = %e, "cannot record an NWC answer");
     }
     Some(answer)
+}
+
+/// One token of the connection's bucket (`[nwc] requests_per_minute`, `requests_burst`), shared
+/// by every process on the store; `RATE_LIMITED` when it is empty. A store that cannot be reached
+/// lets the request through (the request then meets the same store).
+async fn rate_limit(shared: &Shared, conn: &NwcConnection) -> Result<(), NwcError> {
+    let settings = &shared.methods.gateway.settings;
+    if !settings.limits.enabled {
+        return Ok(());
+    }
+    let rate = settings.nwc.requests;
+    match shared
+        .store
+        .take_token(
+            &format!("nwc-conn:{}", conn.id),
+            rate.interval(),
+            rate.burst,
+        )
+        .await
+    {
+        Ok(RateDecision::Allowed) => Ok(()),
+        Ok(RateDecision::Limited { retry_after }) => Err(NwcError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many requests on this connection; try again in {} s",
+                retry_after.as_secs().max(1)
+            ),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
+            Ok(())
+        }
+    }
 }
 
 /// The connection may call `method` now.

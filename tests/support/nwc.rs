@@ -35,6 +35,15 @@ pub struct NwcGateway {
 
 /// A gateway on `backend` with `relay_count` fresh relays as `[nwc] relays`.
 pub async fn nwc_gateway(backend: Backing, relay_count: usize) -> NwcGateway {
+    nwc_gateway_with(backend, relay_count, Vec::new()).await
+}
+
+/// The same with more `LNADDR_*` settings (they win over the defaults here).
+pub async fn nwc_gateway_with(
+    backend: Backing,
+    relay_count: usize,
+    extra: Vec<(String, String)>,
+) -> NwcGateway {
     let mut relays = Vec::new();
     for _ in 0..relay_count {
         relays.push(relay(0).await);
@@ -45,7 +54,7 @@ pub async fn nwc_gateway(backend: Backing, relay_count: usize) -> NwcGateway {
     };
     let urls: Vec<String> = relays.iter().map(|(_, u)| u.clone()).collect();
     let dir = tempfile::tempdir().expect("tmp");
-    let gw = gateway_on(dir.path(), &urls, redis.as_ref()).await;
+    let gw = gateway_on_with(dir.path(), &urls, redis.as_ref(), extra).await;
     NwcGateway {
         gw,
         relays,
@@ -59,6 +68,15 @@ pub async fn gateway_on(
     dir: &std::path::Path,
     relays: &[String],
     redis: Option<&RedisServer>,
+) -> TestGateway {
+    gateway_on_with(dir, relays, redis, Vec::new()).await
+}
+
+async fn gateway_on_with(
+    dir: &std::path::Path,
+    relays: &[String],
+    redis: Option<&RedisServer>,
+    extra: Vec<(String, String)>,
 ) -> TestGateway {
     let list = relays
         .iter()
@@ -75,6 +93,7 @@ pub async fn gateway_on(
             ("LNADDR_NWC__RELAYS".to_string(), format!("[{list}]")),
         ];
         env.extend(store);
+        env.extend(extra);
         env
     })
     .await
