@@ -11,40 +11,15 @@ pub mod cursor;
 pub mod forget;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::{Notify, watch};
 
+use crate::backoff::Backoff;
 use crate::events::{Events, LedgerEvent, Received};
 use crate::lightning::LightningNode;
 use crate::metrics::Metrics;
 use crate::store::{CreditOutcome, Settlement, Store, StoreError};
-
-const BACKOFF_START: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-
-/// Capped exponential backoff.
-#[derive(Debug)]
-pub struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff(BACKOFF_START)
-    }
-}
-
-impl Backoff {
-    pub fn next_delay(&mut self) -> Duration {
-        let now = self.0;
-        self.0 = (self.0 * 2).min(BACKOFF_MAX);
-        now
-    }
-
-    pub fn reset(&mut self) {
-        self.0 = BACKOFF_START;
-    }
-}
 
 /// Credits one settlement and advances the cursor past it.
 pub async fn apply_settlement(
@@ -211,21 +186,5 @@ pub async fn follow_settlements(
             () = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let mut b = Backoff::default();
-        let seq: Vec<_> = (0..12).map(|_| b.next_delay()).collect();
-        assert_eq!(seq[0], BACKOFF_START);
-        assert_eq!(seq[1], BACKOFF_START * 2);
-        assert_eq!(*seq.last().expect("non-empty"), BACKOFF_MAX);
-        b.reset();
-        assert_eq!(b.next_delay(), BACKOFF_START);
     }
 }

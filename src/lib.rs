@@ -31,11 +31,12 @@
 //! - [`wellknown`]: `lnaddr wellknown export`, a domain's static `.well-known` files on disk.
 //! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
-//! - [`batch_writer`]: group commit for redb (embedded store, fake node).
+//! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays.
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`], [`ip`]: newtypes, redacted secrets, Prometheus,
 //!   files, how a client address is counted.
 
 pub mod app;
+pub mod backoff;
 pub mod batch_writer;
 pub mod client;
 pub mod config;

@@ -24,9 +24,9 @@ use tokio::task::JoinSet;
 
 use std::collections::HashMap;
 
+use crate::backoff::Backoff;
 use crate::config::{PaymentSettings, WithdrawSettings};
 use crate::events::{Events, Failed, LedgerEvent, Sent};
-use crate::ledger::Backoff;
 use crate::lightning::{
     CancelOutcome, LightningError, LightningNode, PaymentRequest, PaymentResult,
 };
