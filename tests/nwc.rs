@@ -732,3 +732,47 @@ async fn notifications_for_received_and_sent_embedded() {
 async fn notifications_for_received_and_sent_redis() {
     notifications_for_received_and_sent(Backing::Redis).await;
 }
+
+/// A connection reads only its own account: another account's invoice on the same gateway (paid,
+/// so it exists on the node and in the store) is not found by `lookup_invoice`, and nothing of it
+/// shows in `list_transactions` or the balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cannot_read_another_accounts_invoices() {
+    let env = alice(Backing::Embedded, 10_000).await;
+    let gw = &env.gw;
+    gw.create_account("bob@localhost").await;
+    let (_, cb) = gw.get("/lnurlp/bob/callback?amount=42000").await;
+    let pr = cb["pr"].as_str().expect("pr").to_string();
+    assert_eq!(gw.fake_pay(&pr).await.0, 200);
+    gw.wait_balance("bob@localhost", 42_000).await;
+    let bob_hash = pr
+        .parse::<lightning_invoice::Bolt11Invoice>()
+        .expect("bolt11")
+        .payment_hash()
+        .to_string();
+
+    let (_, uri) = connect(gw, ALICE, json!({"name": "Damus"})).await;
+    let client = nwc_client(&uri);
+    for request in [
+        LookupInvoiceRequest {
+            payment_hash: Some(bob_hash.clone()),
+            invoice: None,
+        },
+        LookupInvoiceRequest {
+            payment_hash: None,
+            invoice: Some(pr.clone()),
+        },
+    ] {
+        let answer = client.lookup_invoice(request).await;
+        assert!(answer.is_err(), "bob's invoice read by alice: {answer:?}");
+    }
+    let listed = client
+        .list_transactions(ListTransactionsRequest::default())
+        .await
+        .expect("list");
+    assert!(
+        listed.iter().all(|t| t.payment_hash != bob_hash),
+        "{listed:?}"
+    );
+    assert_eq!(client.get_balance().await.expect("balance"), 10_000);
+}
