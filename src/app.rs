@@ -200,7 +200,7 @@ pub async fn start_with_listeners(
         payments,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
         events: crate::events::Events::default(),
-        nwc_changed: Arc::new(Notify::new()),
+        nwc: Arc::new(crate::nwc::NwcSignal::default()),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -280,7 +280,7 @@ pub async fn start_with_listeners(
             },
             relays: gateway.settings.nwc.relays.clone(),
             events: gateway.events.clone(),
-            changed: gateway.nwc_changed.clone(),
+            signal: gateway.nwc.clone(),
         };
         tasks.spawn(service.run(shutdown_rx));
     }

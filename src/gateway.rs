@@ -115,8 +115,8 @@ pub struct Gateway {
     pub pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
     pub events: crate::events::Events,
-    /// Notified when an NWC connection is made or revoked here, for the NWC service.
-    pub nwc_changed: Arc<tokio::sync::Notify>,
+    /// Between the NWC connections made or revoked here and this process's NWC service.
+    pub nwc: Arc<crate::nwc::NwcSignal>,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is

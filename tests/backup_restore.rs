@@ -303,16 +303,22 @@ async fn populate(store: &Arc<dyn Store>) -> Account {
         .add_domain_token(&domain_suite::token("tok1", "example.org", "tokhash1"))
         .await
         .expect("domain token");
-    // NWC: a connection and a claimed request.
+    // NWC: a connection, a claimed request (kept with its event) and its budget hold.
+    let conn = nwc_suite::connection(&alice, Some(10_000), now);
     store
-        .create_nwc_connection(&nwc_suite::connection(&alice, Some(10_000), now))
+        .create_nwc_connection(&conn)
         .await
         .expect("nwc connection");
     let claim = store
-        .claim_nwc_request("request-1", now, 60)
+        .claim_nwc_request("request-1", now, 60, "{}")
         .await
         .expect("claim");
     assert_eq!(claim, RequestClaim::Claimed);
+    let held = store
+        .reserve_nwc_budget(&conn.id, "request-1", Msat(100), Some(Msat(10_000)), 0)
+        .await
+        .expect("hold");
+    assert_eq!(held, BudgetOutcome::Reserved { period: 0 });
     alice
 }
 

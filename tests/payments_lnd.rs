@@ -1,7 +1,8 @@
 //! The payment engine on the LND backend (against the LND simulator): an external invoice paid
 //! from an account through `SendPaymentV2` keeps the real routing fee and reveals the preimage;
 //! a gateway `kill -9`ed while the payment is in flight ends it paid once, never twice and never
-//! both paid and refunded; the same for an LndHub `payinvoice` in flight.
+//! both paid and refunded; the same for an LndHub `payinvoice` in flight, and for an NWC
+//! `pay_invoice` in flight, which the restarted gateway also answers.
 
 mod lnd_sim;
 mod support;
@@ -13,8 +14,10 @@ use lnd_sim::LndSim;
 use serde_json::{Value, json};
 use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
 use support::lndhub::Wallet;
+use support::nwc::RawClient;
 use support::process::{GatewayProcess, free_port, wait_for};
 use support::wallet::foreign_invoice;
+use support::zaps::relay;
 
 fn lnd_of(sim: &LndSim) -> Lnd {
     Lnd {
@@ -29,6 +32,47 @@ async fn fund(c: &Client, sim: &LndSim, amount: u64) {
     let (pr, _, _) = c.invoice("alice", amount).await;
     sim.settle(&pr).expect("settle");
     c.wait_balance("alice@localhost", amount).await;
+}
+
+/// A gateway process on `sim` (and `extra` settings) that a test can `kill -9`, and a client of
+/// it; answers once it is ready.
+async fn killable(
+    dir: &std::path::Path,
+    sim: &LndSim,
+    extra: Vec<(String, String)>,
+) -> (GatewayProcess, Client) {
+    let data = dir.join("gw");
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(&data, public, &lnd_of(sim))
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .chain(extra)
+        .collect();
+    let g = GatewayProcess::start_with(&data, public, admin, env);
+    let c = Client {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    wait_ready(&c, "the gateway").await;
+    (g, c)
+}
+
+async fn wait_ready(c: &Client, what: &str) {
+    wait_for(what, WAIT, || async {
+        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
+        r.ok().filter(|r| r.status().is_success()).map(|_| ())
+    })
+    .await;
+}
+
+/// `kill -9`, then the same gateway again; answers once it is ready.
+async fn kill_and_restart(g: &mut GatewayProcess, c: &Client) {
+    g.restart();
+    wait_ready(c, "the restarted gateway").await;
 }
 
 async fn pay(c: &Client, invoice: &str) -> Result<(u16, Value), reqwest::Error> {
@@ -72,26 +116,7 @@ async fn an_external_payment_over_lnd_keeps_the_real_fee() {
 async fn a_gateway_killed_mid_payment_ends_it_paid_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let data = dir.path().join("gw");
-    let (public, admin) = (free_port(), free_port());
-    let env = lnd_env(&data, public, &lnd_of(&sim))
-        .into_iter()
-        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
-        .collect();
-    let mut g = GatewayProcess::start_with(&data, public, admin, env);
-    let c = Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client"),
-        public: g.public_url(),
-        admin: g.admin_url(),
-    };
-    let healthy = || async {
-        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
-        r.ok().filter(|r| r.status().is_success()).map(|_| ())
-    };
-    wait_for("the gateway", WAIT, healthy).await;
+    let (mut g, c) = killable(dir.path(), &sim, Vec::new()).await;
     fund(&c, &sim, 100_000).await;
 
     sim.delay_next_payments(1, Duration::from_secs(5));
@@ -112,12 +137,11 @@ async fn a_gateway_killed_mid_payment_ends_it_paid_once() {
         c.balance("alice@localhost").await,
         100_000 - 30_000 - 10_000
     );
-    g.restart(); // kill -9, then the same gateway again
+    kill_and_restart(&mut g, &c).await;
     assert!(
         call.await.expect("task").is_err(),
         "the call died with the process"
     );
-    wait_for("the restarted gateway", WAIT, healthy).await;
     c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
         .await;
     let shown = c
@@ -136,27 +160,8 @@ async fn an_lndhub_payinvoice_killed_mid_payment_ends_it_paid_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(2_000);
-    let data = dir.path().join("gw");
-    let (public, admin) = (free_port(), free_port());
-    let env = lnd_env(&data, public, &lnd_of(&sim))
-        .into_iter()
-        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
-        .collect();
-    let mut g = GatewayProcess::start_with(&data, public, admin, env);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client");
-    let c = Client {
-        http: http.clone(),
-        public: g.public_url(),
-        admin: g.admin_url(),
-    };
-    let healthy = || async {
-        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
-        r.ok().filter(|r| r.status().is_success()).map(|_| ())
-    };
-    wait_for("the gateway", WAIT, healthy).await;
+    let (mut g, c) = killable(dir.path(), &sim, Vec::new()).await;
+    let http = c.http.clone();
     fund(&c, &sim, 100_000).await;
     let made = c
         .http
@@ -202,12 +207,11 @@ async fn an_lndhub_payinvoice_killed_mid_payment_ends_it_paid_once() {
         c.balance("alice@localhost").await,
         100_000 - 30_000 - 10_000
     );
-    g.restart(); // kill -9, then the same gateway again
+    kill_and_restart(&mut g, &c).await;
     assert!(
         call.await.expect("task").is_err(),
         "the call died with the process"
     );
-    wait_for("the restarted gateway", WAIT, healthy).await;
     // Paid once: the amount and the real fee gone, the rest of the reserve back, and it stays so.
     c.wait_balance("alice@localhost", 100_000 - 30_000 - 2_000)
         .await;
@@ -229,4 +233,83 @@ async fn an_lndhub_payinvoice_killed_mid_payment_ends_it_paid_once() {
     assert_ne!(again["fee_msat"], 4_000, "{again}");
     assert_eq!(c.balance("alice@localhost").await, 100_000 - 30_000 - 2_000);
     assert_eq!(sim.payments_started(), 1);
+}
+
+/// NIP-47 on a gateway `kill -9`ed while a `pay_invoice` is in flight: relays keep no requests, so
+/// the restarted gateway finds the request in the store, finishes the same payment (LND asked
+/// once), counts it once against the connection's budget and answers the client, which is still
+/// listening, with the preimage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_nwc_pay_invoice_killed_mid_payment_is_finished_and_answered() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
+    sim.set_payment_fee_msat(2_000);
+    let (_relay, relay_url) = relay(0).await;
+    let extra = vec![("LNADDR_NWC__RELAYS".to_string(), format!("[{relay_url:?}]"))];
+    let (mut g, c) = killable(dir.path(), &sim, extra).await;
+    fund(&c, &sim, 100_000).await;
+    let made = c
+        .http
+        .post(format!("{}/api/v1/accounts/alice@localhost/nwc", c.admin))
+        .bearer_auth(TOKEN)
+        .json(&json!({"budget_msat": 60_000, "budget_renewal": "never"}))
+        .send()
+        .await
+        .expect("nwc connection");
+    assert_eq!(made.status().as_u16(), 201);
+    let made: Value = made.json().await.expect("json");
+    let uri = nwc::prelude::NostrWalletConnectURI::parse(made["uri"].as_str().expect("uri"))
+        .expect("uri");
+    let raw = std::sync::Arc::new(RawClient::new(&uri).await);
+    // The wallet service listens.
+    assert_eq!(
+        raw.call(r#"{"method":"get_balance"}"#, true).await["result"]["balance"],
+        100_000
+    );
+
+    sim.delay_next_payments(1, Duration::from_secs(5));
+    let (pr, hash) = foreign_invoice(Currency::Regtest, 30_000);
+    let request = raw.request(
+        &json!({"method": "pay_invoice", "params": {"invoice": pr}}).to_string(),
+        true,
+        vec![],
+    );
+    let answers = {
+        let (raw, request) = (raw.clone(), request.clone());
+        tokio::spawn(async move {
+            raw.collect(&raw.keys, &request, 1, Duration::from_secs(120))
+                .await
+        })
+    };
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    kill_and_restart(&mut g, &c).await;
+
+    let answers = answers.await.expect("task");
+    assert_eq!(answers.len(), 1, "answered after the restart");
+    let answer = &answers[0].0;
+    assert!(answer["error"].is_null(), "{answer}");
+    assert_eq!(answer["result_type"], "pay_invoice");
+    assert_eq!(answer["result"]["fees_paid"], 2_000, "{answer}");
+    // The preimage LND reported for the payment.
+    let shown = c
+        .admin(&format!("/api/v1/payments/{}", hex::encode(hash)))
+        .await;
+    assert_eq!(shown["status"], "succeeded", "{shown}");
+    assert_eq!(answer["result"]["preimage"], shown["preimage"], "{shown}");
+    assert_eq!(shown["preimage"].as_str().map(str::len), Some(64));
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 2_000)
+        .await;
+    // The budget counts the payment and its fee once.
+    let listed = c.admin("/api/v1/accounts/alice@localhost/nwc").await;
+    let conn = &listed[0];
+    assert_eq!(conn["budget_used_msat"], 32_000, "{conn}");
+    // Sent again, the request is answered the same and pays nothing more.
+    let again = raw.send(&request, 1).await;
+    assert_eq!(&again[0].0, answer);
+    assert_eq!(sim.payments_started(), 1);
+    assert_eq!(c.balance("alice@localhost").await, 100_000 - 30_000 - 2_000);
 }

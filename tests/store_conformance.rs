@@ -59,6 +59,7 @@ conformance! {
         budget_is_exact_under_concurrency,
         budget_renews_and_gives_back,
         requests_are_claimed_once,
+        requests_left_running_are_found_stale,
     ],
 }
 

@@ -3,6 +3,8 @@
 //! into the connection URI once and is never stored: only its public key is, to check who signs
 //! requests. No HTTP types here.
 
+use std::time::Duration;
+
 use nostr_sdk::Keys;
 use serde::Serialize;
 
@@ -50,6 +52,9 @@ pub struct ConnectionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
 }
+
+/// The longest a new connection waits for this process's NWC service to listen for it.
+const LISTEN_WAIT: Duration = Duration::from_secs(3);
 
 impl Gateway {
     /// Makes a connection for the account at `address`; answers it with its URI.
@@ -135,7 +140,12 @@ impl Gateway {
                 other => Error::Store(other),
             })?;
         tracing::info!(account = %account.id, wallet_pubkey = %conn.id, "nwc connection created");
-        self.nwc_changed.notify_one();
+        self.nwc.changed();
+        // Answered from the moment the URI is shown: a request sent before the service listens
+        // would be lost (relays keep no requests). Bounded: a slow relay does not hold this up.
+        if !self.nwc.wait_listening(&conn.id, LISTEN_WAIT).await {
+            tracing::debug!(wallet_pubkey = %conn.id, "nwc: connection made before the service listens");
+        }
         let uri = nip47::connection_uri(
             &conn.id,
             relays,
@@ -168,7 +178,7 @@ impl Gateway {
             .await?
             .ok_or(Error::Store(crate::store::StoreError::NotFound))?;
         tracing::info!(account = %conn.account_id, wallet_pubkey = %conn.id, "nwc connection revoked");
-        self.nwc_changed.notify_one();
+        self.nwc.changed();
         let address = match self.store.account(&conn.account_id).await? {
             Some(a) => a.address(),
             None => String::new(),

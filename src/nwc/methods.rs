@@ -175,8 +175,10 @@ impl Methods {
             .ok_or_else(|| bad("amount too large"))?;
         let period = period_start(conn.budget_renewal, unix_now());
         let store = &self.gateway.store;
+        // Held for this request (the event id): a request run again after a restart finds its
+        // hold and is counted once.
         match store
-            .reserve_nwc_budget(&conn.id, hold, conn.budget_msat, period)
+            .reserve_nwc_budget(&conn.id, key, hold, conn.budget_msat, period)
             .await
             .map_err(store_err)?
         {
@@ -203,14 +205,15 @@ impl Methods {
             idempotency_key: key.to_string(),
         };
         let outcome = self.spender.pay(request).await;
-        // The budget keeps what was spent; the rest goes back (all of it when nothing was).
-        let give_back = match &outcome {
-            Ok(SpendOutcome::Paid { fee, .. }) => Msat(fee_reserve.0.saturating_sub(fee.0)),
-            Ok(SpendOutcome::Pending) => Msat::ZERO,
-            Ok(SpendOutcome::Failed(_)) | Err(_) => hold,
+        // The budget keeps what was spent and the rest goes back (all of it when nothing was);
+        // a payment still in flight keeps its hold until the request runs again.
+        let spent = match &outcome {
+            Ok(SpendOutcome::Paid { fee, .. }) => Some(amount.checked_add(*fee).unwrap_or(hold)),
+            Ok(SpendOutcome::Pending) => None,
+            Ok(SpendOutcome::Failed(_)) | Err(_) => Some(Msat::ZERO),
         };
-        if give_back.0 > 0
-            && let Err(e) = store.release_nwc_budget(&conn.id, give_back, period).await
+        if let Some(spent) = spent
+            && let Err(e) = store.settle_nwc_budget(&conn.id, key, spent).await
         {
             tracing::warn!(error = %e, wallet_pubkey = %conn.id, "cannot give budget back");
         }

@@ -7,7 +7,8 @@
 //! - [`methods`]: the methods, one connection at a time; [`transactions`]: the ledger as
 //!   NIP-47 transactions.
 //! - [`spend`]: the boundary to the payment engine.
-//! - [`service`]: the task that listens on the relays, answers, and notifies.
+//! - [`service`]: the task that listens on the relays, answers, and notifies; [`signal`]: what
+//!   ties it to the connections made in its process.
 
 pub mod budget;
 pub mod connections;
@@ -15,8 +16,10 @@ pub mod envelope;
 pub mod methods;
 pub mod nip47;
 pub mod service;
+pub mod signal;
 pub mod spend;
 pub mod transactions;
 
 pub use connections::{ConnectionView, NewConnection};
 pub use service::NwcService;
+pub use signal::NwcSignal;

@@ -5,7 +5,12 @@
 //!
 //! A request runs once whatever the number of deliveries: its event id is claimed in the store
 //! ([`NwcStore::claim_nwc_request`](crate::store::NwcStore::claim_nwc_request)); a second delivery (another relay, another process on the same
-//! Redis) waits for the first one's answer and sends the same. The connection set is read from the
+//! Redis) waits for the first one's answer and sends the same. The claim keeps the request event
+//! and is renewed while the request runs; a claim left to go stale (its process died, say in the
+//! middle of a payment) is taken over by the next sweep of any process, which runs the request
+//! again (the payment engine finishes that same payment, the budget hold is found, not taken
+//! twice) and publishes the answer. Relays do not keep requests (kind 23194 is ephemeral), so
+//! nothing else would ever answer it. The connection set is read from the
 //! store every few seconds (and at once after a local change), so a connection made or revoked by
 //! another process is served or refused within that time; every request re-reads its connection,
 //! so a revoked one is refused at once everywhere. Relays are reconnected by rust-nostr's pool,
@@ -16,13 +21,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nostr_sdk::prelude::{RelayMessage, RelayPoolNotification, SubscriptionId};
-use nostr_sdk::{Client, Event, Filter, Keys, Kind, PublicKey, Timestamp};
-use tokio::sync::{Notify, broadcast, watch};
+use nostr_sdk::{Client, Event, Filter, JsonUtil, Keys, Kind, PublicKey, Timestamp};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
 use super::envelope::{self, Opened};
 use super::methods::Methods;
 use super::nip47::{self, Encryption, ErrorCode, NwcError};
+use super::signal::NwcSignal;
 use super::transactions;
 use crate::events::{Events, LedgerEvent};
 use crate::store::ratelimit::RateDecision;
@@ -31,10 +37,15 @@ use crate::types::unix_now;
 
 /// How often the connection set is read again.
 const REFRESH: Duration = Duration::from_secs(5);
-/// How long a claimed request may run before another delivery may take it over.
-const LEASE_SECS: u64 = 300;
+/// How long a claim stays fresh without being renewed; a request whose claim is older is run
+/// again by the next sweep or delivery.
+const LEASE_SECS: u64 = 20;
+/// How often a running request renews its claim.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// The most stale requests a sweep takes up.
+const SWEEP_LIMIT: usize = 64;
 /// How long a second delivery waits for the first one's answer.
-const ANSWER_WAIT: Duration = Duration::from_secs(310);
+const ANSWER_WAIT: Duration = Duration::from_secs(150);
 /// How often it looks.
 const ANSWER_POLL: Duration = Duration::from_millis(100);
 /// How long one publication may wait for relays' `OK`.
@@ -50,12 +61,13 @@ pub struct NwcService {
     pub methods: Methods,
     pub relays: Vec<String>,
     pub events: Events,
-    /// Notified when a connection is made or revoked in this process.
-    pub changed: Arc<Notify>,
+    /// Woken when a connection is made or revoked in this process; told what is listened for.
+    pub signal: Arc<NwcSignal>,
 }
 
 struct Shared {
     client: Client,
+    signal: Arc<NwcSignal>,
     store: Arc<dyn Store>,
     methods: Methods,
 }
@@ -74,6 +86,7 @@ impl NwcService {
         let mut ledger = self.events.subscribe();
         let shared = Arc::new(Shared {
             client: client.clone(),
+            signal: self.signal.clone(),
             store: self.store.clone(),
             methods: self.methods.clone(),
         });
@@ -84,8 +97,11 @@ impl NwcService {
         tracing::info!(relays = self.relays.len(), "nwc wallet service started");
         loop {
             tokio::select! {
-                _ = refresh.tick() => state.refresh(&shared, since, &mut tasks).await,
-                () = self.changed.notified() => state.refresh(&shared, since, &mut tasks).await,
+                _ = refresh.tick() => {
+                    state.refresh(&shared, since, &mut tasks).await;
+                    sweep(&shared, &mut tasks).await;
+                }
+                () = self.signal.notified() => state.refresh(&shared, since, &mut tasks).await,
                 // Every relay's delivery (not the pool's first-seen `Event`): each one is
                 // answered, and the store's claim makes sure the request runs once.
                 n = notifications.recv() => match n {
@@ -95,7 +111,7 @@ impl NwcService {
                     }) if subscription_id.as_str() == SUBSCRIPTION
                         && event.kind == Kind::from(nip47::KIND_REQUEST) =>
                     {
-                        tasks.spawn(handle(shared.clone(), event.into_owned()));
+                        tasks.spawn(handle(shared.clone(), event.into_owned(), Delivery::Relay));
                     }
                     Ok(RelayPoolNotification::Shutdown) => break,
                     Ok(_) => {}
@@ -115,7 +131,8 @@ impl NwcService {
                 _ = shutdown.changed() => break,
             }
         }
-        // Payments in flight go on in the payer; their answers are given to a later delivery.
+        // Payments in flight go on in the payer; their requests are answered by the next sweep.
+        self.signal.stopped();
         tasks.shutdown().await;
         client.shutdown().await;
     }
@@ -165,6 +182,9 @@ impl Subscribed {
             }
             self.wallets = wallets;
         }
+        shared
+            .signal
+            .listening(self.wallets.iter().map(|w| w.to_hex()).collect());
         for c in live {
             let content = nip47::info_content(&c.methods);
             if self.info.get(&c.id) != Some(&content) {
@@ -193,8 +213,42 @@ async fn publish(client: &Client, event: &Event, what: &str) {
     }
 }
 
+/// Runs again the requests whose runner died (their claims went stale).
+async fn sweep(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
+    let stale = match shared
+        .store
+        .stale_nwc_requests(unix_now(), LEASE_SECS, SWEEP_LIMIT)
+        .await
+    {
+        Ok(stale) => stale,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for NWC requests left unanswered");
+            return;
+        }
+    };
+    for json in stale {
+        match Event::from_json(&json) {
+            Ok(event) => {
+                tracing::info!(event_id = %event.id, "nwc: running again a request left unanswered");
+                tasks.spawn(handle(shared.clone(), event, Delivery::Resumed));
+            }
+            Err(e) => tracing::warn!(error = %e, "an unreadable NWC request in the store"),
+        }
+    }
+}
+
+/// How a request reached [`handle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// From a relay: a first delivery or a repeat.
+    Relay,
+    /// From the store: claimed before by a runner that died. It was accepted then, so its
+    /// `expiration` is not checked again (its payment may be in flight).
+    Resumed,
+}
+
 /// Answers one request event.
-async fn handle(shared: Arc<Shared>, event: Event) {
+async fn handle(shared: Arc<Shared>, event: Event, delivery: Delivery) {
     let wallet_id = match envelope::addressed_to(&event) {
         Ok(id) => id,
         Err(e) => {
@@ -232,13 +286,14 @@ async fn handle(shared: Arc<Shared>, event: Event) {
                 "no wallet is connected to this key",
             )),
         )
-    } else if envelope::expired(opened.expiration, Timestamp::now()) {
+    } else if delivery == Delivery::Relay && envelope::expired(opened.expiration, Timestamp::now())
+    {
         nip47::response(
             &method,
             &Err(NwcError::new(ErrorCode::Other, "the request expired")),
         )
     } else {
-        match run_once(&shared, &conn, &event, &opened).await {
+        match run_once(&shared, &conn, &event, &opened, delivery).await {
             Some(answer) => answer,
             None => return,
         }
@@ -256,17 +311,21 @@ async fn run_once(
     conn: &NwcConnection,
     event: &Event,
     opened: &Opened,
+    delivery: Delivery,
 ) -> Option<String> {
     let key = event.id.to_hex();
+    let json = event.as_json();
     let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
     loop {
         match shared
             .store
-            .claim_nwc_request(&key, unix_now(), LEASE_SECS)
+            .claim_nwc_request(&key, unix_now(), LEASE_SECS, &json)
             .await
         {
             Ok(RequestClaim::Answered(answer)) => return Some(answer),
             Ok(RequestClaim::Claimed) => break,
+            // Another sweep or delivery took it up first and answers it.
+            Ok(RequestClaim::Running) if delivery == Delivery::Resumed => return None,
             Ok(RequestClaim::Running) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(ANSWER_POLL).await;
             }
@@ -278,17 +337,22 @@ async fn run_once(
         }
     }
     let method = &opened.request.method;
-    let allowed = match check(conn, method) {
-        Ok(()) => rate_limit(shared, conn).await,
-        Err(e) => Err(e),
+    // A resumed request was checked and counted when it first ran; its payment may be in
+    // flight, so a revocation or a full bucket since then must not answer it with a refusal.
+    let allowed = match delivery {
+        Delivery::Resumed => Ok(()),
+        Delivery::Relay => match check(conn, method) {
+            Ok(()) => rate_limit(shared, conn).await,
+            Err(e) => Err(e),
+        },
     };
     let outcome = match allowed {
         Err(e) => Err(e),
         Ok(()) => {
-            shared
+            let run = shared
                 .methods
-                .run(conn, method, &opened.request.params, &key)
-                .await
+                .run(conn, method, &opened.request.params, &key);
+            keep_claimed(shared, &key, run).await
         }
     };
     if let Err(e) = &outcome {
@@ -299,6 +363,24 @@ async fn run_once(
         tracing::warn!(error = %e, "cannot record an NWC answer");
     }
     Some(answer)
+}
+
+/// Runs `work`, renewing the claim on `key` every [`RENEW_EVERY`] until it is done, so that no
+/// sweep takes a live request for a dead one.
+async fn keep_claimed<T>(shared: &Shared, key: &str, work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    let mut renew = tokio::time::interval(RENEW_EVERY);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = renew.tick() => {
+                if let Err(e) = shared.store.renew_nwc_request(key, unix_now()).await {
+                    tracing::warn!(error = %e, "cannot renew an NWC request's claim");
+                }
+            }
+        }
+    }
 }
 
 /// One token of the connection's bucket (`[nwc] requests_per_minute`, `requests_burst`), shared

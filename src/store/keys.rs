@@ -35,10 +35,11 @@
 //! | `{dom}:version` | string | counter bumped by every domain change; every process polls it | the same scripts (INCR) |
 //! | `{dom}:tokens` | hash | sha256 of a domain token (hex) → [`DomainToken`](super::DomainToken) JSON | `add_domain_token`, `remove_domain_token`, `remove_domain` (Lua) |
 //! | `{dom}:token-ids` | hash | token id → sha256 of the token | the same scripts |
-//! | `{a:<id>}:nwc:<wallet pubkey>` | hash | an NWC connection: `json` (the [`NwcConnection`](super::NwcConnection) as created), `revoked`, budget `used` (msat) and `period` (its start) | `create_nwc_connection`, `revoke_nwc_connection`, budget scripts |
+//! | `{a:<id>}:nwc:<wallet pubkey>` | hash | an NWC connection: `json` (the [`NwcConnection`](super::NwcConnection) as created), `revoked`, budget `used` (msat) and `period` (its start), `hold:<event id>` = `<amount>:<period>` per request holding budget | `create_nwc_connection`, `revoke_nwc_connection`, budget scripts |
 //! | `nwc:<wallet pubkey>` | string | the account id an NWC connection belongs to | `create_nwc_connection` (SET NX) |
 //! | `nwc:all` | set | `<id>/<wallet pubkey>` of every NWC connection | `create_nwc_connection` |
-//! | `nwcreq:<event id>` | string | an NWC request: `c:<claimed at>` while it runs, `a:<response JSON>` once answered; expires after 7 days | `claim_nwc_request`, `answer_nwc_request` |
+//! | `nwcreq:<event id>` | string | an NWC request: `c:<claimed at>:<event JSON>` while it runs, `a:<response JSON>` once answered; expires after 7 days | `claim_nwc_request`, `renew_nwc_request`, `answer_nwc_request` |
+//! | `nwcreq:open` | set | event ids of NWC requests that may be running (read to run again those whose runner died) | `claim_nwc_request` (SADD), `answer_nwc_request`, `stale_nwc_requests` (SREM) |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:
@@ -242,7 +243,10 @@ pub fn nwc_owner(wallet: &str) -> String {
 /// Global set of every NWC connection, as `<id>/<wallet pubkey>` members.
 pub const NWC_ALL: &str = "nwc:all";
 
-/// A NIP-47 request event, claimed or answered.
+/// Global set of NWC requests that may be running (event ids); no event id is `open`.
+pub const NWC_OPEN: &str = "nwcreq:open";
+
+/// An NWC request's claim or answer.
 pub fn nwc_request(event_id: &str) -> String {
     format!("nwcreq:{event_id}")
 }

@@ -102,7 +102,8 @@ impl NwcConnection {
 /// The answer of [`NwcStore::reserve_nwc_budget`]. Every outcome but `Reserved` changed nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BudgetOutcome {
-    /// Taken from the budget of the period starting at `period`.
+    /// Held for the request in the budget of the period starting at `period` (taken now, or by an
+    /// earlier run of the same request).
     Reserved { period: u64 },
     /// The budget of this period does not cover the amount.
     QuotaExceeded,
@@ -126,13 +127,19 @@ pub enum RequestClaim {
 /// Duties of an implementation:
 /// - [`NwcStore::reserve_nwc_budget`] is one atomic step, however many callers and processes race:
 ///   a new period (a different `period` than stored) starts from zero; the amount is taken only
-///   when `used + amount <= budget` (no budget: always); a revoked or unknown connection takes
-///   nothing.
-/// - [`NwcStore::release_nwc_budget`] gives an amount back to the period it was taken from; after
-///   that period, nothing (the new one started from zero); never below zero.
+///   when `used + amount <= budget` (no budget: always) and held for the request; a request
+///   that holds budget already takes nothing more and is answered `Reserved`, even on a
+///   connection revoked since (a request run again after a restart is counted once, and its
+///   payment may be in flight); a revoked or unknown connection takes nothing.
+/// - [`NwcStore::settle_nwc_budget`] ends a request's hold: the part not `spent` goes back to the
+///   period it was taken from (after that period, nothing: the new one started from zero); never
+///   below zero; a request without a hold changes nothing, so settling twice gives back once.
 /// - [`NwcStore::claim_nwc_request`] hands a request id to exactly one caller at a time: the first
 ///   gets `Claimed`; later callers get `Running` until the claim is older than `lease_secs`
 ///   (then one of them gets `Claimed`), or `Answered` once [`NwcStore::answer_nwc_request`] ran.
+///   The claim keeps the request event, so that a request whose runner died (a restart) is found
+///   by [`NwcStore::stale_nwc_requests`] and run again; [`NwcStore::renew_nwc_request`] keeps a
+///   running claim fresh.
 #[async_trait]
 pub trait NwcStore: Send + Sync {
     /// Records a new connection; [`StoreError::NotFound`] when its account does not exist.
@@ -151,30 +158,46 @@ pub trait NwcStore: Send + Sync {
     /// Revokes a connection for good; answers it, or `None` when there is no such connection.
     async fn revoke_nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError>;
 
-    /// Takes `amount` from the budget of the period starting at `period` (see the duties).
+    /// Holds `amount` of the budget of the period starting at `period` for `request` (see the
+    /// duties).
     async fn reserve_nwc_budget(
         &self,
         id: &str,
+        request: &str,
         amount: Msat,
         budget: Option<Msat>,
         period: u64,
     ) -> Result<BudgetOutcome, StoreError>;
 
-    /// Gives `amount` back to the budget of `period` (see the duties).
-    async fn release_nwc_budget(
+    /// Ends `request`'s hold, `spent` of it kept (see the duties).
+    async fn settle_nwc_budget(
         &self,
         id: &str,
-        amount: Msat,
-        period: u64,
+        request: &str,
+        spent: Msat,
     ) -> Result<(), StoreError>;
 
-    /// Claims the request `event_id` for running at `now` (see the duties).
+    /// Claims the request `event_id` for running at `now`, keeping its event JSON `event` (see
+    /// the duties).
     async fn claim_nwc_request(
         &self,
         event_id: &str,
         now: u64,
         lease_secs: u64,
+        event: &str,
     ) -> Result<RequestClaim, StoreError>;
+
+    /// Marks a claimed, unanswered request as still running at `now`.
+    async fn renew_nwc_request(&self, event_id: &str, now: u64) -> Result<(), StoreError>;
+
+    /// The events (JSON) of requests claimed and not answered whose claim is older than
+    /// `lease_secs` at `now`: their runner died. At most `limit`.
+    async fn stale_nwc_requests(
+        &self,
+        now: u64,
+        lease_secs: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Records the response to `event_id`, answered to every later delivery.
     async fn answer_nwc_request(&self, event_id: &str, response: &str) -> Result<(), StoreError>;

@@ -94,7 +94,7 @@ pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .reserve_nwc_budget(&c.id, Msat(1), None, 0)
+            .reserve_nwc_budget(&c.id, "r", Msat(1), None, 0)
             .await
             .expect("reserve"),
         BudgetOutcome::Refused
@@ -105,7 +105,7 @@ pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .reserve_nwc_budget("00", Msat(1), None, 0)
+            .reserve_nwc_budget("00", "r", Msat(1), None, 0)
             .await
             .expect("reserve"),
         BudgetOutcome::Refused
@@ -120,11 +120,11 @@ pub async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
     let c = connection(&alice, Some(10_000), 1);
     store.create_nwc_connection(&c).await.expect("create");
     let period = 86_400;
-    let tries = join_all((0..40).map(|_| {
+    let tries = join_all((0..40).map(|i| {
         let (store, id) = (store.clone(), c.id.clone());
         async move {
             store
-                .reserve_nwc_budget(&id, Msat(700), Some(Msat(10_000)), period)
+                .reserve_nwc_budget(&id, &format!("r{i}"), Msat(700), Some(Msat(10_000)), period)
                 .await
                 .expect("reserve")
         }
@@ -158,65 +158,91 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     store.create_nwc_connection(&c).await.expect("create");
     let budget = Some(Msat(1_000));
     let (day1, day2) = (86_400, 2 * 86_400);
-    let reserve = |amount: u64, period: u64| {
+    let reserve = |request: &'static str, amount: u64, period: u64| {
         let (store, id) = (store.clone(), c.id.clone());
         async move {
             store
-                .reserve_nwc_budget(&id, Msat(amount), budget, period)
+                .reserve_nwc_budget(&id, request, Msat(amount), budget, period)
                 .await
                 .expect("reserve")
         }
     };
+    let settle = |request: &'static str, spent: u64| {
+        let (store, id) = (store.clone(), c.id.clone());
+        async move {
+            store
+                .settle_nwc_budget(&id, request, Msat(spent))
+                .await
+                .expect("settle")
+        }
+    };
+    let used = |period: u64| {
+        let (store, id) = (store.clone(), c.id.clone());
+        async move {
+            store
+                .nwc_connection(&id)
+                .await
+                .expect("read")
+                .expect("conn")
+                .used_in(period)
+        }
+    };
     assert_eq!(
-        reserve(1_000, day1).await,
+        reserve("r1", 1_000, day1).await,
         BudgetOutcome::Reserved { period: day1 }
     );
-    assert_eq!(reserve(1, day1).await, BudgetOutcome::QuotaExceeded);
-    // Given back in its period: room again.
-    store
-        .release_nwc_budget(&c.id, Msat(400), day1)
-        .await
-        .expect("release");
+    assert_eq!(reserve("r2", 1, day1).await, BudgetOutcome::QuotaExceeded);
+    // What was not spent goes back in its period: room again.
+    settle("r1", 600).await;
+    assert_eq!(used(day1).await, Msat(600));
     assert_eq!(
-        reserve(400, day1).await,
+        reserve("r3", 400, day1).await,
         BudgetOutcome::Reserved { period: day1 }
     );
-    assert_eq!(reserve(1, day1).await, BudgetOutcome::QuotaExceeded);
+    assert_eq!(reserve("r4", 1, day1).await, BudgetOutcome::QuotaExceeded);
     // A new period starts from zero.
     assert_eq!(
-        reserve(600, day2).await,
+        reserve("r5", 600, day2).await,
         BudgetOutcome::Reserved { period: day2 }
     );
-    // A give-back for the old period changes nothing now.
-    store
-        .release_nwc_budget(&c.id, Msat(600), day1)
-        .await
-        .expect("release");
-    let read = store
-        .nwc_connection(&c.id)
-        .await
-        .expect("read")
-        .expect("conn");
-    assert_eq!(read.used_in(day2), Msat(600));
-    // Never below zero.
-    store
-        .release_nwc_budget(&c.id, Msat(10_000), day2)
-        .await
-        .expect("release");
-    let read = store
-        .nwc_connection(&c.id)
-        .await
-        .expect("read")
-        .expect("conn");
-    assert_eq!(read.used_in(day2), Msat::ZERO);
+    // A hold of the old period given back changes nothing now.
+    settle("r3", 0).await;
+    assert_eq!(used(day2).await, Msat(600));
+    // A request run again finds its hold: nothing more is taken, in whatever period it runs.
+    assert_eq!(
+        reserve("r5", 600, day2).await,
+        BudgetOutcome::Reserved { period: day2 }
+    );
+    assert_eq!(
+        reserve("r3", 400, day2).await,
+        BudgetOutcome::Reserved { period: day2 },
+        "r3's hold is gone, so it is a new one"
+    );
+    assert_eq!(used(day2).await, Msat(1_000));
+    // Settled twice, given back once.
+    settle("r5", 0).await;
+    settle("r5", 0).await;
+    assert_eq!(used(day2).await, Msat(400));
+    settle("r3", 0).await;
+    assert_eq!(used(day2).await, Msat::ZERO);
+    // A request without a hold gives nothing back, and nothing goes below zero.
+    settle("r9", 0).await;
+    assert_eq!(used(day2).await, Msat::ZERO);
     // No budget: anything goes, and is counted.
     assert_eq!(
         store
-            .reserve_nwc_budget(&c.id, Msat(u64::MAX / 4), None, day2)
+            .reserve_nwc_budget(&c.id, "r6", Msat(u64::MAX / 4), None, day2)
             .await
             .expect("reserve"),
         BudgetOutcome::Reserved { period: day2 }
     );
+    // A request holding budget is still answered after a revocation; a new one is refused.
+    store.revoke_nwc_connection(&c.id).await.expect("revoke");
+    assert_eq!(
+        reserve("r6", 1, day2).await,
+        BudgetOutcome::Reserved { period: day2 }
+    );
+    assert_eq!(reserve("r8", 1, day2).await, BudgetOutcome::Refused);
 }
 
 pub async fn requests_are_claimed_once(store: Arc<dyn Store>) {
@@ -225,7 +251,7 @@ pub async fn requests_are_claimed_once(store: Arc<dyn Store>) {
         let (store, id) = (store.clone(), id.clone());
         async move {
             store
-                .claim_nwc_request(&id, 1_000, 60)
+                .claim_nwc_request(&id, 1_000, 60, "{}")
                 .await
                 .expect("claim")
         }
@@ -246,14 +272,14 @@ pub async fn requests_are_claimed_once(store: Arc<dyn Store>) {
     // The lease runs out: one later caller takes it over.
     assert_eq!(
         store
-            .claim_nwc_request(&id, 1_059, 60)
+            .claim_nwc_request(&id, 1_059, 60, "{}")
             .await
             .expect("claim"),
         RequestClaim::Running
     );
     assert_eq!(
         store
-            .claim_nwc_request(&id, 1_060, 60)
+            .claim_nwc_request(&id, 1_060, 60, "{}")
             .await
             .expect("claim"),
         RequestClaim::Claimed
@@ -262,8 +288,57 @@ pub async fn requests_are_claimed_once(store: Arc<dyn Store>) {
     store.answer_nwc_request(&id, answer).await.expect("answer");
     for now in [1_061, 10_000] {
         assert_eq!(
-            store.claim_nwc_request(&id, now, 60).await.expect("claim"),
+            store
+                .claim_nwc_request(&id, now, 60, "{}")
+                .await
+                .expect("claim"),
             RequestClaim::Answered(answer.into())
         );
     }
+}
+
+/// A claim keeps its request event; once the claim is older than the lease (its runner died) the
+/// event is found stale, until the request is renewed or answered.
+pub async fn requests_left_running_are_found_stale(store: Arc<dyn Store>) {
+    let id = hex::encode(rand::random::<[u8; 32]>());
+    let event = format!(r#"{{"id":"{id}","kind":23194,"content":"a:b:c"}}"#);
+    let stale = |now: u64| {
+        let store = store.clone();
+        async move { store.stale_nwc_requests(now, 20, 100).await.expect("stale") }
+    };
+    assert_eq!(
+        store
+            .claim_nwc_request(&id, 1_000, 20, &event)
+            .await
+            .expect("claim"),
+        RequestClaim::Claimed
+    );
+    assert!(stale(1_019).await.is_empty(), "fresh");
+    assert_eq!(stale(1_020).await, vec![event.clone()]);
+    store.renew_nwc_request(&id, 1_030).await.expect("renew");
+    assert!(stale(1_049).await.is_empty(), "renewed");
+    assert_eq!(stale(1_050).await, vec![event.clone()]);
+    // A renewal does not go back in time.
+    store.renew_nwc_request(&id, 1_010).await.expect("renew");
+    assert_eq!(stale(1_050).await, vec![event.clone()]);
+    // Taken over: the event is kept, and the claim is fresh again.
+    assert_eq!(
+        store
+            .claim_nwc_request(&id, 1_050, 20, &event)
+            .await
+            .expect("claim"),
+        RequestClaim::Claimed
+    );
+    assert!(stale(1_060).await.is_empty());
+    store.answer_nwc_request(&id, "{}").await.expect("answer");
+    assert!(stale(10_000).await.is_empty(), "answered");
+    store.renew_nwc_request(&id, 10_000).await.expect("renew");
+    assert_eq!(
+        store
+            .claim_nwc_request(&id, 20_000, 20, &event)
+            .await
+            .expect("claim"),
+        RequestClaim::Answered("{}".into()),
+        "a renewal does not undo an answer"
+    );
 }

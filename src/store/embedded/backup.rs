@@ -53,6 +53,8 @@ fn copy_tables(src: &ReadTransaction, dst: &WriteTransaction) -> Result<Vec<Stri
     copy(src, dst, domains::TOKEN_IDS, &mut copied)?;
     copy(src, dst, nwc::CONNECTIONS, &mut copied)?;
     copy(src, dst, nwc::REQUESTS, &mut copied)?;
+    copy(src, dst, nwc::OPEN, &mut copied)?;
+    copy(src, dst, nwc::HOLDS, &mut copied)?;
     Ok(copied)
 }
 

@@ -2,7 +2,9 @@
 //! runs one at a time, so a budget reservation and a request claim are atomic.
 //!
 //! Tables: `nwc_connections` (wallet public key → [`NwcConnection`] JSON, budget state included),
-//! `nwc_requests` (request event id → [`RequestRow`] JSON: claimed at, answer once known).
+//! `nwc_requests` (request event id → [`RequestRow`] JSON: claimed at, the event, answer once
+//! known), `nwc_open` (event id → claimed at, for requests claimed and not answered),
+//! `nwc_holds` (`<wallet pubkey>/<event id>` → [`Hold`] JSON: budget held for a request).
 
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
@@ -16,11 +18,15 @@ use crate::types::Msat;
 pub(super) const CONNECTIONS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("nwc_connections");
 pub(super) const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("nwc_requests");
+pub(super) const OPEN: TableDefinition<&str, u64> = TableDefinition::new("nwc_open");
+pub(super) const HOLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("nwc_holds");
 
 /// Creates the tables.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(CONNECTIONS).map_err(StoreError::backend)?;
     tx.open_table(REQUESTS).map_err(StoreError::backend)?;
+    tx.open_table(OPEN).map_err(StoreError::backend)?;
+    tx.open_table(HOLDS).map_err(StoreError::backend)?;
     Ok(())
 }
 
@@ -29,6 +35,33 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
 struct RequestRow {
     claimed_at: u64,
     answer: Option<String>,
+    /// The request event (JSON) while it runs.
+    #[serde(default)]
+    event: Option<String>,
+}
+
+/// Budget held for one request.
+#[derive(Serialize, Deserialize)]
+struct Hold {
+    amount: Msat,
+    period: u64,
+}
+
+fn hold_key(id: &str, request: &str) -> String {
+    format!("{id}/{request}")
+}
+
+fn get_request(tx: &WriteTransaction, event_id: &str) -> Result<Option<RequestRow>, StoreError> {
+    let t = tx.open_table(REQUESTS).map_err(StoreError::backend)?;
+    let v = t.get(event_id).map_err(StoreError::backend)?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+fn put_request(tx: &WriteTransaction, event_id: &str, row: &RequestRow) -> Result<(), StoreError> {
+    let mut t = tx.open_table(REQUESTS).map_err(StoreError::backend)?;
+    t.insert(event_id, encode(row)?.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
 }
 
 fn get_conn(tx: &WriteTransaction, id: &str) -> Result<Option<NwcConnection>, StoreError> {
@@ -115,15 +148,27 @@ impl NwcStore for EmbeddedStore {
     async fn reserve_nwc_budget(
         &self,
         id: &str,
+        request: &str,
         amount: Msat,
         budget: Option<Msat>,
         period: u64,
     ) -> Result<BudgetOutcome, StoreError> {
-        let id = id.to_string();
+        let (id, key) = (id.to_string(), hold_key(id, request));
         self.write(move |tx| {
             let Some(mut conn) = get_conn(tx, &id)? else {
                 return Ok(BudgetOutcome::Refused);
             };
+            let mut holds = tx.open_table(HOLDS).map_err(StoreError::backend)?;
+            let held: Option<Hold> = holds
+                .get(key.as_str())
+                .map_err(StoreError::backend)?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            if let Some(held) = held {
+                return Ok(BudgetOutcome::Reserved {
+                    period: held.period,
+                });
+            }
             if conn.revoked {
                 return Ok(BudgetOutcome::Refused);
             }
@@ -134,6 +179,10 @@ impl NwcStore for EmbeddedStore {
             if budget.is_some_and(|b| total > b) {
                 return Ok(BudgetOutcome::QuotaExceeded);
             }
+            holds
+                .insert(key.as_str(), encode(&Hold { amount, period })?.as_slice())
+                .map_err(StoreError::backend)?;
+            drop(holds);
             conn.budget_period = period;
             conn.budget_used_msat = total;
             put_conn(tx, &conn)?;
@@ -142,21 +191,32 @@ impl NwcStore for EmbeddedStore {
         .await
     }
 
-    async fn release_nwc_budget(
+    async fn settle_nwc_budget(
         &self,
         id: &str,
-        amount: Msat,
-        period: u64,
+        request: &str,
+        spent: Msat,
     ) -> Result<(), StoreError> {
-        let id = id.to_string();
+        let (id, key) = (id.to_string(), hold_key(id, request));
         self.write(move |tx| {
+            let mut holds = tx.open_table(HOLDS).map_err(StoreError::backend)?;
+            let held: Option<Hold> = holds
+                .remove(key.as_str())
+                .map_err(StoreError::backend)?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            drop(holds);
+            let Some(held) = held else {
+                return Ok(());
+            };
             let Some(mut conn) = get_conn(tx, &id)? else {
                 return Ok(());
             };
-            if conn.budget_period != period {
+            if conn.budget_period != held.period {
                 return Ok(());
             }
-            conn.budget_used_msat = Msat(conn.budget_used_msat.0.saturating_sub(amount.0));
+            let back = held.amount.0.saturating_sub(spent.0);
+            conn.budget_used_msat = Msat(conn.budget_used_msat.0.saturating_sub(back));
             put_conn(tx, &conn)
         })
         .await
@@ -167,16 +227,11 @@ impl NwcStore for EmbeddedStore {
         event_id: &str,
         now: u64,
         lease_secs: u64,
+        event: &str,
     ) -> Result<RequestClaim, StoreError> {
-        let event_id = event_id.to_string();
+        let (event_id, event) = (event_id.to_string(), event.to_string());
         self.write(move |tx| {
-            let mut t = tx.open_table(REQUESTS).map_err(StoreError::backend)?;
-            let row: Option<RequestRow> = t
-                .get(event_id.as_str())
-                .map_err(StoreError::backend)?
-                .map(|v| decode(v.value()))
-                .transpose()?;
-            match row {
+            match get_request(tx, &event_id)? {
                 Some(RequestRow {
                     answer: Some(answer),
                     ..
@@ -189,10 +244,63 @@ impl NwcStore for EmbeddedStore {
             let row = RequestRow {
                 claimed_at: now,
                 answer: None,
+                event: Some(event.clone()),
             };
-            t.insert(event_id.as_str(), encode(&row)?.as_slice())
+            put_request(tx, &event_id, &row)?;
+            let mut open = tx.open_table(OPEN).map_err(StoreError::backend)?;
+            open.insert(event_id.as_str(), now)
                 .map_err(StoreError::backend)?;
             Ok(RequestClaim::Claimed)
+        })
+        .await
+    }
+
+    async fn renew_nwc_request(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+        let event_id = event_id.to_string();
+        self.write(move |tx| {
+            let Some(mut row) = get_request(tx, &event_id)? else {
+                return Ok(());
+            };
+            if row.answer.is_some() {
+                return Ok(());
+            }
+            row.claimed_at = row.claimed_at.max(now);
+            put_request(tx, &event_id, &row)?;
+            let mut open = tx.open_table(OPEN).map_err(StoreError::backend)?;
+            open.insert(event_id.as_str(), row.claimed_at)
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn stale_nwc_requests(
+        &self,
+        now: u64,
+        lease_secs: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.read(move |tx| {
+            let open = tx.open_table(OPEN).map_err(StoreError::backend)?;
+            let requests = tx.open_table(REQUESTS).map_err(StoreError::backend)?;
+            let mut out = Vec::new();
+            for entry in open.iter().map_err(StoreError::backend)? {
+                let (id, claimed_at) = entry.map_err(StoreError::backend)?;
+                if now < claimed_at.value().saturating_add(lease_secs) {
+                    continue;
+                }
+                let Some(v) = requests.get(id.value()).map_err(StoreError::backend)? else {
+                    continue;
+                };
+                let row: RequestRow = decode(v.value())?;
+                if let (None, Some(event)) = (row.answer, row.event) {
+                    out.push(event);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -200,12 +308,14 @@ impl NwcStore for EmbeddedStore {
     async fn answer_nwc_request(&self, event_id: &str, response: &str) -> Result<(), StoreError> {
         let (event_id, response) = (event_id.to_string(), response.to_string());
         self.write(move |tx| {
-            let mut t = tx.open_table(REQUESTS).map_err(StoreError::backend)?;
             let row = RequestRow {
                 claimed_at: 0,
                 answer: Some(response.clone()),
+                event: None,
             };
-            t.insert(event_id.as_str(), encode(&row)?.as_slice())
+            put_request(tx, &event_id, &row)?;
+            let mut open = tx.open_table(OPEN).map_err(StoreError::backend)?;
+            open.remove(event_id.as_str())
                 .map_err(StoreError::backend)?;
             Ok(())
         })

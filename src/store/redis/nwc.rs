@@ -1,8 +1,12 @@
 //! [`NwcStore`] on Redis (NIP-47 connections). Key names are in [`keys`]. A connection is one hash
 //! in its account's slot (`json`, `revoked`, and the budget state `used` and `period`), so a budget
-//! reservation is one Lua script over one key, atomic on a server and on a cluster. A request
-//! claim is one script over its own key `nwcreq:<event id>` (`c:<claimed at>` while running,
-//! `a:<response>` once answered), kept for [`REQUEST_TTL_SECS`].
+//! reservation is one Lua script over one key, atomic on a server and on a cluster; the budget a
+//! request holds is a field `hold:<event id>` = `<amount>:<period>` of that hash, so reserving and
+//! settling it are too. A request claim is one script over its own key `nwcreq:<event id>`
+//! (`c:<claimed at>:<event JSON>` while running, `a:<response>` once answered), kept for
+//! [`REQUEST_TTL_SECS`]; the set `nwcreq:open` names the requests that may be running (added to
+//! before the claim, removed from after the answer, so it names every one of them), which
+//! [`NwcStore::stale_nwc_requests`] reads.
 //!
 //! Global keys are written after the connection's hash: `nwc:<wallet pubkey>` (the owner index)
 //! and the member `<account id>/<wallet pubkey>` of `nwc:all`. A crash in between leaves an
@@ -24,12 +28,15 @@ use crate::types::Msat;
 /// delivering an event, and than the `expiration` a client puts on a request.
 pub const REQUEST_TTL_SECS: u64 = 7 * 24 * 3600;
 
-/// Takes from a connection's budget. KEYS: connection hash. ARGV: amount, budget (empty: none),
-/// period. Answers `ok`, `quota` or `refused`.
+/// Holds part of a connection's budget for a request. KEYS: connection hash. ARGV: amount, budget
+/// (empty: none), period, hold field. Answers `ok`, `held:<period>` (held before), `quota` or
+/// `refused`.
 static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'refused' end
+local held = redis.call('HGET', KEYS[1], ARGV[4])
+if held then return 'held:' .. (string.match(held, ':(%d+)$') or '0') end
 if redis.call('HGET', KEYS[1], 'revoked') == '1' then return 'refused' end
 local used = 0
 if redis.call('HGET', KEYS[1], 'period') == ARGV[3] then
@@ -37,18 +44,26 @@ if redis.call('HGET', KEYS[1], 'period') == ARGV[3] then
 end
 local total = used + tonumber(ARGV[1])
 if ARGV[2] ~= '' and total > tonumber(ARGV[2]) then return 'quota' end
-redis.call('HSET', KEYS[1], 'used', string.format('%.0f', total), 'period', ARGV[3])
+redis.call('HSET', KEYS[1], 'used', string.format('%.0f', total), 'period', ARGV[3],
+  ARGV[4], ARGV[1] .. ':' .. ARGV[3])
 return 'ok'
 ",
     )
 });
 
-/// Gives back to a connection's budget. KEYS: connection hash. ARGV: amount, period.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+/// Ends a request's hold, giving back what was not spent. KEYS: connection hash. ARGV: hold
+/// field, spent.
+static SETTLE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('HGET', KEYS[1], 'period') ~= ARGV[2] then return 0 end
-local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0') - tonumber(ARGV[1])
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if not held then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local amount, period = string.match(held, '^(%d+):(%d+)$')
+if not amount or redis.call('HGET', KEYS[1], 'period') ~= period then return 1 end
+local back = tonumber(amount) - tonumber(ARGV[2])
+if back <= 0 then return 1 end
+local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0') - back
 if used < 0 then used = 0 end
 redis.call('HSET', KEYS[1], 'used', string.format('%.0f', used))
 return 1
@@ -56,7 +71,7 @@ return 1
     )
 });
 
-/// Claims a request. KEYS: request key. ARGV: now, lease, ttl.
+/// Claims a request. KEYS: request key. ARGV: now, lease, ttl, event JSON.
 /// Answers `{'claimed'}`, `{'running'}` or `{'answered', response}`.
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -64,14 +79,32 @@ static CLAIM: LazyLock<Script> = LazyLock::new(|| {
 local v = redis.call('GET', KEYS[1])
 if v then
   if string.sub(v, 1, 2) == 'a:' then return {'answered', string.sub(v, 3)} end
-  local at = tonumber(string.sub(v, 3)) or 0
+  local at = tonumber(string.match(v, '^c:(%d+)')) or 0
   if tonumber(ARGV[1]) < at + tonumber(ARGV[2]) then return {'running'} end
 end
-redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[1], 'c:' .. ARGV[1] .. ':' .. ARGV[4], 'EX', ARGV[3])
 return {'claimed'}
 ",
     )
 });
+
+/// Marks a running request as alive. KEYS: request key. ARGV: now, ttl.
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 2) ~= 'c:' then return 0 end
+local at, event = string.match(v, '^c:(%d+):(.*)$')
+if not at or tonumber(at) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], 'c:' .. ARGV[1] .. ':' .. event, 'EX', ARGV[2])
+return 1
+",
+    )
+});
+
+fn hold_field(request: &str) -> String {
+    format!("hold:{request}")
+}
 
 /// Revokes a connection. KEYS: connection hash. Answers 1 when it exists.
 static REVOKE: LazyLock<Script> = LazyLock::new(|| {
@@ -207,6 +240,7 @@ impl NwcStore for RedisStore {
     async fn reserve_nwc_budget(
         &self,
         id: &str,
+        request: &str,
         amount: Msat,
         budget: Option<Msat>,
         period: u64,
@@ -219,30 +253,34 @@ impl NwcStore for RedisStore {
             .key(keys::nwc_connection(&account, id))
             .arg(amount.0)
             .arg(budget.map(|b| b.0.to_string()).unwrap_or_default())
-            .arg(period);
+            .arg(period)
+            .arg(hold_field(request));
         let answer: String = self.conn.invoke(&reserve).await?;
         Ok(match answer.as_str() {
             "ok" => BudgetOutcome::Reserved { period },
             "quota" => BudgetOutcome::QuotaExceeded,
+            held if held.starts_with("held:") => BudgetOutcome::Reserved {
+                period: held[5..].parse().unwrap_or(period),
+            },
             _ => BudgetOutcome::Refused,
         })
     }
 
-    async fn release_nwc_budget(
+    async fn settle_nwc_budget(
         &self,
         id: &str,
-        amount: Msat,
-        period: u64,
+        request: &str,
+        spent: Msat,
     ) -> Result<(), StoreError> {
         let Some(account) = self.nwc_owner(id).await? else {
             return Ok(());
         };
-        let mut release = RELEASE.prepare_invoke();
-        release
+        let mut settle = SETTLE.prepare_invoke();
+        settle
             .key(keys::nwc_connection(&account, id))
-            .arg(amount.0)
-            .arg(period);
-        self.conn.invoke::<i64>(&release).await?;
+            .arg(hold_field(request))
+            .arg(spent.0);
+        self.conn.invoke::<i64>(&settle).await?;
         Ok(())
     }
 
@@ -251,19 +289,72 @@ impl NwcStore for RedisStore {
         event_id: &str,
         now: u64,
         lease_secs: u64,
+        event: &str,
     ) -> Result<RequestClaim, StoreError> {
+        // Named as possibly running before the claim, so that no claim is missing from the set.
+        let mut open = ::redis::cmd("SADD");
+        open.arg(keys::NWC_OPEN).arg(event_id);
+        self.conn.query::<i64>(&open).await?;
         let mut claim = CLAIM.prepare_invoke();
         claim
             .key(keys::nwc_request(event_id))
             .arg(now)
             .arg(lease_secs)
-            .arg(REQUEST_TTL_SECS);
+            .arg(REQUEST_TTL_SECS)
+            .arg(event);
         let answer: Vec<String> = self.conn.invoke(&claim).await?;
         Ok(match answer.as_slice() {
             [state] if state == "claimed" => RequestClaim::Claimed,
             [state, response] if state == "answered" => RequestClaim::Answered(response.clone()),
             _ => RequestClaim::Running,
         })
+    }
+
+    async fn renew_nwc_request(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+        let mut renew = RENEW.prepare_invoke();
+        renew
+            .key(keys::nwc_request(event_id))
+            .arg(now)
+            .arg(REQUEST_TTL_SECS);
+        self.conn.invoke::<i64>(&renew).await?;
+        Ok(())
+    }
+
+    async fn stale_nwc_requests(
+        &self,
+        now: u64,
+        lease_secs: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let ids: Vec<String> = self
+            .conn
+            .query(::redis::cmd("SMEMBERS").arg(keys::NWC_OPEN))
+            .await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let value: Option<String> = self
+                .conn
+                .query(::redis::cmd("GET").arg(keys::nwc_request(&id)))
+                .await?;
+            let running = value.as_deref().and_then(|v| v.strip_prefix("c:"));
+            let Some(running) = running else {
+                // Answered, expired or never claimed: not running any more.
+                let mut done = ::redis::cmd("SREM");
+                done.arg(keys::NWC_OPEN).arg(&id);
+                self.conn.query::<i64>(&done).await?;
+                continue;
+            };
+            let (at, event) = running.split_once(':').unwrap_or((running, ""));
+            let at: u64 = at.parse().unwrap_or(0);
+            if event.is_empty() || now < at.saturating_add(lease_secs) {
+                continue;
+            }
+            out.push(event.to_string());
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     async fn answer_nwc_request(&self, event_id: &str, response: &str) -> Result<(), StoreError> {
@@ -273,6 +364,9 @@ impl NwcStore for RedisStore {
             .arg("EX")
             .arg(REQUEST_TTL_SECS);
         self.conn.query::<()>(&set).await?;
+        let mut done = ::redis::cmd("SREM");
+        done.arg(keys::NWC_OPEN).arg(event_id);
+        self.conn.query::<i64>(&done).await?;
         Ok(())
     }
 }
