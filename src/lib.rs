@@ -31,7 +31,8 @@
 //! - [`wellknown`]: `lnaddr wellknown export`, a domain's static `.well-known` files on disk.
 //! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
-//! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays.
+//! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays;
+//!   [`leased`]: the loop of the leased outbox workers (zap receipts, webhook deliveries).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`], [`ip`]: newtypes, redacted secrets, Prometheus,
 //!   files, how a client address is counted.
 
@@ -47,6 +48,7 @@ pub mod fsutil;
 pub mod gateway;
 pub mod http;
 pub mod ip;
+pub mod leased;
 pub mod ledger;
 pub mod lightning;
 pub mod lndhub;

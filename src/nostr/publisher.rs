@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures_util::future::join_all;
 use nostr_sdk::{Client, Event, JsonUtil};
 use tokio::sync::{Notify, watch};
@@ -25,9 +26,10 @@ use super::pinned::PinnedTransport;
 use super::receipt::{PaidZap, build_receipt};
 use super::relay_guard::{RelayRefused, Resolve, checked_addrs, parse_relay};
 use crate::config::ZapSettings;
+use crate::leased::{self, LeasedWorker, millis as ms, now_ms, retry_delay};
 use crate::metrics::Metrics;
 use crate::store::ratelimit::RateDecision;
-use crate::store::{ReceiptStatus, RelayAttempt, Store, ZapJob};
+use crate::store::{ReceiptStatus, RelayAttempt, Store, StoreError, ZapJob};
 
 /// How long a claimed job is ours before another process may take it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -49,21 +51,9 @@ pub const GIVE_UP: Duration = Duration::from_secs(3 * 86_400);
 /// When the job's data cannot be read (store down), when to look again.
 const STORE_RETRY: Duration = Duration::from_secs(10);
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, ms)
-}
-
 /// The delay before retry number `attempts` (1-based) of one relay.
 pub fn backoff(attempts: u32) -> Duration {
-    let doublings = attempts.saturating_sub(1).min(20);
-    (BACKOFF_START * 2u32.pow(doublings)).min(BACKOFF_MAX)
+    retry_delay(BACKOFF_START, BACKOFF_MAX, attempts)
 }
 
 /// A relay attempt that failed.
@@ -83,6 +73,28 @@ pub trait ZapperSource: Send + Sync {
     fn zapper(&self, domain: &str) -> Option<(nostr_sdk::Keys, Vec<String>)>;
 }
 
+#[async_trait]
+impl LeasedWorker for Publisher {
+    type Job = ZapJob;
+    const NAME: &'static str = "zap receipt jobs";
+    const BATCH: usize = BATCH;
+    const POLL: Duration = POLL;
+
+    async fn claim(&self, limit: usize) -> Result<Vec<ZapJob>, StoreError> {
+        self.store
+            .claim_zap_jobs(&self.owner, now_ms(), ms(LEASE), limit)
+            .await
+    }
+
+    async fn work(&self, jobs: Vec<ZapJob>) {
+        self.process_all(jobs).await;
+    }
+
+    async fn release(&self, jobs: Vec<ZapJob>) {
+        self.release_jobs(jobs).await;
+    }
+}
+
 /// What the publisher needs; shared with nothing else.
 pub struct Publisher {
     pub store: Arc<dyn Store>,
@@ -98,42 +110,14 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Runs until `shutdown` turns true. Jobs in flight when it does are released unchanged, due
-    /// now, so the next start (or another process) picks them up at once.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            let claimed = self
-                .store
-                .claim_zap_jobs(&self.owner, now_ms(), ms(LEASE), BATCH)
-                .await;
-            let mut full = false;
-            match claimed {
-                Ok(jobs) if !jobs.is_empty() => {
-                    full = jobs.len() == BATCH;
-                    let originals = jobs.clone();
-                    tokio::select! {
-                        () = self.process_all(jobs) => {}
-                        _ = shutdown.changed() => {
-                            self.release(originals).await;
-                            return;
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot claim zap receipt jobs"),
-            }
-            if full {
-                continue;
-            }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+    /// Runs until `shutdown` turns true ([`leased::run`]: jobs in flight then are released
+    /// unchanged, due now, so the next start or another process picks them up at once).
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let wake = self.wake.clone();
+        leased::run(&self, Some(&wake), shutdown).await;
     }
 
-    async fn release(&self, jobs: Vec<ZapJob>) {
+    async fn release_jobs(&self, jobs: Vec<ZapJob>) {
         for mut job in jobs {
             job.due_at_ms = now_ms();
             if let Err(e) = self.store.save_zap_job(&self.owner, &job).await {

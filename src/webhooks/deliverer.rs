@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -16,9 +17,10 @@ use tokio::sync::watch;
 use super::client::{Post, post};
 use super::guard;
 use super::signature;
+use crate::leased::{self, LeasedWorker, millis as ms, now_ms, retry_delay};
 use crate::metrics::Metrics;
-use crate::store::Store;
 use crate::store::webhooks::{DeliveryJob, DeliveryTarget, Webhook};
+use crate::store::{Store, StoreError};
 
 /// How long a claimed job is ours before another process may take it. Longer than a job's
 /// deliveries can take ([`TIMEOUT`] per webhook, all at once).
@@ -37,21 +39,35 @@ pub const GIVE_UP: Duration = Duration::from_secs(3 * 86_400);
 /// When the store cannot be read, when to look again.
 const STORE_RETRY: Duration = Duration::from_secs(10);
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, ms)
-}
-
 /// The delay before retry number `attempts` (1-based) of one webhook.
 pub fn backoff(attempts: u32) -> Duration {
-    let doublings = attempts.saturating_sub(1).min(20);
-    (BACKOFF_START * 2u32.pow(doublings)).min(BACKOFF_MAX)
+    retry_delay(BACKOFF_START, BACKOFF_MAX, attempts)
+}
+
+#[async_trait]
+impl LeasedWorker for Deliverer {
+    type Job = DeliveryJob;
+    const NAME: &'static str = "webhook deliveries";
+    const BATCH: usize = BATCH;
+    const POLL: Duration = POLL;
+
+    async fn before_claim(&self) {
+        self.update_gauges().await;
+    }
+
+    async fn claim(&self, limit: usize) -> Result<Vec<DeliveryJob>, StoreError> {
+        self.store
+            .claim_webhook_jobs(&self.owner, now_ms(), ms(LEASE), limit)
+            .await
+    }
+
+    async fn work(&self, jobs: Vec<DeliveryJob>) {
+        self.process_all(jobs).await;
+    }
+
+    async fn release(&self, jobs: Vec<DeliveryJob>) {
+        self.release_jobs(jobs).await;
+    }
 }
 
 /// What the deliverer needs; shared with nothing else.
@@ -64,38 +80,10 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Runs until `shutdown` turns true. Jobs in flight then are released unchanged, due now.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            self.update_gauges().await;
-            let claimed = self
-                .store
-                .claim_webhook_jobs(&self.owner, now_ms(), ms(LEASE), BATCH)
-                .await;
-            let mut full = false;
-            match claimed {
-                Ok(jobs) if !jobs.is_empty() => {
-                    full = jobs.len() == BATCH;
-                    let originals = jobs.clone();
-                    tokio::select! {
-                        () = self.process_all(jobs) => {}
-                        _ = shutdown.changed() => {
-                            self.release(originals).await;
-                            return;
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot claim webhook deliveries"),
-            }
-            if full {
-                continue;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(POLL) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+    /// Runs until `shutdown` turns true ([`leased::run`]: jobs in flight then are released
+    /// unchanged, due now).
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        leased::run(&self, None, shutdown).await;
     }
 
     async fn update_gauges(&self) {
@@ -112,7 +100,7 @@ impl Deliverer {
         }
     }
 
-    async fn release(&self, jobs: Vec<DeliveryJob>) {
+    async fn release_jobs(&self, jobs: Vec<DeliveryJob>) {
         for mut job in jobs {
             job.due_at_ms = now_ms();
             if let Err(e) = self.store.save_webhook_job(&self.owner, &job).await {
