@@ -15,6 +15,7 @@
 
 mod conn;
 mod domains;
+mod leased;
 mod lndhub;
 mod names;
 mod nwc;

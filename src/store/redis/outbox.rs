@@ -3,12 +3,10 @@
 //! so queued atomically with the credit); the due queue `{zapq}` and its lease hash share one
 //! slot, so claims and releases are one script each on one slot, unchanged on Redis Cluster.
 
-use std::sync::LazyLock;
-
-use ::redis::Script;
 use async_trait::async_trait;
 
 use super::conn::{Conn, RedisCallError};
+use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, ZAP_LEASES, ZAP_QUEUE};
 use crate::store::outbox::{ZapJob, ZapOutbox};
@@ -22,37 +20,12 @@ const ORPHAN_RECHECK_MS: u64 = 3_600_000;
 /// How long after its invoice's expiry an entry without a job is dropped.
 const ORPHAN_DROP_SECS: u64 = 86_400;
 
-/// Claims due members. KEYS: queue, leases. ARGV: now ms, lease end ms, owner, limit.
-/// Answers the claimed members.
-static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[4])
-for _, m in ipairs(due) do
-  redis.call('ZADD', KEYS[1], ARGV[2], m)
-  redis.call('HSET', KEYS[2], m, ARGV[3])
-end
-return due
-",
-    )
-});
-
-/// Releases a member held by its owner: reschedules it at a due time, or removes it (`done`).
-/// KEYS: queue, leases. ARGV: member, owner, due ms or `done`. Answers 1, or 0 if not the holder.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-if ARGV[3] == 'done' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-else
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-end
-return 1
-",
-    )
-});
+/// The zap receipt queue.
+const QUEUE: LeasedQueue = LeasedQueue {
+    queue: ZAP_QUEUE,
+    leases: ZAP_LEASES,
+    age: None,
+};
 
 /// The job JSON the credit script writes for a zap invoice ("" for other invoices).
 pub(super) fn job_on_credit(
@@ -114,26 +87,6 @@ fn parse_member(member: &str) -> Result<(AccountId, PaymentHash), StoreError> {
 }
 
 impl RedisStore {
-    async fn release(
-        &self,
-        member: &str,
-        owner: &str,
-        due: Option<u64>,
-    ) -> Result<bool, StoreError> {
-        let mut release = RELEASE.prepare_invoke();
-        release
-            .key(ZAP_QUEUE)
-            .key(ZAP_LEASES)
-            .arg(member)
-            .arg(owner);
-        match due {
-            Some(at) => release.arg(at.to_string()),
-            None => release.arg("done"),
-        };
-        let done: i64 = self.conn.invoke(&release).await?;
-        Ok(done == 1)
-    }
-
     async fn read_job(
         &self,
         id: &AccountId,
@@ -170,7 +123,7 @@ impl RedisStore {
             }
             _ => None,
         };
-        self.release(member, owner, next).await?;
+        QUEUE.release(&self.conn, member, owner, next).await?;
         Ok(())
     }
 }
@@ -185,15 +138,7 @@ impl ZapOutbox for RedisStore {
         limit: usize,
     ) -> Result<Vec<ZapJob>, StoreError> {
         let until = now_ms.saturating_add(lease_ms);
-        let mut claim = CLAIM.prepare_invoke();
-        claim
-            .key(ZAP_QUEUE)
-            .key(ZAP_LEASES)
-            .arg(now_ms.to_string())
-            .arg(until.to_string())
-            .arg(owner)
-            .arg(limit);
-        let members: Vec<String> = self.conn.invoke(&claim).await?;
+        let members = QUEUE.claim(&self.conn, owner, now_ms, until, limit).await?;
         let mut out = Vec::new();
         for member in members {
             let (id, hash) = parse_member(&member)?;
@@ -210,24 +155,18 @@ impl ZapOutbox for RedisStore {
     }
 
     async fn save_zap_job(&self, owner: &str, job: &ZapJob) -> Result<bool, StoreError> {
-        let member = keys::zap_member(&job.account_id, &job.payment_hash);
-        let holder: Option<String> = self
-            .conn
-            .query(::redis::cmd("HGET").arg(ZAP_LEASES).arg(&member))
-            .await?;
-        if holder.as_deref() != Some(owner) {
-            return Ok(false);
-        }
-        // The record first: a crash before the release leaves a record that is ahead of the
-        // queue, and the next claimer finds it (finished or not) and carries on from it.
         let mut record = job.clone();
         record.lease_owner = None;
-        let mut set = ::redis::cmd("SET");
-        set.arg(keys::zap_job(&job.account_id, &job.payment_hash))
-            .arg(encode(&record)?);
-        self.conn.query::<()>(&set).await?;
-        let due = (!job.done).then_some(job.due_at_ms);
-        self.release(&member, owner, due).await
+        QUEUE
+            .save(
+                &self.conn,
+                &keys::zap_member(&job.account_id, &job.payment_hash),
+                owner,
+                &keys::zap_job(&job.account_id, &job.payment_hash),
+                encode(&record)?,
+                (!job.done).then_some(job.due_at_ms),
+            )
+            .await
     }
 
     async fn zap_job(&self, hash: &PaymentHash) -> Result<Option<ZapJob>, StoreError> {

@@ -9,6 +9,7 @@ use ::redis::Script;
 use async_trait::async_trait;
 
 use super::conn::{Conn, RedisCallError};
+use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, WEBHOOK_AGE, WEBHOOK_LEASES, WEBHOOK_QUEUE, WEBHOOKS};
 use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
@@ -29,38 +30,12 @@ return 1
     )
 });
 
-/// Claims due members. KEYS: queue, leases. ARGV: now ms, lease end ms, owner, limit.
-static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[4])
-for _, m in ipairs(due) do
-  redis.call('ZADD', KEYS[1], ARGV[2], m)
-  redis.call('HSET', KEYS[2], m, ARGV[3])
-end
-return due
-",
-    )
-});
-
-/// Releases a member held by its owner: reschedules it, or removes it (`done`).
-/// KEYS: queue, leases, age. ARGV: member, owner, due ms or `done`. Answers 1, or 0 if not the
-/// holder.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-if ARGV[3] == 'done' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-else
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-end
-return 1
-",
-    )
-});
+/// The delivery queue.
+const QUEUE: LeasedQueue = LeasedQueue {
+    queue: WEBHOOK_QUEUE,
+    leases: WEBHOOK_LEASES,
+    age: Some(WEBHOOK_AGE),
+};
 
 /// The `payment.received` job the credit script writes, with its key and queue member ("" JSON
 /// when the account is gone: the script credits nothing then).
@@ -143,29 +118,6 @@ fn parse_member(member: &str) -> Result<(AccountId, &str), StoreError> {
     Ok((AccountId(id.to_string()), event))
 }
 
-impl RedisStore {
-    async fn release_webhook(
-        &self,
-        member: &str,
-        owner: &str,
-        due: Option<u64>,
-    ) -> Result<bool, StoreError> {
-        let mut release = RELEASE.prepare_invoke();
-        release
-            .key(WEBHOOK_QUEUE)
-            .key(WEBHOOK_LEASES)
-            .key(WEBHOOK_AGE)
-            .arg(member)
-            .arg(owner);
-        match due {
-            Some(at) => release.arg(at.to_string()),
-            None => release.arg("done"),
-        };
-        let done: i64 = self.conn.invoke(&release).await?;
-        Ok(done == 1)
-    }
-}
-
 #[async_trait]
 impl WebhookStore for RedisStore {
     async fn create_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
@@ -198,15 +150,7 @@ impl WebhookStore for RedisStore {
         limit: usize,
     ) -> Result<Vec<DeliveryJob>, StoreError> {
         let until = now_ms.saturating_add(lease_ms);
-        let mut claim = CLAIM.prepare_invoke();
-        claim
-            .key(WEBHOOK_QUEUE)
-            .key(WEBHOOK_LEASES)
-            .arg(now_ms.to_string())
-            .arg(until.to_string())
-            .arg(owner)
-            .arg(limit);
-        let members: Vec<String> = self.conn.invoke(&claim).await?;
+        let members = QUEUE.claim(&self.conn, owner, now_ms, until, limit).await?;
         let mut out = Vec::new();
         for member in members {
             let (id, event_id) = parse_member(&member)?;
@@ -219,7 +163,7 @@ impl WebhookStore for RedisStore {
                 // Entered before a credit script that did not run (or credited nothing): the
                 // replayed settlement enters it again if it still has to.
                 None => {
-                    self.release_webhook(&member, owner, None).await?;
+                    QUEUE.release(&self.conn, &member, owner, None).await?;
                 }
             }
         }
@@ -227,24 +171,18 @@ impl WebhookStore for RedisStore {
     }
 
     async fn save_webhook_job(&self, owner: &str, job: &DeliveryJob) -> Result<bool, StoreError> {
-        let member = keys::webhook_member(&job.account_id, &job.event.id);
-        let holder: Option<String> = self
-            .conn
-            .query(::redis::cmd("HGET").arg(WEBHOOK_LEASES).arg(&member))
-            .await?;
-        if holder.as_deref() != Some(owner) {
-            return Ok(false);
-        }
-        // The record first: a crash before the release leaves a record ahead of the queue, and
-        // the next claimer carries on from it.
         let mut record = job.clone();
         record.lease_owner = None;
-        let mut set = ::redis::cmd("SET");
-        set.arg(keys::webhook_job(&job.account_id, &job.event.id))
-            .arg(encode(&record)?);
-        self.conn.query::<()>(&set).await?;
-        let due = (!job.done).then_some(job.due_at_ms);
-        self.release_webhook(&member, owner, due).await
+        QUEUE
+            .save(
+                &self.conn,
+                &keys::webhook_member(&job.account_id, &job.event.id),
+                owner,
+                &keys::webhook_job(&job.account_id, &job.event.id),
+                encode(&record)?,
+                (!job.done).then_some(job.due_at_ms),
+            )
+            .await
     }
 
     async fn webhook_job(
