@@ -31,7 +31,8 @@
 //! - [`wellknown`]: `lnaddr wellknown export`, a domain's static `.well-known` files on disk.
 //! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
-//! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays.
+//! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays;
+//!   [`ratelimit`]: the GCRA rule and bounded in-memory buckets (pure; shared buckets are the store's).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`], [`ip`]: newtypes, redacted secrets, Prometheus,
 //!   files, how a client address is counted.
 
@@ -55,6 +56,7 @@ pub mod metrics;
 pub mod nostr;
 pub mod nwc;
 pub mod payments;
+pub mod ratelimit;
 pub mod secret;
 pub mod seed;
 pub mod store;

@@ -13,7 +13,7 @@ use super::client_ip::bucket_key;
 use super::segments;
 use crate::config::LimitSettings;
 use crate::gateway::Gateway;
-use crate::store::ratelimit::{MemoryBuckets, RateDecision};
+use crate::ratelimit::{MemoryBuckets, RateDecision};
 use crate::types::TaggedName;
 
 /// Which budget a request is counted against.

@@ -26,7 +26,7 @@ use super::receipt::{PaidZap, build_receipt};
 use super::relay_guard::{RelayRefused, Resolve, checked_addrs, parse_relay};
 use crate::config::ZapSettings;
 use crate::metrics::Metrics;
-use crate::store::ratelimit::RateDecision;
+use crate::ratelimit::RateDecision;
 use crate::store::{ReceiptStatus, RelayAttempt, Store, ZapJob};
 
 /// How long a claimed job is ours before another process may take it.
