@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use crate::config::{DomainSettings, Settings};
 use crate::domains::{Domain, Domains};
-use crate::lightning::fake::{FakeNode, FakePayError};
 use crate::lightning::{InvoiceRequest, InvoiceState, LightningError, LightningNode};
 use crate::lnurl::pay::{self, PayRequest, PayerDataSpec};
 use crate::lnurl::pay_cache::{PayCache, PayEntry};
@@ -70,12 +69,6 @@ pub enum Error {
     /// Money is still moving on the account (the reason says how); refused, nothing changed.
     #[error("{0}")]
     MoneyInFlight(String),
-    /// A fake payment was refused.
-    #[error(transparent)]
-    FakePay(#[from] FakePayError),
-    /// The operation needs the fake node but another node is configured.
-    #[error("the fake node is not in use")]
-    NotFake,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -101,8 +94,6 @@ pub struct Gateway {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
     pub node: Arc<dyn LightningNode>,
-    /// Set when the fake node is the configured node, for `POST /api/v1/fake/pay`.
-    pub fake: Option<Arc<FakeNode>>,
     pub metrics: Metrics,
     pub admin_token: Secret,
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
@@ -359,13 +350,6 @@ impl Gateway {
             preimage,
             bolt11: invoice.bolt11,
         })
-    }
-
-    /// Fake node only: settles one of its invoices as if the network paid it.
-    pub async fn fake_pay(&self, bolt11: &str) -> Result<PaymentHash, Error> {
-        let fake = self.fake.as_ref().ok_or(Error::NotFake)?;
-        let settlement = fake.pay(bolt11).await?;
-        Ok(settlement.payment_hash)
     }
 
     /// Readiness: the store answers and the node is reachable and synced.

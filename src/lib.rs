@@ -24,7 +24,8 @@
 //!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
 //! - [`store`]: the `Store` trait (with its zap receipt outbox, [`store::outbox`]) and records; [`store::embedded`] (redb), [`store::redis`] (Redis or
 //!   Redis Cluster, key names only in [`store::keys`]).
-//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices);
+//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices;
+//!   its test controls are a handle the admin router holds, not the gateway's);
 //!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).

@@ -1,5 +1,5 @@
-//! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
-//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
+//! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger and
+//! `/metrics`; the fake node's controls in `http/admin_fake.rs`, withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
 //! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
 //! `http/admin_webhooks.rs`, LndHub credentials and invites in
 //! `http/admin_lndhub.rs`, NWC connections (NIP-47) in `http/admin_nwc.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
@@ -21,10 +21,11 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_domains, admin_lndhub, admin_nwc, admin_outbox, admin_payments, admin_webhooks,
-    admin_withdraw, answer, pages, parse, query_param, refused, segments,
+    Body, admin_domains, admin_fake, admin_lndhub, admin_nwc, admin_outbox, admin_payments,
+    admin_webhooks, admin_withdraw, answer, pages, parse, query_param, refused, segments,
 };
 use crate::gateway::{Error, Gateway};
+use crate::lightning::fake::FakeControls;
 use crate::store::Account;
 
 /// Largest admin request body.
@@ -69,12 +70,6 @@ struct PatchAccount {
     nostr_pubkey: Option<Option<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FakePay {
-    invoice: String,
-}
-
 mod double_option {
     use serde::{Deserialize, Deserializer};
 
@@ -85,14 +80,26 @@ mod double_option {
     }
 }
 
+/// What the admin router serves from: the gateway, and the fake node's controls (empty unless the
+/// fake node is the node in use; they are no part of the gateway's domain).
+pub struct AdminState {
+    pub gw: Arc<Gateway>,
+    pub fake: FakeControls,
+}
+
 /// Handles one admin request.
-pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+pub async fn handle(
+    state: Arc<AdminState>,
+    req: Request<Incoming>,
+    _peer: SocketAddr,
+) -> Response<Body> {
+    let (gw, fake) = (&state.gw, &state.fake);
     let started = Instant::now();
     let console = pages::console::unauthenticated(req.method(), req.uri().path());
     let (parts, body) = req.into_parts();
     let (route, mut resp) = match console {
         Some(answer) => answer,
-        None => authorized_route(&gw, parts, body).await,
+        None => authorized_route(gw, fake, parts, body).await,
     };
     gw.metrics.observe_request(
         route,
@@ -107,11 +114,12 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
 /// Authorizes the request once ([`Auth`]), then routes it.
 async fn authorized_route(
     gw: &Gateway,
+    fake: &FakeControls,
     parts: hyper::http::request::Parts,
     body: Incoming,
 ) -> (&'static str, Response<Body>) {
     match Auth::from_parts(gw, &parts).await {
-        Ok(auth) => route(gw, &auth, parts, body).await,
+        Ok(auth) => route(gw, fake, &auth, parts, body).await,
         Err(AuthError::Missing) => {
             let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
             resp.headers_mut()
@@ -120,13 +128,14 @@ async fn authorized_route(
         }
         Err(AuthError::Store(e)) => (
             "unauthorized",
-            into_response(&Error::Store(e), Surface::Admin),
+            into_response(&Error::Store(e).into(), Surface::Admin),
         ),
     }
 }
 
 async fn route(
     gw: &Gateway,
+    fake: &FakeControls,
     auth: &Auth,
     parts: hyper::http::request::Parts,
     body: Incoming,
@@ -246,7 +255,7 @@ async fn route(
         (&Method::POST, ["api", "v1", "fake", "fail-next-payments"]) => check!(
             "/api/v1/fake/fail-next-payments",
             auth.require_admin(),
-            admin_withdraw::fail_next(gw, &body).await
+            admin_fake::fail_next(fake, &body).await
         ),
         (&Method::GET, ["api", "v1", "zap-receipts"]) => check!(
             "/api/v1/zap-receipts",
@@ -258,7 +267,7 @@ async fn route(
         (&Method::POST, ["api", "v1", "fake", "pay"]) => check!(
             "/api/v1/fake/pay",
             auth.require_admin(),
-            fake_pay(gw, &body).await
+            admin_fake::pay(fake, &body).await
         ),
         (_, ["api", "v1", "domains", ..] | ["api", "v1", "tokens", ..]) => {
             admin_domains::route(gw, auth, &method, &segs[2..], &body).await
@@ -344,7 +353,7 @@ async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Respo
                 *resp.status_mut() = StatusCode::NO_CONTENT;
                 resp
             }
-            Err(e) => into_response(&e, Surface::Admin),
+            Err(e) => into_response(&e.into(), Surface::Admin),
         },
         _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
     }
@@ -355,14 +364,4 @@ async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Response<Bod
         StatusCode::OK,
         gw.transactions_with_receipts(address, limit).await,
     )
-}
-
-async fn fake_pay(gw: &Gateway, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: FakePay = parse(body)?;
-        let hash = gw.fake_pay(&req.invoice).await?;
-        Ok(serde_json::json!({"status": "OK", "payment_hash": hash}))
-    }
-    .await;
-    answer(StatusCode::OK, result)
 }

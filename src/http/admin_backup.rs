@@ -29,7 +29,7 @@ pub async fn backup(gw: &Gateway) -> Response<Body> {
         }),
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return into_response(&Error::Store(e), Surface::Admin);
+            return into_response(&Error::Store(e).into(), Surface::Admin);
         }
     };
     let _ = tokio::fs::remove_file(&tmp).await;

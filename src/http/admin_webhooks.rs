@@ -48,7 +48,7 @@ pub(super) async fn route(
                     *resp.status_mut() = StatusCode::NO_CONTENT;
                     resp
                 }
-                Err(e) => into_response(&e, Surface::Admin),
+                Err(e) => into_response(&e.into(), Surface::Admin),
             },
         ),
         (&Method::GET, ["api", "v1", "accounts", address, "transactions.csv"]) => (
@@ -99,7 +99,7 @@ async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> 
     .await;
     let rows = match rows {
         Ok(rows) => rows,
-        Err(e) => return into_response(&e, Surface::Admin),
+        Err(e) => return into_response(&e.into(), Surface::Admin),
     };
     if !csv {
         return json(StatusCode::OK, &rows);

@@ -1,5 +1,4 @@
-//! Admin API for LNURL-withdraw (LUD-03) links: create one on an account, show one, disable one;
-//! and the fake node's test hook that makes the next withdrawal payments fail.
+//! Admin API for LNURL-withdraw (LUD-03) links: create one on an account, show one, disable one.
 
 use hyper::StatusCode;
 use hyper::{Method, Response};
@@ -8,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Body;
 use super::error::error_response;
 use super::{answer, parse};
-use crate::gateway::{Error, Gateway};
+use crate::gateway::Gateway;
 use crate::store::WithdrawLink;
 use crate::types::Msat;
 use crate::withdraw::{LinkUrls, NewLink};
@@ -21,12 +20,6 @@ struct CreateLink {
     uses: Option<u32>,
     title: Option<String>,
     expires_in_secs: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u64,
 }
 
 /// A link as the admin API shows it.
@@ -111,16 +104,4 @@ pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Response<Body> {
         }
         _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
     }
-}
-
-/// `POST /api/v1/fake/fail-next-payments {"count": N}` (fake node only).
-pub async fn fail_next(gw: &Gateway, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: FailNext = parse(body)?;
-        let fake = gw.fake.as_ref().ok_or(Error::NotFake)?;
-        fake.payments.fail_next(req.count);
-        Ok(serde_json::json!({"status": "OK", "count": req.count}))
-    }
-    .await;
-    answer(StatusCode::OK, result)
 }

@@ -6,7 +6,7 @@ use hyper::{Response, StatusCode};
 
 use super::error::{Surface, into_response};
 use super::{Body, json, json_bytes, query_param};
-use crate::gateway::{CallbackParams, Gateway};
+use crate::gateway::{CallbackParams, Error, Gateway};
 use crate::lnurl::pay::{PayCallback, SuccessAction, Verify};
 
 /// `GET /.well-known/lnurlp/{username}`
@@ -24,7 +24,7 @@ pub async fn pay_request(
         Ok(json_bytes(StatusCode::OK, body))
     }
     .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }
 
 /// `GET /lnurlp/{username}/callback?amount=MSAT[&comment=][&payerdata=][&nostr=]`
@@ -61,7 +61,7 @@ pub async fn callback(
         Ok(json(StatusCode::OK, &body))
     }
     .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }
 
 /// A query parameter as sent, still percent-encoded (NIP-57: the zap request's exact bytes).
@@ -94,5 +94,5 @@ pub async fn verify(
         ))
     }
     .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }

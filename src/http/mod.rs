@@ -5,6 +5,7 @@
 pub mod admin;
 mod admin_backup;
 mod admin_domains;
+mod admin_fake;
 mod admin_lndhub;
 mod admin_nwc;
 mod admin_outbox;
@@ -157,7 +158,7 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// work. Shared by `admin` and the `admin_*` route modules, which therefore import only this
 /// module, never each other.
 pub(crate) fn refused(e: crate::gateway::Error) -> Response<Body> {
-    error::into_response(&e, error::Surface::Admin)
+    error::into_response(&e.into(), error::Surface::Admin)
 }
 
 /// An admin request's JSON body, or a 400 naming what is wrong with it.

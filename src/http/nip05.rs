@@ -42,5 +42,5 @@ pub async fn names(
         Ok(json(StatusCode::OK, &body))
     }
     .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }

@@ -31,7 +31,7 @@ pub async fn request(gw: &Gateway, k1: &str) -> Response<Body> {
         ))
     }
     .await;
-    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }
 
 /// `GET /lnurlw/{k1}/callback?k1=K1&pr=BOLT11`
@@ -45,7 +45,7 @@ pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Response<B
         .await;
     match result {
         Ok(()) => json(StatusCode::OK, &OK),
-        Err(e) => into_response(&e, Surface::Public),
+        Err(e) => into_response(&e.into(), Surface::Public),
     }
 }
 
@@ -65,7 +65,7 @@ pub async fn page(gw: &Gateway, k1: &str) -> Response<Body> {
         Ok(pages::html(StatusCode::OK, html))
     }
     .await;
-    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }
 
 /// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
@@ -83,7 +83,7 @@ pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Response<Body> {
         })
     }
     .await;
-    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+    result.unwrap_or_else(|e: Error| into_response(&e.into(), Surface::Public))
 }
 
 fn body(bytes: Vec<u8>, content_type: &'static str) -> Response<Body> {
