@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_domains, admin_fake, admin_lndhub, admin_nwc, admin_outbox, admin_payments,
-    admin_webhooks, admin_withdraw, answer, pages, parse, query_param, refused, segments,
+    Answer, Body, admin_domains, admin_fake, admin_lndhub, admin_nwc, admin_outbox, admin_payments,
+    admin_webhooks, admin_withdraw, json, no_content, pages, parse, query_param, segments,
 };
 use crate::gateway::{Error, Gateway};
 use crate::lightning::fake::FakeControls;
@@ -97,10 +97,12 @@ pub async fn handle(
     let started = Instant::now();
     let console = pages::console::unauthenticated(req.method(), req.uri().path());
     let (parts, body) = req.into_parts();
-    let (route, mut resp) = match console {
-        Some(answer) => answer,
+    let (route, answer) = match console {
+        Some((route, resp)) => (route, Ok(resp)),
         None => authorized_route(gw, fake, parts, body).await,
     };
+    // The one place an admin handler's error becomes its answer.
+    let mut resp = answer.unwrap_or_else(|e| into_response(&e, Surface::Admin));
     gw.metrics.observe_request(
         route,
         resp.status().as_u16(),
@@ -117,19 +119,16 @@ async fn authorized_route(
     fake: &FakeControls,
     parts: hyper::http::request::Parts,
     body: Incoming,
-) -> (&'static str, Response<Body>) {
+) -> (&'static str, Answer) {
     match Auth::from_parts(gw, &parts).await {
         Ok(auth) => route(gw, fake, &auth, parts, body).await,
         Err(AuthError::Missing) => {
             let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            ("unauthorized", resp)
+            ("unauthorized", Ok(resp))
         }
-        Err(AuthError::Store(e)) => (
-            "unauthorized",
-            into_response(&Error::Store(e).into(), Surface::Admin),
-        ),
+        Err(AuthError::Store(e)) => ("unauthorized", Err(Error::Store(e).into())),
     }
 }
 
@@ -139,16 +138,19 @@ async fn route(
     auth: &Auth,
     parts: hyper::http::request::Parts,
     body: Incoming,
-) -> (&'static str, Response<Body>) {
+) -> (&'static str, Answer) {
     let method = parts.method.clone();
     let query = parts.uri.query().map(str::to_string);
     let Some(segs) = segments(parts.uri.path()) else {
-        return ("other", error_response(StatusCode::NOT_FOUND, "not found"));
+        return (
+            "other",
+            Ok(error_response(StatusCode::NOT_FOUND, "not found")),
+        );
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(resp) => return ("other", resp),
+        Err(resp) => return ("other", Ok(resp)),
     };
     // Webhooks check their caller in `admin_webhooks`; a ledger export is its account's domain's.
     let webhook_check = match segs.as_slice() {
@@ -162,7 +164,7 @@ async fn route(
         _ => None,
     };
     if let Some(Err(e)) = webhook_check {
-        return ("other", refused(e));
+        return ("other", Err(e.into()));
     }
     if let Some(answer) =
         admin_webhooks::route(gw, auth, &method, &segs, query.as_deref(), &body).await
@@ -174,12 +176,12 @@ async fn route(
         ($template:expr, $allowed:expr, $answer:expr) => {
             match $allowed {
                 Ok(()) => ($template, $answer),
-                Err(e) => ($template, refused(e)),
+                Err(e) => ($template, Err(e.into())),
             }
         };
     }
     match (&method, segs.as_slice()) {
-        (&Method::GET, ["metrics"]) => check!("/metrics", auth.require_admin(), metrics(gw)),
+        (&Method::GET, ["metrics"]) => check!("/metrics", auth.require_admin(), Ok(metrics(gw))),
         (&Method::POST, ["api", "v1", "accounts"]) => {
             ("/api/v1/accounts", create(gw, auth, &body).await)
         }
@@ -255,7 +257,7 @@ async fn route(
         (&Method::POST, ["api", "v1", "fake", "fail-next-payments"]) => check!(
             "/api/v1/fake/fail-next-payments",
             auth.require_admin(),
-            admin_fake::fail_next(fake, &body).await
+            admin_fake::fail_next(fake, &body)
         ),
         (&Method::GET, ["api", "v1", "zap-receipts"]) => check!(
             "/api/v1/zap-receipts",
@@ -263,7 +265,7 @@ async fn route(
             admin_outbox::list(gw, query.as_deref()).await
         ),
         // Renders a QR code of the body for the console; reads and changes nothing.
-        (&Method::POST, ["console", "qr"]) => ("/console/qr", pages::console::qr_svg(&body)),
+        (&Method::POST, ["console", "qr"]) => ("/console/qr", Ok(pages::console::qr_svg(&body))),
         (&Method::POST, ["api", "v1", "fake", "pay"]) => check!(
             "/api/v1/fake/pay",
             auth.require_admin(),
@@ -272,7 +274,10 @@ async fn route(
         (_, ["api", "v1", "domains", ..] | ["api", "v1", "tokens", ..]) => {
             admin_domains::route(gw, auth, &method, &segs[2..], &body).await
         }
-        _ => ("other", error_response(StatusCode::NOT_FOUND, "not found")),
+        _ => (
+            "other",
+            Ok(error_response(StatusCode::NOT_FOUND, "not found")),
+        ),
     }
 }
 
@@ -295,73 +300,59 @@ fn metrics(gw: &Gateway) -> Response<Body> {
     resp
 }
 
-async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: CreateAccount = parse(body)?;
-        auth.require_address(&req.address)?;
-        let account = gw
-            .create_account(&req.address, req.nostr_pubkey.as_deref())
-            .await?;
-        Ok(AccountView::new(gw, &account))
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Answer {
+    let req: CreateAccount = parse(body)?;
+    auth.require_address(&req.address)?;
+    let account = gw
+        .create_account(&req.address, req.nostr_pubkey.as_deref())
+        .await?;
+    Ok(json(StatusCode::CREATED, &AccountView::new(gw, &account)))
 }
 
-async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Response<Body> {
-    let result = async {
-        // A domain token lists its own domain, and may name no other.
-        let domain = domain.or_else(|| auth.domain().map(str::to_string));
-        if let Some(d) = &domain {
-            auth.require_domain(d)?;
-        }
-        let domain = match domain {
-            Some(d) => Some(gw.domain_named(&d.to_ascii_lowercase())?.name.clone()),
-            None => None,
-        };
-        let accounts = gw.store.list_accounts(domain.as_ref()).await?;
-        Ok(accounts
-            .iter()
-            .map(|a| AccountView::new(gw, a))
-            .collect::<Vec<_>>())
+async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Answer {
+    // A domain token lists its own domain, and may name no other.
+    let domain = domain.or_else(|| auth.domain().map(str::to_string));
+    if let Some(d) = &domain {
+        auth.require_domain(d)?;
     }
-    .await;
-    answer(StatusCode::OK, result)
+    let domain = match domain {
+        Some(d) => Some(gw.domain_named(&d.to_ascii_lowercase())?.name.clone()),
+        None => None,
+    };
+    let accounts = gw
+        .store
+        .list_accounts(domain.as_ref())
+        .await
+        .map_err(Error::from)?;
+    let views: Vec<_> = accounts.iter().map(|a| AccountView::new(gw, a)).collect();
+    Ok(json(StatusCode::OK, &views))
 }
 
-async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Response<Body> {
-    match *method {
-        Method::GET => answer(
-            StatusCode::OK,
-            gw.account(address).await.map(|a| AccountView::new(gw, &a)),
-        ),
+async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Answer {
+    let account = match *method {
+        Method::GET => gw.account(address).await?,
         Method::PATCH => {
-            let result = async {
-                let patch: PatchAccount = parse(body)?;
-                let account = match patch.nostr_pubkey {
-                    Some(key) => gw.set_nostr_pubkey(address, key.as_deref()).await?,
-                    None => gw.account(address).await?,
-                };
-                Ok(AccountView::new(gw, &account))
+            let patch: PatchAccount = parse(body)?;
+            match patch.nostr_pubkey {
+                Some(key) => gw.set_nostr_pubkey(address, key.as_deref()).await?,
+                None => gw.account(address).await?,
             }
-            .await;
-            answer(StatusCode::OK, result)
         }
-        Method::DELETE => match gw.delete_account(address).await {
-            Ok(()) => {
-                let mut resp = Response::new(Body::default());
-                *resp.status_mut() = StatusCode::NO_CONTENT;
-                resp
-            }
-            Err(e) => into_response(&e.into(), Surface::Admin),
-        },
-        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
-    }
+        Method::DELETE => {
+            gw.delete_account(address).await?;
+            return Ok(no_content());
+        }
+        _ => {
+            return Ok(error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+            ));
+        }
+    };
+    Ok(json(StatusCode::OK, &AccountView::new(gw, &account)))
 }
 
-async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Response<Body> {
-    answer(
-        StatusCode::OK,
-        gw.transactions_with_receipts(address, limit).await,
-    )
+async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Answer {
+    let rows = gw.transactions_with_receipts(address, limit).await?;
+    Ok(json(StatusCode::OK, &rows))
 }

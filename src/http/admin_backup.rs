@@ -8,12 +8,11 @@ use http_body_util::Full;
 use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::Body;
-use super::error::{Surface, into_response};
+use super::Answer;
 use crate::gateway::{Error, Gateway};
 
 /// Makes the snapshot and answers it; the temporary file is gone when this returns.
-pub async fn backup(gw: &Gateway) -> Response<Body> {
+pub async fn backup(gw: &Gateway) -> Answer {
     let dir = &gw.settings.data_dir;
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
         tracing::error!(error = %e, "backup: cannot create data_dir");
@@ -29,12 +28,15 @@ pub async fn backup(gw: &Gateway) -> Response<Body> {
         }),
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return into_response(&Error::Store(e).into(), Surface::Admin);
+            return Err(Error::Store(e).into());
         }
     };
     let _ = tokio::fs::remove_file(&tmp).await;
     let Ok(bytes) = bytes else {
-        return super::error::error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        return Ok(super::error::error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+        ));
     };
     tracing::info!(bytes = bytes.len(), "backup: snapshot sent");
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
@@ -46,5 +48,5 @@ pub async fn backup(gw: &Gateway) -> Response<Body> {
         CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"lnaddr-backup.redb\""),
     );
-    resp
+    Ok(resp)
 }

@@ -3,11 +3,10 @@
 //! makes the next outgoing payments fail. With another node in use both answer 404. The controls
 //! are the admin router's ([`FakeControls`]), not the gateway's.
 
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use serde::Deserialize;
 
-use super::error::{ApiError, Surface, into_response};
-use super::{Body, json, parse};
+use super::{Answer, json, parse};
 use crate::lightning::fake::FakeControls;
 
 #[derive(Deserialize)]
@@ -23,28 +22,21 @@ struct FailNext {
 }
 
 /// `POST /api/v1/fake/pay {"invoice": BOLT11}`
-pub async fn pay(fake: &FakeControls, body: &[u8]) -> Response<Body> {
-    let result: Result<_, ApiError> = async {
-        let req: FakePay = parse(body)?;
-        let hash = fake.pay(&req.invoice).await?;
-        Ok(serde_json::json!({"status": "OK", "payment_hash": hash}))
-    }
-    .await;
-    match result {
-        Ok(v) => json(StatusCode::OK, &v),
-        Err(e) => into_response(&e, Surface::Admin),
-    }
+pub async fn pay(fake: &FakeControls, body: &[u8]) -> Answer {
+    let req: FakePay = parse(body)?;
+    let hash = fake.pay(&req.invoice).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"status": "OK", "payment_hash": hash}),
+    ))
 }
 
 /// `POST /api/v1/fake/fail-next-payments {"count": N}`
-pub async fn fail_next(fake: &FakeControls, body: &[u8]) -> Response<Body> {
-    let result: Result<_, ApiError> = (|| {
-        let req: FailNext = parse(body)?;
-        fake.fail_next_payments(req.count)?;
-        Ok(serde_json::json!({"status": "OK", "count": req.count}))
-    })();
-    match result {
-        Ok(v) => json(StatusCode::OK, &v),
-        Err(e) => into_response(&e, Surface::Admin),
-    }
+pub fn fail_next(fake: &FakeControls, body: &[u8]) -> Answer {
+    let req: FailNext = parse(body)?;
+    fake.fail_next_payments(req.count)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"status": "OK", "count": req.count}),
+    ))
 }

@@ -39,6 +39,12 @@ pub enum ApiError {
     Fake(#[from] FakeControlError),
 }
 
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::Domain(Error::Domain(e))
+    }
+}
+
 /// Maps every error a handler can answer to its answer, and logs it (once).
 pub fn into_response(err: &ApiError, surface: Surface) -> Response<Body> {
     let bad_request = match surface {
