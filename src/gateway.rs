@@ -95,19 +95,20 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub node: Arc<dyn LightningNode>,
     pub metrics: Metrics,
-    pub admin_token: Secret,
+    /// Compared only by [`Gateway::is_admin_token`].
+    pub(crate) admin_token: Secret,
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
-    pub domains: Arc<Domains>,
+    pub(crate) domains: Arc<Domains>,
     /// Pays reserved withdrawals (LUD-03) in the background.
-    pub payer: crate::payments::Payer,
+    pub(crate) payer: crate::payments::Payer,
     /// The payment engine every way of spending uses.
-    pub payments: crate::payments::Payments,
+    pub(crate) payments: crate::payments::Payments,
     /// Each address's metadata, description hash and lookup answer, made once.
-    pub pay_cache: PayCache,
+    pub(crate) pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
     pub events: crate::events::Events,
     /// Notified when an NWC connection is made or revoked here, for the NWC service.
-    pub nwc_changed: Arc<tokio::sync::Notify>,
+    pub(crate) nwc_changed: Arc<tokio::sync::Notify>,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is
@@ -350,6 +351,27 @@ impl Gateway {
             preimage,
             bolt11: invoice.bolt11,
         })
+    }
+
+    /// Whether `bearer` is the admin token (compared in constant time).
+    pub fn is_admin_token(&self, bearer: &str) -> bool {
+        self.admin_token.constant_time_eq(bearer.as_bytes())
+    }
+
+    /// Writes a consistent snapshot of the store to `out` (`GET /api/v1/backup`).
+    pub async fn snapshot(&self, out: &std::path::Path) -> Result<(), Error> {
+        Ok(self.store.snapshot(out).await?)
+    }
+
+    /// Takes one token from the shared rate-limit bucket `key` (refilled one token every
+    /// `interval`, at most `burst`), kept in the store so it holds across every process.
+    pub async fn take_rate_token(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<crate::ratelimit::RateDecision, Error> {
+        Ok(self.store.take_token(key, interval, burst).await?)
     }
 
     /// Readiness: the store answers and the node is reachable and synced.

@@ -319,11 +319,7 @@ async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Answer {
         Some(d) => Some(gw.domain_named(&d.to_ascii_lowercase())?.name.clone()),
         None => None,
     };
-    let accounts = gw
-        .store
-        .list_accounts(domain.as_ref())
-        .await
-        .map_err(Error::from)?;
+    let accounts = gw.list_accounts(domain.as_ref()).await?;
     let views: Vec<_> = accounts.iter().map(|a| AccountView::new(gw, a)).collect();
     Ok(json(StatusCode::OK, &views))
 }

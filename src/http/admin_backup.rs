@@ -1,5 +1,5 @@
 //! `GET /api/v1/backup` (admin): a consistent snapshot of the store, made by the running gateway
-//! from one read transaction ([`crate::store::Store::snapshot`]) into a private temporary file
+//! from one read transaction ([`Gateway::snapshot`]) into a private temporary file
 //! under `data_dir`, then sent as the answer's body (`lnaddr backup --out FILE` saves it; `lnaddr
 //! restore FILE` puts it back). The Redis store answers 501: Redis has its own persistence.
 
@@ -9,7 +9,7 @@ use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::Answer;
-use crate::gateway::{Error, Gateway};
+use crate::gateway::Gateway;
 
 /// Makes the snapshot and answers it; the temporary file is gone when this returns.
 pub async fn backup(gw: &Gateway) -> Answer {
@@ -21,14 +21,14 @@ pub async fn backup(gw: &Gateway) -> Answer {
         "backup-{}.redb.tmp",
         hex::encode(rand::random::<[u8; 8]>())
     ));
-    let made = gw.store.snapshot(&tmp).await;
+    let made = gw.snapshot(&tmp).await;
     let bytes = match made {
         Ok(()) => tokio::fs::read(&tmp).await.map_err(|e| {
             tracing::error!(error = %e, "backup: cannot read the snapshot back");
         }),
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(Error::Store(e).into());
+            return Err(e.into());
         }
     };
     let _ = tokio::fs::remove_file(&tmp).await;

@@ -120,8 +120,7 @@ impl RateLimiter {
                 let bucket = account_key(gw, account, host)?;
                 let rate = self.settings.account_callback;
                 match gw
-                    .store
-                    .take_token(&bucket, rate.interval(), rate.burst)
+                    .take_rate_token(&bucket, rate.interval(), rate.burst)
                     .await
                 {
                     Ok(decision) => limited(decision),
