@@ -1,11 +1,12 @@
 //! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger and
-//! `/metrics`; the fake node's controls in `http/admin_fake.rs`, withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
-//! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
-//! `http/admin_webhooks.rs`, LndHub credentials and invites in
-//! `http/admin_lndhub.rs`, NWC connections (NIP-47) in `http/admin_nwc.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
-//! console (`GET /`, no token needed for the page itself) in `http/pages/console.rs`. JSON in and
-//! out; amounts in millisatoshis. Who may do what is decided by the request's [`Auth`]
-//! (`http/auth.rs`): every route checks it before anything else.
+//! `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the zap receipt outbox in
+//! `http/admin_outbox.rs`, webhooks and ledger exports in `http/admin_webhooks.rs`, LndHub
+//! credentials and invites in `http/admin_lndhub.rs`, NWC connections (NIP-47) in
+//! `http/admin_nwc.rs`, domains and domain tokens in `http/admin_domains.rs`, the fake node's
+//! controls in `http/admin_fake.rs`; the operator console (`GET /`, no token needed for the page
+//! itself) in `http/pages/console.rs`. JSON in and out; amounts in millisatoshis. Who may do what
+//! is decided by the request's [`Auth`] (`http/auth.rs`): every route checks it before anything
+//! else. Handlers answer `http::Answer`; [`handle`] turns an error into its answer, once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
