@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use crate::config::{AdminTokenSource, LightningBackend, Settings, StoreSettings};
 use crate::gateway::Gateway;
 use crate::lightning::LightningNode;
-use crate::lightning::fake::FakeNode;
+use crate::lightning::fake::{FakeControls, FakeNode};
 use crate::lightning::lnd::{LndConfig, LndNode, LndStartError};
 use crate::metrics::Metrics;
 use crate::nostr::publisher::Publisher;
@@ -56,6 +56,8 @@ pub struct Running {
     pub public_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub gateway: Arc<Gateway>,
+    /// The fake node's controls (empty unless the fake node is the node in use).
+    pub fake: FakeControls,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -192,7 +194,6 @@ pub async fn start_with_listeners(
         settings,
         store,
         node,
-        fake,
         metrics,
         admin_token,
         domains,
@@ -216,10 +217,15 @@ pub async fn start_with_listeners(
         shutdown_rx.clone(),
         conn_limits.clone(),
     ));
-    let (gw, layers) = (gateway.clone(), http::layers::Layers::new(limits));
+    let fake = FakeControls::new(fake);
+    let admin_state = Arc::new(http::admin::AdminState {
+        gw: gateway.clone(),
+        fake: fake.clone(),
+    });
+    let layers = http::layers::Layers::new(limits);
     tasks.spawn(http::serve(
         admin,
-        move |req, peer| http::layers::admin(gw.clone(), layers.clone(), req, peer),
+        move |req, peer| http::layers::admin(admin_state.clone(), layers.clone(), req, peer),
         shutdown_rx.clone(),
         conn_limits,
     ));
@@ -289,6 +295,7 @@ pub async fn start_with_listeners(
         public_addr,
         admin_addr,
         gateway,
+        fake,
         shutdown,
         tasks,
     })

@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use crate::config::{DomainSettings, Settings};
 use crate::domains::{Domain, Domains};
-use crate::lightning::fake::{FakeNode, FakePayError};
 use crate::lightning::{InvoiceRequest, InvoiceState, LightningError, LightningNode};
 use crate::lnurl::pay::{self, PayRequest, PayerDataSpec};
 use crate::lnurl::pay_cache::{PayCache, PayEntry};
@@ -70,12 +69,6 @@ pub enum Error {
     /// Money is still moving on the account (the reason says how); refused, nothing changed.
     #[error("{0}")]
     MoneyInFlight(String),
-    /// A fake payment was refused.
-    #[error(transparent)]
-    FakePay(#[from] FakePayError),
-    /// The operation needs the fake node but another node is configured.
-    #[error("the fake node is not in use")]
-    NotFake,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -101,22 +94,21 @@ pub struct Gateway {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
     pub node: Arc<dyn LightningNode>,
-    /// Set when the fake node is the configured node, for `POST /api/v1/fake/pay`.
-    pub fake: Option<Arc<FakeNode>>,
     pub metrics: Metrics,
-    pub admin_token: Secret,
+    /// Compared only by [`Gateway::is_admin_token`].
+    pub(crate) admin_token: Secret,
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
-    pub domains: Arc<Domains>,
+    pub(crate) domains: Arc<Domains>,
     /// Pays reserved withdrawals (LUD-03) in the background.
-    pub payer: crate::payments::Payer,
+    pub(crate) payer: crate::payments::Payer,
     /// The payment engine every way of spending uses.
-    pub payments: crate::payments::Payments,
+    pub(crate) payments: crate::payments::Payments,
     /// Each address's metadata, description hash and lookup answer, made once.
-    pub pay_cache: PayCache,
+    pub(crate) pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
     pub events: crate::events::Events,
     /// Between the NWC connections made or revoked here and this process's NWC service.
-    pub nwc: Arc<crate::nwc::NwcSignal>,
+    pub(crate) nwc: Arc<crate::nwc::NwcSignal>,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is
@@ -361,11 +353,25 @@ impl Gateway {
         })
     }
 
-    /// Fake node only: settles one of its invoices as if the network paid it.
-    pub async fn fake_pay(&self, bolt11: &str) -> Result<PaymentHash, Error> {
-        let fake = self.fake.as_ref().ok_or(Error::NotFake)?;
-        let settlement = fake.pay(bolt11).await?;
-        Ok(settlement.payment_hash)
+    /// Whether `bearer` is the admin token (compared in constant time).
+    pub fn is_admin_token(&self, bearer: &str) -> bool {
+        self.admin_token.constant_time_eq(bearer.as_bytes())
+    }
+
+    /// Writes a consistent snapshot of the store to `out` (`GET /api/v1/backup`).
+    pub async fn snapshot(&self, out: &std::path::Path) -> Result<(), Error> {
+        Ok(self.store.snapshot(out).await?)
+    }
+
+    /// Takes one token from the shared rate-limit bucket `key` (refilled one token every
+    /// `interval`, at most `burst`), kept in the store so it holds across every process.
+    pub async fn take_rate_token(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<crate::ratelimit::RateDecision, Error> {
+        Ok(self.store.take_token(key, interval, burst).await?)
     }
 
     /// Readiness: the store answers and the node is reachable and synced.

@@ -24,7 +24,8 @@
 //!   guard (SSRF), and the receipt publisher that drains the store's outbox to relays.
 //! - [`store`]: the `Store` trait (with its zap receipt outbox, [`store::outbox`]) and records; [`store::embedded`] (redb), [`store::redis`] (Redis or
 //!   Redis Cluster, key names only in [`store::keys`]).
-//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices);
+//! - [`lightning`]: the `LightningNode` trait; [`lightning::fake`] (signs real BOLT 11 invoices;
+//!   its test controls are a handle the admin router holds, not the gateway's);
 //!   [`lightning::lnd`] (gRPC over TLS with a macaroon, our subset of LND's protos in `proto/`).
 //! - [`config`]: TOML + `LNADDR_*` environment → validated [`config::Settings`].
 //! - [`client`]: the CLI's admin-API client (`lnaddr account ...`).
@@ -32,7 +33,8 @@
 //! - [`doctor`]: `lnaddr doctor`, a configuration and its running gateway checked end to end.
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays;
-//!   [`leased`]: the loop of the leased outbox workers (zap receipts, webhook deliveries).
+//!   [`leased`]: the loop of the leased outbox workers (zap receipts, webhook deliveries);
+//!   [`ratelimit`]: the GCRA rule and bounded in-memory buckets (pure; shared buckets are the store's).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`], [`ip`]: newtypes, redacted secrets, Prometheus,
 //!   files, how a client address is counted.
 
@@ -57,6 +59,7 @@ pub mod metrics;
 pub mod nostr;
 pub mod nwc;
 pub mod payments;
+pub mod ratelimit;
 pub mod secret;
 pub mod seed;
 pub mod store;

@@ -60,9 +60,8 @@ fn fake(gw: &TestGateway) -> &lnaddr::lightning::fake::FakeNode {
     gw.running
         .as_ref()
         .expect("running")
-        .gateway
         .fake
-        .as_deref()
+        .node()
         .expect("fake node")
 }
 

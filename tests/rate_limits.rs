@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
+use lnaddr::ratelimit::RateDecision;
 use lnaddr::store::RateLimitStore;
 use lnaddr::store::embedded::EmbeddedStore;
-use lnaddr::store::ratelimit::RateDecision;
 use lnaddr::store::redis::RedisStore;
 use serde_json::Value;
 use support::gateway::TestGateway;

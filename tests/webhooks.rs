@@ -453,9 +453,8 @@ async fn payments_out_send_sent_and_failed_events() {
     gw.running
         .as_ref()
         .expect("running")
-        .gateway
         .fake
-        .as_deref()
+        .node()
         .expect("fake node")
         .payments
         .set_fee(lnaddr::types::Msat(1_234));

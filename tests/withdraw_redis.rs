@@ -96,13 +96,7 @@ async fn withdrawals_on_redis() {
     gw.wait_balance("bob@localhost", 10_000).await;
     gw.wait_balance("alice@localhost", 160_000).await;
     // Cancelled on the node before the credit: the network can no longer pay it.
-    let node = gw
-        .running
-        .as_ref()
-        .expect("running")
-        .gateway
-        .fake
-        .as_deref();
+    let node = gw.running.as_ref().expect("running").fake.node();
     assert!(matches!(
         node.expect("fake node").pay(pr).await,
         Err(lnaddr::lightning::fake::FakePayError::Canceled)

@@ -2,8 +2,8 @@
 //! remove, list the ledger, and an account's LUD-01 LNURL.
 
 use super::{Error, Gateway};
-use crate::store::{Account, NewAccount, Transaction};
-use crate::types::{LightningAddress, NostrPubkey};
+use crate::store::{Account, AccountId, NewAccount, Transaction};
+use crate::types::{DomainName, LightningAddress, NostrPubkey};
 
 impl Gateway {
     /// Creates an account for `address` on one of the configured domains.
@@ -39,6 +39,16 @@ impl Gateway {
             .account_by_name(&address.domain, &address.username)
             .await?
             .ok_or(Error::UnknownUser)
+    }
+
+    /// The account with id `id`, if it still exists.
+    pub async fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>, Error> {
+        Ok(self.store.account(id).await?)
+    }
+
+    /// Every account, or every account on `domain`.
+    pub async fn list_accounts(&self, domain: Option<&DomainName>) -> Result<Vec<Account>, Error> {
+        Ok(self.store.list_accounts(domain).await?)
     }
 
     pub async fn set_nostr_pubkey(

@@ -1,11 +1,12 @@
-//! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger, the
-//! fake node's pay button, and `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the
-//! zap receipt outbox in `http/admin_outbox.rs`, webhooks and ledger exports in
-//! `http/admin_webhooks.rs`, LndHub credentials and invites in
-//! `http/admin_lndhub.rs`, NWC connections (NIP-47) in `http/admin_nwc.rs`, domains and domain tokens in `http/admin_domains.rs`; the operator
-//! console (`GET /`, no token needed for the page itself) in `http/pages/console.rs`. JSON in and
-//! out; amounts in millisatoshis. Who may do what is decided by the request's [`Auth`]
-//! (`http/auth.rs`): every route checks it before anything else.
+//! The admin API (admin listener only, `Authorization: Bearer TOKEN`): accounts, their ledger and
+//! `/metrics`; withdraw links (LUD-03) in `http/admin_withdraw.rs`, the zap receipt outbox in
+//! `http/admin_outbox.rs`, webhooks and ledger exports in `http/admin_webhooks.rs`, LndHub
+//! credentials and invites in `http/admin_lndhub.rs`, NWC connections (NIP-47) in
+//! `http/admin_nwc.rs`, domains and domain tokens in `http/admin_domains.rs`, the fake node's
+//! controls in `http/admin_fake.rs`; the operator console (`GET /`, no token needed for the page
+//! itself) in `http/pages/console.rs`. JSON in and out; amounts in millisatoshis. Who may do what
+//! is decided by the request's [`Auth`] (`http/auth.rs`): every route checks it before anything
+//! else. Handlers answer `http::Answer`; [`handle`] turns an error into its answer, once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,10 +22,11 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Auth, AuthError};
 use super::error::{Surface, error_response, into_response};
 use super::{
-    Body, admin_domains, admin_lndhub, admin_nwc, admin_outbox, admin_payments, admin_webhooks,
-    admin_withdraw, answer, pages, parse, query_param, refused, segments,
+    Answer, Body, admin_domains, admin_fake, admin_lndhub, admin_nwc, admin_outbox, admin_payments,
+    admin_webhooks, admin_withdraw, json, no_content, pages, parse, query_param, segments,
 };
 use crate::gateway::{Error, Gateway};
+use crate::lightning::fake::FakeControls;
 use crate::store::Account;
 
 /// Largest admin request body.
@@ -69,12 +71,6 @@ struct PatchAccount {
     nostr_pubkey: Option<Option<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FakePay {
-    invoice: String,
-}
-
 mod double_option {
     use serde::{Deserialize, Deserializer};
 
@@ -85,15 +81,29 @@ mod double_option {
     }
 }
 
+/// What the admin router serves from: the gateway, and the fake node's controls (empty unless the
+/// fake node is the node in use; they are no part of the gateway's domain).
+pub struct AdminState {
+    pub gw: Arc<Gateway>,
+    pub fake: FakeControls,
+}
+
 /// Handles one admin request.
-pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+pub async fn handle(
+    state: Arc<AdminState>,
+    req: Request<Incoming>,
+    _peer: SocketAddr,
+) -> Response<Body> {
+    let (gw, fake) = (&state.gw, &state.fake);
     let started = Instant::now();
     let console = pages::console::unauthenticated(req.method(), req.uri().path());
     let (parts, body) = req.into_parts();
-    let (route, mut resp) = match console {
-        Some(answer) => answer,
-        None => authorized_route(&gw, parts, body).await,
+    let (route, answer) = match console {
+        Some((route, resp)) => (route, Ok(resp)),
+        None => authorized_route(gw, fake, parts, body).await,
     };
+    // The one place an admin handler's error becomes its answer.
+    let mut resp = answer.unwrap_or_else(|e| into_response(&e, Surface::Admin));
     gw.metrics.observe_request(
         route,
         resp.status().as_u16(),
@@ -107,39 +117,41 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, _peer: SocketAddr)
 /// Authorizes the request once ([`Auth`]), then routes it.
 async fn authorized_route(
     gw: &Gateway,
+    fake: &FakeControls,
     parts: hyper::http::request::Parts,
     body: Incoming,
-) -> (&'static str, Response<Body>) {
+) -> (&'static str, Answer) {
     match Auth::from_parts(gw, &parts).await {
-        Ok(auth) => route(gw, &auth, parts, body).await,
+        Ok(auth) => route(gw, fake, &auth, parts, body).await,
         Err(AuthError::Missing) => {
             let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong admin token");
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            ("unauthorized", resp)
+            ("unauthorized", Ok(resp))
         }
-        Err(AuthError::Store(e)) => (
-            "unauthorized",
-            into_response(&Error::Store(e), Surface::Admin),
-        ),
+        Err(AuthError::Store(e)) => ("unauthorized", Err(Error::Store(e).into())),
     }
 }
 
 async fn route(
     gw: &Gateway,
+    fake: &FakeControls,
     auth: &Auth,
     parts: hyper::http::request::Parts,
     body: Incoming,
-) -> (&'static str, Response<Body>) {
+) -> (&'static str, Answer) {
     let method = parts.method.clone();
     let query = parts.uri.query().map(str::to_string);
     let Some(segs) = segments(parts.uri.path()) else {
-        return ("other", error_response(StatusCode::NOT_FOUND, "not found"));
+        return (
+            "other",
+            Ok(error_response(StatusCode::NOT_FOUND, "not found")),
+        );
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(resp) => return ("other", resp),
+        Err(resp) => return ("other", Ok(resp)),
     };
     // Webhooks check their caller in `admin_webhooks`; a ledger export is its account's domain's.
     let webhook_check = match segs.as_slice() {
@@ -153,7 +165,7 @@ async fn route(
         _ => None,
     };
     if let Some(Err(e)) = webhook_check {
-        return ("other", refused(e));
+        return ("other", Err(e.into()));
     }
     if let Some(answer) =
         admin_webhooks::route(gw, auth, &method, &segs, query.as_deref(), &body).await
@@ -165,12 +177,12 @@ async fn route(
         ($template:expr, $allowed:expr, $answer:expr) => {
             match $allowed {
                 Ok(()) => ($template, $answer),
-                Err(e) => ($template, refused(e)),
+                Err(e) => ($template, Err(e.into())),
             }
         };
     }
     match (&method, segs.as_slice()) {
-        (&Method::GET, ["metrics"]) => check!("/metrics", auth.require_admin(), metrics(gw)),
+        (&Method::GET, ["metrics"]) => check!("/metrics", auth.require_admin(), Ok(metrics(gw))),
         (&Method::POST, ["api", "v1", "accounts"]) => {
             ("/api/v1/accounts", create(gw, auth, &body).await)
         }
@@ -246,7 +258,7 @@ async fn route(
         (&Method::POST, ["api", "v1", "fake", "fail-next-payments"]) => check!(
             "/api/v1/fake/fail-next-payments",
             auth.require_admin(),
-            admin_withdraw::fail_next(gw, &body).await
+            admin_fake::fail_next(fake, &body)
         ),
         (&Method::GET, ["api", "v1", "zap-receipts"]) => check!(
             "/api/v1/zap-receipts",
@@ -254,16 +266,19 @@ async fn route(
             admin_outbox::list(gw, query.as_deref()).await
         ),
         // Renders a QR code of the body for the console; reads and changes nothing.
-        (&Method::POST, ["console", "qr"]) => ("/console/qr", pages::console::qr_svg(&body)),
+        (&Method::POST, ["console", "qr"]) => ("/console/qr", Ok(pages::console::qr_svg(&body))),
         (&Method::POST, ["api", "v1", "fake", "pay"]) => check!(
             "/api/v1/fake/pay",
             auth.require_admin(),
-            fake_pay(gw, &body).await
+            admin_fake::pay(fake, &body).await
         ),
         (_, ["api", "v1", "domains", ..] | ["api", "v1", "tokens", ..]) => {
             admin_domains::route(gw, auth, &method, &segs[2..], &body).await
         }
-        _ => ("other", error_response(StatusCode::NOT_FOUND, "not found")),
+        _ => (
+            "other",
+            Ok(error_response(StatusCode::NOT_FOUND, "not found")),
+        ),
     }
 }
 
@@ -286,83 +301,55 @@ fn metrics(gw: &Gateway) -> Response<Body> {
     resp
 }
 
-async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: CreateAccount = parse(body)?;
-        auth.require_address(&req.address)?;
-        let account = gw
-            .create_account(&req.address, req.nostr_pubkey.as_deref())
-            .await?;
-        Ok(AccountView::new(gw, &account))
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Answer {
+    let req: CreateAccount = parse(body)?;
+    auth.require_address(&req.address)?;
+    let account = gw
+        .create_account(&req.address, req.nostr_pubkey.as_deref())
+        .await?;
+    Ok(json(StatusCode::CREATED, &AccountView::new(gw, &account)))
 }
 
-async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Response<Body> {
-    let result = async {
-        // A domain token lists its own domain, and may name no other.
-        let domain = domain.or_else(|| auth.domain().map(str::to_string));
-        if let Some(d) = &domain {
-            auth.require_domain(d)?;
-        }
-        let domain = match domain {
-            Some(d) => Some(gw.domain_named(&d.to_ascii_lowercase())?.name.clone()),
-            None => None,
-        };
-        let accounts = gw.store.list_accounts(domain.as_ref()).await?;
-        Ok(accounts
-            .iter()
-            .map(|a| AccountView::new(gw, a))
-            .collect::<Vec<_>>())
+async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Answer {
+    // A domain token lists its own domain, and may name no other.
+    let domain = domain.or_else(|| auth.domain().map(str::to_string));
+    if let Some(d) = &domain {
+        auth.require_domain(d)?;
     }
-    .await;
-    answer(StatusCode::OK, result)
+    let domain = match domain {
+        Some(d) => Some(gw.domain_named(&d.to_ascii_lowercase())?.name.clone()),
+        None => None,
+    };
+    let accounts = gw.list_accounts(domain.as_ref()).await?;
+    let views: Vec<_> = accounts.iter().map(|a| AccountView::new(gw, a)).collect();
+    Ok(json(StatusCode::OK, &views))
 }
 
-async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Response<Body> {
-    match *method {
-        Method::GET => answer(
-            StatusCode::OK,
-            gw.account(address).await.map(|a| AccountView::new(gw, &a)),
-        ),
+async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Answer {
+    let account = match *method {
+        Method::GET => gw.account(address).await?,
         Method::PATCH => {
-            let result = async {
-                let patch: PatchAccount = parse(body)?;
-                let account = match patch.nostr_pubkey {
-                    Some(key) => gw.set_nostr_pubkey(address, key.as_deref()).await?,
-                    None => gw.account(address).await?,
-                };
-                Ok(AccountView::new(gw, &account))
+            let patch: PatchAccount = parse(body)?;
+            match patch.nostr_pubkey {
+                Some(key) => gw.set_nostr_pubkey(address, key.as_deref()).await?,
+                None => gw.account(address).await?,
             }
-            .await;
-            answer(StatusCode::OK, result)
         }
-        Method::DELETE => match gw.delete_account(address).await {
-            Ok(()) => {
-                let mut resp = Response::new(Body::default());
-                *resp.status_mut() = StatusCode::NO_CONTENT;
-                resp
-            }
-            Err(e) => into_response(&e, Surface::Admin),
-        },
-        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
-    }
+        Method::DELETE => {
+            gw.delete_account(address).await?;
+            return Ok(no_content());
+        }
+        _ => {
+            return Ok(error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+            ));
+        }
+    };
+    Ok(json(StatusCode::OK, &AccountView::new(gw, &account)))
 }
 
-async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Response<Body> {
-    answer(
-        StatusCode::OK,
-        gw.transactions_with_receipts(address, limit).await,
-    )
-}
-
-async fn fake_pay(gw: &Gateway, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: FakePay = parse(body)?;
-        let hash = gw.fake_pay(&req.invoice).await?;
-        Ok(serde_json::json!({"status": "OK", "payment_hash": hash}))
-    }
-    .await;
-    answer(StatusCode::OK, result)
+async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Answer {
+    let rows = gw.transactions_with_receipts(address, limit).await?;
+    Ok(json(StatusCode::OK, &rows))
 }

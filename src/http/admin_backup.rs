@@ -1,5 +1,5 @@
 //! `GET /api/v1/backup` (admin): a consistent snapshot of the store, made by the running gateway
-//! from one read transaction ([`crate::store::Store::snapshot`]) into a private temporary file
+//! from one read transaction ([`Gateway::snapshot`]) into a private temporary file
 //! under `data_dir`, then sent as the answer's body (`lnaddr backup --out FILE` saves it; `lnaddr
 //! restore FILE` puts it back). The Redis store answers 501: Redis has its own persistence.
 
@@ -8,12 +8,11 @@ use http_body_util::Full;
 use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::Body;
-use super::error::{Surface, into_response};
-use crate::gateway::{Error, Gateway};
+use super::Answer;
+use crate::gateway::Gateway;
 
 /// Makes the snapshot and answers it; the temporary file is gone when this returns.
-pub async fn backup(gw: &Gateway) -> Response<Body> {
+pub async fn backup(gw: &Gateway) -> Answer {
     let dir = &gw.settings.data_dir;
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
         tracing::error!(error = %e, "backup: cannot create data_dir");
@@ -22,19 +21,22 @@ pub async fn backup(gw: &Gateway) -> Response<Body> {
         "backup-{}.redb.tmp",
         hex::encode(rand::random::<[u8; 8]>())
     ));
-    let made = gw.store.snapshot(&tmp).await;
+    let made = gw.snapshot(&tmp).await;
     let bytes = match made {
         Ok(()) => tokio::fs::read(&tmp).await.map_err(|e| {
             tracing::error!(error = %e, "backup: cannot read the snapshot back");
         }),
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return into_response(&Error::Store(e), Surface::Admin);
+            return Err(e.into());
         }
     };
     let _ = tokio::fs::remove_file(&tmp).await;
     let Ok(bytes) = bytes else {
-        return super::error::error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        return Ok(super::error::error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+        ));
     };
     tracing::info!(bytes = bytes.len(), "backup: snapshot sent");
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
@@ -46,5 +48,5 @@ pub async fn backup(gw: &Gateway) -> Response<Body> {
         CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"lnaddr-backup.redb\""),
     );
-    resp
+    Ok(resp)
 }

@@ -7,10 +7,9 @@ use hyper::{Method, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Body;
 use super::auth::Auth;
 use super::error::error_response;
-use super::{answer, parse, refused};
+use super::{Answer, Body, json, no_content, parse};
 use crate::config::{RawDomain, Registration};
 use crate::domains::{Domain, Source};
 use crate::gateway::{Error, Gateway};
@@ -106,10 +105,10 @@ pub async fn route(
     method: &Method,
     segs: &[&str],
     body: &[u8],
-) -> (&'static str, Response<Body>) {
+) -> (&'static str, Answer) {
     match (method, segs) {
         (&Method::POST, ["domains"]) => ("/api/v1/domains", add(gw, auth, body).await),
-        (&Method::GET, ["domains"]) => ("/api/v1/domains", list(gw, auth)),
+        (&Method::GET, ["domains"]) => ("/api/v1/domains", Ok(list(gw, auth))),
         (_, ["domains", name]) => (
             "/api/v1/domains/{name}",
             one(gw, auth, method, name, body).await,
@@ -129,25 +128,18 @@ pub async fn route(
         (&Method::DELETE, ["tokens", id]) => {
             ("/api/v1/tokens/{id}", revoke_token(gw, auth, id).await)
         }
-        _ => ("other", error_response(StatusCode::NOT_FOUND, "not found")),
+        _ => (
+            "other",
+            Ok(error_response(StatusCode::NOT_FOUND, "not found")),
+        ),
     }
 }
 
-fn no_content() -> Response<Body> {
-    let mut resp = Response::new(Body::default());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
-}
-
-async fn add(gw: &Gateway, auth: &Auth, body: &[u8]) -> Response<Body> {
-    let result = async {
-        auth.require_admin()?;
-        let raw: RawDomain = parse(body)?;
-        let domain = gw.domains.add(raw).await?;
-        Ok(DomainView::new(&domain))
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+async fn add(gw: &Gateway, auth: &Auth, body: &[u8]) -> Answer {
+    auth.require_admin()?;
+    let raw: RawDomain = parse(body)?;
+    let domain = gw.domains.add(raw).await?;
+    Ok(json(StatusCode::CREATED, &DomainView::new(&domain)))
 }
 
 fn list(gw: &Gateway, auth: &Auth) -> Response<Body> {
@@ -158,106 +150,74 @@ fn list(gw: &Gateway, auth: &Auth) -> Response<Body> {
         .filter(|d| auth.can_manage(d.name.as_str()))
         .map(|d| DomainView::new(d))
         .collect();
-    answer(StatusCode::OK, Ok::<_, Error>(views))
+    json(StatusCode::OK, &views)
 }
 
-async fn one(
-    gw: &Gateway,
-    auth: &Auth,
-    method: &Method,
-    name: &str,
-    body: &[u8],
-) -> Response<Body> {
+async fn one(gw: &Gateway, auth: &Auth, method: &Method, name: &str, body: &[u8]) -> Answer {
     let name = name.to_ascii_lowercase();
-    match *method {
+    let domain = match *method {
         Method::GET => {
-            let result = auth.require_domain(&name).and_then(|()| {
-                gw.domains
-                    .current()
-                    .named(&name)
-                    .map(|d| DomainView::new(&d))
-                    .ok_or(Error::UnknownDomain)
-            });
-            answer(StatusCode::OK, result)
+            auth.require_domain(&name)?;
+            gw.domains
+                .current()
+                .named(&name)
+                .ok_or(Error::UnknownDomain)?
         }
         Method::PATCH => {
-            let result = async {
-                auth.require_admin()?;
-                let patch: Map<String, Value> = parse(body)?;
-                let domain = gw.domains.patch(&name, patch).await?;
-                Ok(DomainView::new(&domain))
-            }
-            .await;
-            answer(StatusCode::OK, result)
+            auth.require_admin()?;
+            let patch: Map<String, Value> = parse(body)?;
+            gw.domains.patch(&name, patch).await?
         }
         Method::DELETE => {
-            let result = async {
-                auth.require_admin()?;
-                gw.domains.remove(&name).await?;
-                Ok(())
-            }
-            .await;
-            match result {
-                Ok(()) => no_content(),
-                Err(e) => refused(e),
-            }
+            auth.require_admin()?;
+            gw.domains.remove(&name).await?;
+            return Ok(no_content());
         }
-        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
-    }
+        _ => {
+            return Ok(error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+            ));
+        }
+    };
+    Ok(json(StatusCode::OK, &DomainView::new(&domain)))
 }
 
-async fn create_token(gw: &Gateway, auth: &Auth, name: &str, body: &[u8]) -> Response<Body> {
-    let result = async {
-        auth.require_admin()?;
-        let req: CreateToken = if body.is_empty() {
-            CreateToken { label: None }
-        } else {
-            parse(body)?
-        };
-        let made = gw
-            .domains
-            .create_token(&name.to_ascii_lowercase(), req.label)
-            .await?;
-        Ok(NewTokenView {
-            id: made.record.id,
-            token: made.token.expose().to_string(),
-            domain: made.record.domain,
-            label: made.record.label,
-            created_at: made.record.created_at,
-        })
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+async fn create_token(gw: &Gateway, auth: &Auth, name: &str, body: &[u8]) -> Answer {
+    auth.require_admin()?;
+    let req: CreateToken = if body.is_empty() {
+        CreateToken { label: None }
+    } else {
+        parse(body)?
+    };
+    let made = gw
+        .domains
+        .create_token(&name.to_ascii_lowercase(), req.label)
+        .await?;
+    let view = NewTokenView {
+        id: made.record.id,
+        token: made.token.expose().to_string(),
+        domain: made.record.domain,
+        label: made.record.label,
+        created_at: made.record.created_at,
+    };
+    Ok(json(StatusCode::CREATED, &view))
 }
 
-async fn tokens(gw: &Gateway, auth: &Auth, name: &str) -> Response<Body> {
-    let result = async {
-        auth.require_admin()?;
-        let tokens = gw.domains.tokens(&name.to_ascii_lowercase()).await?;
-        Ok(tokens.into_iter().map(TokenView::from).collect::<Vec<_>>())
-    }
-    .await;
-    answer(StatusCode::OK, result)
+async fn tokens(gw: &Gateway, auth: &Auth, name: &str) -> Answer {
+    auth.require_admin()?;
+    let tokens = gw.domains.tokens(&name.to_ascii_lowercase()).await?;
+    let views: Vec<_> = tokens.into_iter().map(TokenView::from).collect();
+    Ok(json(StatusCode::OK, &views))
 }
 
-async fn revoke_token(gw: &Gateway, auth: &Auth, id: &str) -> Response<Body> {
-    let result = async {
-        auth.require_admin()?;
-        gw.domains.revoke_token(id).await?;
-        Ok(())
-    }
-    .await;
-    match result {
-        Ok(()) => no_content(),
-        Err(e) => refused(e),
-    }
+async fn revoke_token(gw: &Gateway, auth: &Auth, id: &str) -> Answer {
+    auth.require_admin()?;
+    gw.domains.revoke_token(id).await?;
+    Ok(no_content())
 }
 
-async fn wellknown(gw: &Gateway, auth: &Auth, name: &str) -> Response<Body> {
-    let result = async {
-        auth.require_domain(name)?;
-        gw.wellknown_files(name).await
-    }
-    .await;
-    answer(StatusCode::OK, result)
+async fn wellknown(gw: &Gateway, auth: &Auth, name: &str) -> Answer {
+    auth.require_domain(name)?;
+    Ok(json(StatusCode::OK, &gw.wellknown_files(name).await?))
 }

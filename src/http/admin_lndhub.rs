@@ -2,14 +2,13 @@
 //! shown), list an account's (never a password), revoke one (its tokens stop working at once), and
 //! make invite codes for `registration = "invite"` domains.
 
-use hyper::{Method, Response, StatusCode};
+use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Body;
 use super::error::error_response;
-use super::{answer, parse};
-use crate::gateway::{Error, Gateway};
+use super::{Answer, json as json_response, parse};
+use crate::gateway::Gateway;
 use crate::lndhub::Hub;
 
 #[derive(Deserialize)]
@@ -20,62 +19,64 @@ struct NewInvite {
 }
 
 /// `POST` / `GET /api/v1/accounts/{address}/lndhub`.
-pub async fn account(gw: &Gateway, method: &Method, address: &str) -> Response<Body> {
+pub async fn account(gw: &Gateway, method: &Method, address: &str) -> Answer {
     let hub = Hub::new(gw);
     match *method {
         Method::POST => {
-            let result = hub.create_credential(address).await.map(|c| {
-                json!({
+            let c = hub.create_credential(address).await?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &json!({
                     "login": c.login,
                     "password": c.password,
                     "url": c.url,
                     "address": address.to_ascii_lowercase(),
                     "created_at": c.credential.created_at,
-                })
-            });
-            answer(StatusCode::CREATED, result)
+                }),
+            ))
         }
         Method::GET => {
-            let result = hub.credentials(address).await.map(|list| {
-                list.iter()
-                    .map(|c| json!({"login": c.login, "created_at": c.created_at}))
-                    .collect::<Vec<_>>()
-            });
-            answer(StatusCode::OK, result)
+            let list = hub.credentials(address).await?;
+            let views: Vec<_> = list
+                .iter()
+                .map(|c| json!({"login": c.login, "created_at": c.created_at}))
+                .collect();
+            Ok(json_response(StatusCode::OK, &views))
         }
-        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        _ => Ok(error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        )),
     }
 }
 
 /// `DELETE /api/v1/lndhub/{login}`.
-pub async fn revoke(gw: &Gateway, method: &Method, login: &str) -> Response<Body> {
+pub async fn revoke(gw: &Gateway, method: &Method, login: &str) -> Answer {
     if *method != Method::DELETE {
-        return error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        return Ok(error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ));
     }
-    match Hub::new(gw).revoke(login).await {
-        Ok(Some(c)) => answer::<_>(
-            StatusCode::OK,
-            Ok::<_, Error>(json!({"login": c.login, "revoked": true})),
-        ),
-        Ok(None) => error_response(StatusCode::NOT_FOUND, "no such lndhub credential"),
-        Err(e) => answer::<serde_json::Value>(StatusCode::OK, Err(e)),
-    }
+    Ok(match Hub::new(gw).revoke(login).await? {
+        Some(c) => json_response(StatusCode::OK, &json!({"login": c.login, "revoked": true})),
+        None => error_response(StatusCode::NOT_FOUND, "no such lndhub credential"),
+    })
 }
 
 /// `POST /api/v1/lndhub/invites` `{"domain","expires_in_secs"?}`.
-pub async fn invite(gw: &Gateway, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: NewInvite = parse(body)?;
-        let i = Hub::new(gw)
-            .create_invite(&req.domain, req.expires_in_secs)
-            .await?;
-        Ok::<_, Error>(json!({
+pub async fn invite(gw: &Gateway, body: &[u8]) -> Answer {
+    let req: NewInvite = parse(body)?;
+    let i = Hub::new(gw)
+        .create_invite(&req.domain, req.expires_in_secs)
+        .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({
             "code": i.code,
             "url": i.url,
             "domain": i.domain,
             "expires_at": i.expires_at,
-        }))
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+        }),
+    ))
 }

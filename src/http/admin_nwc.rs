@@ -2,12 +2,11 @@
 //! connection URI, with its client secret, this once), list an account's with their budget used,
 //! revoke one.
 
-use hyper::{Method, Response, StatusCode};
+use hyper::{Method, StatusCode};
 use serde::Deserialize;
 
-use super::Body;
 use super::error::error_response;
-use super::{answer, parse};
+use super::{Answer, json, parse};
 use crate::gateway::Gateway;
 use crate::nwc::NewConnection;
 use crate::store::BudgetRenewal;
@@ -25,30 +24,30 @@ struct CreateConnection {
 }
 
 /// `GET` / `POST /api/v1/accounts/{address}/nwc`
-pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Response<Body> {
+pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Answer {
     match *method {
-        Method::GET => answer(StatusCode::OK, gw.nwc_connections(address).await),
+        Method::GET => Ok(json(StatusCode::OK, &gw.nwc_connections(address).await?)),
         Method::POST => {
-            let result = async {
-                let req: CreateConnection = parse(body)?;
-                let new = NewConnection {
-                    name: req.name,
-                    methods: req.methods,
-                    max_amount_msat: req.max_amount_msat.map(Msat),
-                    budget_msat: req.budget_msat.map(Msat),
-                    budget_renewal: req.budget_renewal,
-                    expires_in_secs: req.expires_in_secs,
-                };
-                gw.create_nwc_connection(address, new).await
-            }
-            .await;
-            answer(StatusCode::CREATED, result)
+            let req: CreateConnection = parse(body)?;
+            let new = NewConnection {
+                name: req.name,
+                methods: req.methods,
+                max_amount_msat: req.max_amount_msat.map(Msat),
+                budget_msat: req.budget_msat.map(Msat),
+                budget_renewal: req.budget_renewal,
+                expires_in_secs: req.expires_in_secs,
+            };
+            let made = gw.create_nwc_connection(address, new).await?;
+            Ok(json(StatusCode::CREATED, &made))
         }
-        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        _ => Ok(error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        )),
     }
 }
 
 /// `DELETE /api/v1/nwc/{id}`
-pub async fn revoke(gw: &Gateway, id: &str) -> Response<Body> {
-    answer(StatusCode::OK, gw.revoke_nwc_connection(id).await)
+pub async fn revoke(gw: &Gateway, id: &str) -> Answer {
+    Ok(json(StatusCode::OK, &gw.revoke_nwc_connection(id).await?))
 }

@@ -6,11 +6,10 @@
 
 use std::time::Duration;
 
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::Body;
-use super::{answer, parse};
+use super::{Answer, json, parse};
 use crate::gateway::{Error, Gateway};
 use crate::payments::{Payment, PaymentStatus};
 use crate::types::Msat;
@@ -64,10 +63,10 @@ impl PaymentView {
     }
 }
 
-pub async fn pay(gw: &Gateway, address: &str, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: PayBody = parse(body)?;
-        gw.pay_from(
+pub async fn pay(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
+    let req: PayBody = parse(body)?;
+    let payment = gw
+        .pay_from(
             address,
             &req.invoice,
             req.amount_msat.map(Msat),
@@ -75,21 +74,16 @@ pub async fn pay(gw: &Gateway, address: &str, body: &[u8]) -> Response<Body> {
             req.memo,
             WAIT,
         )
-        .await
-    }
-    .await;
-    let status = match &result {
-        Ok(p) if p.status == PaymentStatus::Pending => StatusCode::ACCEPTED,
+        .await?;
+    let status = match payment.status {
+        PaymentStatus::Pending => StatusCode::ACCEPTED,
         _ => StatusCode::OK,
     };
-    answer(status, result.map(|p| PaymentView::new(&p)))
+    Ok(json(status, &PaymentView::new(&payment)))
 }
 
-pub async fn one(gw: &Gateway, hash: &str) -> Response<Body> {
-    let result = async {
-        let hash = hash.parse().map_err(|_| Error::UnknownPayment)?;
-        gw.payment(&hash).await
-    }
-    .await;
-    answer(StatusCode::OK, result.map(|p| PaymentView::new(&p)))
+pub async fn one(gw: &Gateway, hash: &str) -> Answer {
+    let hash = hash.parse().map_err(|_| Error::UnknownPayment)?;
+    let payment = gw.payment(&hash).await?;
+    Ok(json(StatusCode::OK, &PaymentView::new(&payment)))
 }

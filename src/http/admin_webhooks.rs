@@ -6,9 +6,8 @@ use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 
 use super::auth::Auth;
-use super::error::{Surface, error_response, into_response};
-use super::{Body, json, query_param};
-use super::{answer, parse};
+use super::error::error_response;
+use super::{Answer, Body, json, no_content, parse, query_param};
 use crate::gateway::export::to_csv;
 use crate::gateway::{Error, Gateway};
 
@@ -31,26 +30,15 @@ pub(super) async fn route(
     segs: &[&str],
     query: Option<&str>,
     body: &[u8],
-) -> Option<(&'static str, Response<Body>)> {
+) -> Option<(&'static str, Answer)> {
     Some(match (method, segs) {
         (&Method::POST, ["api", "v1", "webhooks"]) => {
             ("/api/v1/webhooks", create(gw, auth, body).await)
         }
-        (&Method::GET, ["api", "v1", "webhooks"]) => (
-            "/api/v1/webhooks",
-            answer(StatusCode::OK, gw.webhooks(auth.domain()).await),
-        ),
-        (&Method::DELETE, ["api", "v1", "webhooks", id]) => (
-            "/api/v1/webhooks/{id}",
-            match gw.delete_webhook(id, auth.domain()).await {
-                Ok(()) => {
-                    let mut resp = Response::new(Body::default());
-                    *resp.status_mut() = StatusCode::NO_CONTENT;
-                    resp
-                }
-                Err(e) => into_response(&e, Surface::Admin),
-            },
-        ),
+        (&Method::GET, ["api", "v1", "webhooks"]) => ("/api/v1/webhooks", list(gw, auth).await),
+        (&Method::DELETE, ["api", "v1", "webhooks", id]) => {
+            ("/api/v1/webhooks/{id}", delete(gw, auth, id).await)
+        }
         (&Method::GET, ["api", "v1", "accounts", address, "transactions.csv"]) => (
             "/api/v1/accounts/{address}/transactions.csv",
             export(gw, address, query, true).await,
@@ -63,21 +51,27 @@ pub(super) async fn route(
     })
 }
 
-async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: CreateWebhook = parse(body)?;
-        // A domain token registers for its own domain (named or not); never gateway-wide.
-        let domain = match (req.domain.as_deref(), auth.domain()) {
-            (Some(d), _) => {
-                auth.require_domain(d)?;
-                Some(d)
-            }
-            (None, own) => own,
-        };
-        gw.create_webhook(&req.url, &req.events, domain).await
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Answer {
+    let req: CreateWebhook = parse(body)?;
+    // A domain token registers for its own domain (named or not); never gateway-wide.
+    let domain = match (req.domain.as_deref(), auth.domain()) {
+        (Some(d), _) => {
+            auth.require_domain(d)?;
+            Some(d)
+        }
+        (None, own) => own,
+    };
+    let made = gw.create_webhook(&req.url, &req.events, domain).await?;
+    Ok(json(StatusCode::CREATED, &made))
+}
+
+async fn list(gw: &Gateway, auth: &Auth) -> Answer {
+    Ok(json(StatusCode::OK, &gw.webhooks(auth.domain()).await?))
+}
+
+async fn delete(gw: &Gateway, auth: &Auth, id: &str) -> Answer {
+    gw.delete_webhook(id, auth.domain()).await?;
+    Ok(no_content())
 }
 
 fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
@@ -90,21 +84,14 @@ fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
         .transpose()
 }
 
-async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> Response<Body> {
-    let rows = async {
-        let from = time_param(query, "from")?;
-        let to = time_param(query, "to")?;
-        gw.export(address, from, to).await
-    }
-    .await;
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => return into_response(&e, Surface::Admin),
-    };
+async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> Answer {
+    let from = time_param(query, "from")?;
+    let to = time_param(query, "to")?;
+    let rows = gw.export(address, from, to).await?;
     if !csv {
-        return json(StatusCode::OK, &rows);
+        return Ok(json(StatusCode::OK, &rows));
     }
-    match to_csv(&rows) {
+    Ok(match to_csv(&rows) {
         Ok(bytes) => {
             let mut resp = Response::new(Body::from(bytes));
             resp.headers_mut().insert(
@@ -121,5 +108,5 @@ async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> 
             tracing::error!(error = %e, "cannot write the CSV export");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
-    }
+    })
 }

@@ -1,14 +1,11 @@
-//! Admin API for LNURL-withdraw (LUD-03) links: create one on an account, show one, disable one;
-//! and the fake node's test hook that makes the next withdrawal payments fail.
+//! Admin API for LNURL-withdraw (LUD-03) links: create one on an account, show one, disable one.
 
-use hyper::StatusCode;
-use hyper::{Method, Response};
+use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::Body;
 use super::error::error_response;
-use super::{answer, parse};
-use crate::gateway::{Error, Gateway};
+use super::{Answer, json, parse};
+use crate::gateway::Gateway;
 use crate::store::WithdrawLink;
 use crate::types::Msat;
 use crate::withdraw::{LinkUrls, NewLink};
@@ -21,12 +18,6 @@ struct CreateLink {
     uses: Option<u32>,
     title: Option<String>,
     expires_in_secs: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u64,
 }
 
 /// A link as the admin API shows it.
@@ -74,53 +65,33 @@ impl LinkView {
 }
 
 /// `POST /api/v1/accounts/{address}/withdraw-links`
-pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: CreateLink = parse(body)?;
-        let new = NewLink {
-            min_msat: Msat(req.min_msat.unwrap_or(1_000).min(req.max_msat)),
-            max_msat: Msat(req.max_msat),
-            uses: req.uses.unwrap_or(1),
-            title: req.title,
-            expires_in_secs: req.expires_in_secs,
-        };
-        let (link, urls) = gw.create_withdraw_link(address, new).await?;
-        Ok(LinkView::new(&link, &urls))
-    }
-    .await;
-    answer(StatusCode::CREATED, result)
+pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
+    let req: CreateLink = parse(body)?;
+    let new = NewLink {
+        min_msat: Msat(req.min_msat.unwrap_or(1_000).min(req.max_msat)),
+        max_msat: Msat(req.max_msat),
+        uses: req.uses.unwrap_or(1),
+        title: req.title,
+        expires_in_secs: req.expires_in_secs,
+    };
+    let (link, urls) = gw.create_withdraw_link(address, new).await?;
+    Ok(json(StatusCode::CREATED, &LinkView::new(&link, &urls)))
 }
 
 /// `GET` / `DELETE /api/v1/withdraw-links/{k1}`
-pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Response<Body> {
+pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Answer {
     match *method {
-        Method::GET => answer(
-            StatusCode::OK,
-            gw.withdraw_link_view(k1)
-                .await
-                .map(|(link, _, urls)| LinkView::new(&link, &urls)),
-        ),
+        Method::GET => {}
         Method::DELETE => {
-            let result = async {
-                gw.disable_withdraw_link(k1).await?;
-                let (link, _, urls) = gw.withdraw_link_view(k1).await?;
-                Ok(LinkView::new(&link, &urls))
-            }
-            .await;
-            answer(StatusCode::OK, result)
+            gw.disable_withdraw_link(k1).await?;
         }
-        _ => error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        _ => {
+            return Ok(error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+            ));
+        }
     }
-}
-
-/// `POST /api/v1/fake/fail-next-payments {"count": N}` (fake node only).
-pub async fn fail_next(gw: &Gateway, body: &[u8]) -> Response<Body> {
-    let result = async {
-        let req: FailNext = parse(body)?;
-        let fake = gw.fake.as_ref().ok_or(Error::NotFake)?;
-        fake.payments.fail_next(req.count);
-        Ok(serde_json::json!({"status": "OK", "count": req.count}))
-    }
-    .await;
-    answer(StatusCode::OK, result)
+    let (link, _, urls) = gw.withdraw_link_view(k1).await?;
+    Ok(json(StatusCode::OK, &LinkView::new(&link, &urls)))
 }

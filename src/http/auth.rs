@@ -50,7 +50,7 @@ impl Auth {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
-        if gw.admin_token.constant_time_eq(bearer.as_bytes()) {
+        if gw.is_admin_token(bearer) {
             return Ok(Auth::Admin);
         }
         // Tokens are 64 hex digits; anything else is not worth a store round trip.
@@ -131,8 +131,7 @@ impl Auth {
         let hash = hash.parse().map_err(|_| Error::UnknownPayment)?;
         let payment = gw.payment(&hash).await?;
         let account = gw
-            .store
-            .account(&payment.account_id)
+            .account_by_id(&payment.account_id)
             .await?
             .ok_or(Error::Forbidden)?;
         self.require_domain(&account.domain)

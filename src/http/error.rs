@@ -12,7 +12,7 @@ use super::{Body, json};
 use crate::domains::admin::DomainError;
 use crate::gateway::Error;
 use crate::lightning::LightningError;
-use crate::lightning::fake::FakePayError;
+use crate::lightning::fake::{FakeControlError, FakePayError};
 use crate::lnurl::ErrorBody;
 use crate::payments::PayError;
 use crate::store::StoreError;
@@ -29,13 +29,56 @@ pub fn error_response(status: StatusCode, reason: &str) -> Response<Body> {
     json(status, &ErrorBody::new(reason))
 }
 
-/// Maps every gateway error to its answer.
-pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
+/// What an HTTP handler can fail with: the gateway's domain errors, and the refusals of the fake
+/// node's controls (which are the admin router's, not the domain's).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] Error),
+    #[error(transparent)]
+    Fake(#[from] FakeControlError),
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::Domain(Error::Domain(e))
+    }
+}
+
+/// Maps every error a handler can answer to its answer, and logs it (once).
+pub fn into_response(err: &ApiError, surface: Surface) -> Response<Body> {
     let bad_request = match surface {
         Surface::Public => StatusCode::OK,
         Surface::Admin => StatusCode::BAD_REQUEST,
     };
-    let (status, reason): (StatusCode, String) = match err {
+    let (status, reason) = match err {
+        ApiError::Domain(e) => domain_status(e, bad_request),
+        ApiError::Fake(e) => match e {
+            FakeControlError::NotFake => {
+                (StatusCode::NOT_FOUND, "the fake node is not in use".into())
+            }
+            FakeControlError::Pay(e) => match e {
+                FakePayError::Invalid => (bad_request, e.to_string()),
+                FakePayError::NotOurs => (StatusCode::NOT_FOUND, e.to_string()),
+                FakePayError::AlreadyPaid | FakePayError::Expired | FakePayError::Canceled => {
+                    (StatusCode::CONFLICT, e.to_string())
+                }
+                FakePayError::Node(inner) => lightning_status(inner),
+            },
+        },
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %err, source = ?std::error::Error::source(err), "request failed");
+    } else {
+        tracing::debug!(error = %err, "request refused");
+    }
+    error_response(status, &reason)
+}
+
+/// A domain error's status and public reason; `bad_request` is the status of a refused request
+/// on this surface.
+fn domain_status(err: &Error, bad_request: StatusCode) -> (StatusCode, String) {
+    match err {
         Error::UnknownDomain => (StatusCode::NOT_FOUND, "unknown domain".into()),
         Error::UnknownUser => (StatusCode::NOT_FOUND, "unknown user".into()),
         Error::UnknownInvoice => (StatusCode::NOT_FOUND, "unknown invoice".into()),
@@ -78,24 +121,9 @@ pub fn into_response(err: &Error, surface: Surface) -> Response<Body> {
             PayError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()),
             PayError::Lightning(inner) => lightning_status(inner),
         },
-        Error::NotFake => (StatusCode::NOT_FOUND, "the fake node is not in use".into()),
-        Error::FakePay(e) => match e {
-            FakePayError::Invalid => (bad_request, e.to_string()),
-            FakePayError::NotOurs => (StatusCode::NOT_FOUND, e.to_string()),
-            FakePayError::AlreadyPaid | FakePayError::Expired | FakePayError::Canceled => {
-                (StatusCode::CONFLICT, e.to_string())
-            }
-            FakePayError::Node(inner) => lightning_status(inner),
-        },
         Error::Store(e) => store_status(e),
         Error::Lightning(e) => lightning_status(e),
-    };
-    if status.is_server_error() {
-        tracing::error!(error = %err, source = ?std::error::Error::source(err), "request failed");
-    } else {
-        tracing::debug!(error = %err, "request refused");
     }
-    error_response(status, &reason)
 }
 
 fn store_status(e: &StoreError) -> (StatusCode, String) {

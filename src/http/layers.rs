@@ -81,7 +81,7 @@ pub async fn public(
 /// The admin listener: log, URL limit, deadline, then [`admin::handle`] (which checks the token
 /// and limits the body to 64 KiB, answering 413 over it).
 pub async fn admin(
-    gw: Arc<Gateway>,
+    state: Arc<admin::AdminState>,
     layers: Arc<Layers>,
     req: Request<Incoming>,
     peer: SocketAddr,
@@ -92,7 +92,11 @@ pub async fn admin(
         if let Some(resp) = url_too_long(&req, &layers.limits) {
             return resp;
         }
-        deadline(layers.limits.request_timeout, admin::handle(gw, req, peer)).await
+        deadline(
+            layers.limits.request_timeout,
+            admin::handle(state, req, peer),
+        )
+        .await
     }
     .instrument(span)
     .await;

@@ -53,11 +53,9 @@ pub fn error(e: &HubError) -> Response<Body> {
     resp
 }
 
-fn answer<T: serde::Serialize>(result: Result<T, HubError>) -> Response<Body> {
-    match result {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(e) => error(&e),
-    }
+/// A successful LndHub answer: `value` as JSON.
+fn ok<T: serde::Serialize>(value: T) -> Response<Body> {
+    json_response(StatusCode::OK, &value)
 }
 
 /// The body as a JSON object: JSON, or a form (`a=1&b=2`); anything else is empty.
@@ -107,14 +105,24 @@ fn preflight() -> Response<Body> {
     resp
 }
 
-/// Handles one LndHub request; answers its route template (for metrics) and the answer.
+/// Handles one LndHub request; answers its route template (for metrics) and the answer. The one
+/// place an LndHub error becomes its answer ([`error`]).
 pub async fn handle(
     gw: &Gateway,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> (&'static str, Response<Body>) {
+    let (template, answer) = route(gw, req, peer).await;
+    (template, answer.unwrap_or_else(|e| error(&e)))
+}
+
+async fn route(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> (&'static str, Result<Response<Body>, HubError>) {
     let Some(segs) = segments(req.uri().path()) else {
-        return ("/lndhub/other", error(&HubError::NotFound));
+        return ("/lndhub/other", Err(HubError::NotFound));
     };
     let mut segs: Vec<String> = segs.into_iter().skip(1).collect();
     let mut invite = None;
@@ -124,7 +132,7 @@ pub async fn handle(
     }
     let method = req.method().clone();
     if method == Method::OPTIONS {
-        return ("/lndhub/preflight", preflight());
+        return ("/lndhub/preflight", Ok(preflight()));
     }
     let query = req.uri().query().map(str::to_string);
     let client = super::client_ip::client_ip(
@@ -157,13 +165,13 @@ pub async fn handle(
         Err(_) => {
             return (
                 "/lndhub/other",
-                error(&HubError::BadArguments("request body too large".into())),
+                Err(HubError::BadArguments("request body too large".into())),
             );
         }
     };
     let body = match body_object(content_type.as_deref(), &body) {
         Ok(b) => b,
-        Err(e) => return ("/lndhub/other", error(&e)),
+        Err(e) => return ("/lndhub/other", Err(e)),
     };
     let hub = Hub::new(gw);
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -188,7 +196,7 @@ pub async fn handle(
                 access_token: t.access_token,
                 refresh_token: t.refresh_token,
             });
-            return ("/lndhub/auth", answer(result));
+            return ("/lndhub/auth", result.map(ok));
         }
         (&Method::POST, ["create"]) => {
             let result = async {
@@ -202,29 +210,29 @@ pub async fn handle(
                 hub.register(&domain, code, client).await
             }
             .await;
-            return ("/lndhub/create", answer(result));
+            return ("/lndhub/create", result.map(ok));
         }
         _ => {}
     }
 
     let session = match hub.authenticate(bearer.as_deref()).await {
         Ok(s) => s,
-        Err(e) => return ("/lndhub/unauthorized", error(&e)),
+        Err(e) => return ("/lndhub/unauthorized", Err(e)),
     };
     match (&method, segs.as_slice()) {
-        (&Method::GET, ["getinfo"]) => ("/lndhub/getinfo", answer(Ok(hub.info().await))),
-        (&Method::GET, ["balance"]) => ("/lndhub/balance", answer(Ok(hub.balance(&session)))),
+        (&Method::GET, ["getinfo"]) => ("/lndhub/getinfo", Ok(ok(hub.info().await))),
+        (&Method::GET, ["balance"]) => ("/lndhub/balance", Ok(ok(hub.balance(&session)))),
         (&Method::POST, ["addinvoice"]) => {
             let result = hub
                 .add_invoice(&session, body.get("amt"), str_field(&body, "memo"))
                 .await;
-            ("/lndhub/addinvoice", answer(result))
+            ("/lndhub/addinvoice", result.map(ok))
         }
         (&Method::POST, ["payinvoice"]) => {
             let result = hub
                 .pay(&session, str_field(&body, "invoice"), body.get("amount"))
                 .await;
-            ("/lndhub/payinvoice", answer(result))
+            ("/lndhub/payinvoice", result.map(ok))
         }
         (&Method::GET, ["gettxs"]) => {
             let result = hub
@@ -234,27 +242,27 @@ pub async fn handle(
                     limit_param(q, "offset", 0),
                 )
                 .await;
-            ("/lndhub/gettxs", answer(result))
+            ("/lndhub/gettxs", result.map(ok))
         }
         (&Method::GET, ["getuserinvoices"]) => {
             let result = hub
                 .user_invoices(&session, limit_param(q, "limit", 100))
                 .await;
-            ("/lndhub/getuserinvoices", answer(result))
+            ("/lndhub/getuserinvoices", result.map(ok))
         }
-        (&Method::GET, ["getpending"]) => ("/lndhub/getpending", answer(Ok(Vec::<Value>::new()))),
-        (&Method::GET, ["getbtc"]) => ("/lndhub/getbtc", answer(Ok(Vec::<Value>::new()))),
+        (&Method::GET, ["getpending"]) => ("/lndhub/getpending", Ok(ok(Vec::<Value>::new()))),
+        (&Method::GET, ["getbtc"]) => ("/lndhub/getbtc", Ok(ok(Vec::<Value>::new()))),
         (&Method::GET, ["decodeinvoice"]) => {
             let invoice = query_param(q, "invoice").unwrap_or_default();
             (
                 "/lndhub/decodeinvoice",
-                answer(crate::lndhub::wallet::decode(&invoice)),
+                crate::lndhub::wallet::decode(&invoice).map(ok),
             )
         }
         (&Method::GET, ["checkpayment", hash]) => (
             "/lndhub/checkpayment/{payment_hash}",
-            answer(hub.check_payment(&session, hash).await),
+            hub.check_payment(&session, hash).await.map(ok),
         ),
-        _ => ("/lndhub/other", error(&HubError::NotFound)),
+        _ => ("/lndhub/other", Err(HubError::NotFound)),
     }
 }

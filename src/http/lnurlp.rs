@@ -2,10 +2,9 @@
 //! invoice (LUD-06, LUD-09, LUD-12, LUD-18, NIP-57 zaps), and the verify URL. Each is also served
 //! under `/d/{domain}/...` (`named`), for domains whose names are served from another host.
 
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 
-use super::error::{Surface, into_response};
-use super::{Body, json, json_bytes, query_param};
+use super::{Answer, json, json_bytes, query_param};
 use crate::gateway::{CallbackParams, Gateway};
 use crate::lnurl::pay::{PayCallback, SuccessAction, Verify};
 
@@ -15,16 +14,12 @@ pub async fn pay_request(
     host: Option<&str>,
     named: Option<&str>,
     name: &str,
-) -> Response<Body> {
-    let result = async {
-        let domain = gw.domain_for(host, named)?;
-        let (account, tagged) = gw.resolve(&domain, name).await?;
-        let zaps = gw.zap_pubkey(&domain, &account).is_some();
-        let body = gw.pay_entry(&domain, name, &tagged).lookup_body(zaps);
-        Ok(json_bytes(StatusCode::OK, body))
-    }
-    .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+) -> Answer {
+    let domain = gw.domain_for(host, named)?;
+    let (account, tagged) = gw.resolve(&domain, name).await?;
+    let zaps = gw.zap_pubkey(&domain, &account).is_some();
+    let body = gw.pay_entry(&domain, name, &tagged).lookup_body(zaps);
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 /// `GET /lnurlp/{username}/callback?amount=MSAT[&comment=][&payerdata=][&nostr=]`
@@ -34,34 +29,30 @@ pub async fn callback(
     named: Option<&str>,
     name: &str,
     query: Option<&str>,
-) -> Response<Body> {
-    let result = async {
-        let domain = gw.domain_for(host, named)?;
-        let params = CallbackParams {
-            amount: query_param(query, "amount"),
-            comment: query_param(query, "comment"),
-            payer_data: query_param(query, "payerdata"),
-            nostr: raw_query_param(query, "nostr"),
-        };
-        let issued = gw.issue_invoice(&domain, name, params).await?;
-        let body = PayCallback {
-            pr: &issued.bolt11,
-            routes: [],
-            verify: format!(
-                "{}/lnurlp/{name}/verify/{}",
-                domain.lnurl_base(),
-                issued.payment_hash
-            ),
-            success_action: SuccessAction::message(&format!(
-                "Payment received by {}. Thank you!",
-                issued.address
-            )),
-            disposable: false,
-        };
-        Ok(json(StatusCode::OK, &body))
-    }
-    .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+) -> Answer {
+    let domain = gw.domain_for(host, named)?;
+    let params = CallbackParams {
+        amount: query_param(query, "amount"),
+        comment: query_param(query, "comment"),
+        payer_data: query_param(query, "payerdata"),
+        nostr: raw_query_param(query, "nostr"),
+    };
+    let issued = gw.issue_invoice(&domain, name, params).await?;
+    let body = PayCallback {
+        pr: &issued.bolt11,
+        routes: [],
+        verify: format!(
+            "{}/lnurlp/{name}/verify/{}",
+            domain.lnurl_base(),
+            issued.payment_hash
+        ),
+        success_action: SuccessAction::message(&format!(
+            "Payment received by {}. Thank you!",
+            issued.address
+        )),
+        disposable: false,
+    };
+    Ok(json(StatusCode::OK, &body))
 }
 
 /// A query parameter as sent, still percent-encoded (NIP-57: the zap request's exact bytes).
@@ -79,20 +70,16 @@ pub async fn verify(
     named: Option<&str>,
     name: &str,
     hash: &str,
-) -> Response<Body> {
-    let result = async {
-        let domain = gw.domain_for(host, named)?;
-        let v = gw.verify(&domain, name, hash).await?;
-        Ok(json(
-            StatusCode::OK,
-            &Verify {
-                status: "OK",
-                settled: v.settled,
-                preimage: v.preimage,
-                pr: &v.bolt11,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+) -> Answer {
+    let domain = gw.domain_for(host, named)?;
+    let v = gw.verify(&domain, name, hash).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Verify {
+            status: "OK",
+            settled: v.settled,
+            preimage: v.preimage,
+            pr: &v.bolt11,
+        },
+    ))
 }

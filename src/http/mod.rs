@@ -5,6 +5,7 @@
 pub mod admin;
 mod admin_backup;
 mod admin_domains;
+mod admin_fake;
 mod admin_lndhub;
 mod admin_nwc;
 mod admin_outbox;
@@ -153,12 +154,10 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Answers `Err` as the admin API does; for admin routes that check their caller before their
-/// work. Shared by `admin` and the `admin_*` route modules, which therefore import only this
-/// module, never each other.
-pub(crate) fn refused(e: crate::gateway::Error) -> Response<Body> {
-    error::into_response(&e, error::Surface::Admin)
-}
+/// What a handler answers: a response, or an error that its router turns into one, in one place
+/// ([`error::into_response`], which also logs it). Shared by the route modules, which therefore
+/// import only this module, never each other.
+pub(crate) type Answer = Result<Response<Body>, error::ApiError>;
 
 /// An admin request's JSON body, or a 400 naming what is wrong with it.
 pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
@@ -168,13 +167,9 @@ pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
         .map_err(|e| crate::gateway::Error::BadRequest(format!("invalid JSON body: {e}")))
 }
 
-/// An admin answer: `value` as JSON with `status`, or the error as the admin API answers it.
-pub(crate) fn answer<T: serde::Serialize>(
-    status: StatusCode,
-    result: Result<T, crate::gateway::Error>,
-) -> Response<Body> {
-    match result {
-        Ok(v) => json(status, &v),
-        Err(e) => refused(e),
-    }
+/// An empty 204 answer.
+pub(crate) fn no_content() -> Response<Body> {
+    let mut resp = Response::new(Body::default());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
 }

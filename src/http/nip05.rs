@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use serde::Serialize;
 
-use super::error::{Surface, error_response, into_response};
-use super::{Body, json, query_param};
+use super::error::error_response;
+use super::{Answer, json, query_param};
 use crate::gateway::{Error, Gateway};
 
 #[derive(Serialize)]
@@ -22,25 +22,24 @@ pub async fn names(
     host: Option<&str>,
     named: Option<&str>,
     query: Option<&str>,
-) -> Response<Body> {
+) -> Answer {
     let Some(name) = query_param(query, "name") else {
-        return error_response(StatusCode::BAD_REQUEST, "missing name parameter");
+        return Ok(error_response(
+            StatusCode::BAD_REQUEST,
+            "missing name parameter",
+        ));
     };
-    let result = async {
-        let domain = gw.domain_for(host, named)?;
-        let (account, _) = gw.resolve(&domain, &name).await?;
-        let pubkey = account.nostr_pubkey.ok_or(Error::UnknownUser)?;
-        let mut body = Nip05 {
-            names: BTreeMap::new(),
-            relays: BTreeMap::new(),
-        };
-        let name = account.username.as_str();
-        body.names.insert(name, pubkey.as_hex());
-        if !domain.relays.is_empty() {
-            body.relays.insert(pubkey.as_hex(), &domain.relays);
-        }
-        Ok(json(StatusCode::OK, &body))
+    let domain = gw.domain_for(host, named)?;
+    let (account, _) = gw.resolve(&domain, &name).await?;
+    let pubkey = account.nostr_pubkey.ok_or(Error::UnknownUser)?;
+    let mut body = Nip05 {
+        names: BTreeMap::new(),
+        relays: BTreeMap::new(),
+    };
+    let name = account.username.as_str();
+    body.names.insert(name, pubkey.as_hex());
+    if !domain.relays.is_empty() {
+        body.relays.insert(pubkey.as_hex(), &domain.relays);
     }
-    .await;
-    result.unwrap_or_else(|e| into_response(&e, Surface::Public))
+    Ok(json(StatusCode::OK, &body))
 }

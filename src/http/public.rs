@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::error::error_response;
+use super::error::{Surface, error_response, into_response};
 use super::{Body, health, lndhub, lnurlp, nip05, pages, segments, withdraw};
 use crate::gateway::Gateway;
 
@@ -105,10 +105,13 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) 
     let (route, named) = Route::parse(req.uri().path());
     let named = named.as_deref();
     let template = route.template();
-    let resp = if req.method() == Method::OPTIONS {
-        preflight()
+    let answer = if req.method() == Method::OPTIONS {
+        Ok(preflight())
     } else if req.method() != Method::GET && req.method() != Method::HEAD {
-        error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        Ok(error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ))
     } else {
         let host = req
             .headers()
@@ -125,15 +128,17 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) 
             Route::WithdrawCallback(k1) => withdraw::callback(&gw, &k1, query).await,
             Route::WithdrawPage(k1) => withdraw::page(&gw, &k1).await,
             Route::WithdrawQr(k1, png) => withdraw::qr_code(&gw, &k1, png).await,
-            Route::PayPage(user) => pages::pay::page(&gw, host, &user).await,
-            Route::QrSvg => pages::qr::svg(query),
-            Route::Asset(name) => pages::asset(&name)
-                .unwrap_or_else(|| error_response(StatusCode::NOT_FOUND, "not found")),
-            Route::Healthz => health::healthz(),
-            Route::Readyz => health::readyz(&gw).await,
-            Route::NotFound => error_response(StatusCode::NOT_FOUND, "not found"),
+            Route::PayPage(user) => Ok(pages::pay::page(&gw, host, &user).await),
+            Route::QrSvg => Ok(pages::qr::svg(query)),
+            Route::Asset(name) => Ok(pages::asset(&name)
+                .unwrap_or_else(|| error_response(StatusCode::NOT_FOUND, "not found"))),
+            Route::Healthz => Ok(health::healthz()),
+            Route::Readyz => Ok(health::readyz(&gw).await),
+            Route::NotFound => Ok(error_response(StatusCode::NOT_FOUND, "not found")),
         }
     };
+    // The one place a public handler's error becomes its answer.
+    let resp = answer.unwrap_or_else(|e| into_response(&e, Surface::Public));
     finish(&gw, template, resp, started)
 }
 

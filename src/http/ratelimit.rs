@@ -13,7 +13,7 @@ use super::client_ip::bucket_key;
 use super::segments;
 use crate::config::LimitSettings;
 use crate::gateway::Gateway;
-use crate::store::ratelimit::{MemoryBuckets, RateDecision};
+use crate::ratelimit::{MemoryBuckets, RateDecision};
 use crate::types::TaggedName;
 
 /// Which budget a request is counted against.
@@ -120,8 +120,7 @@ impl RateLimiter {
                 let bucket = account_key(gw, account, host)?;
                 let rate = self.settings.account_callback;
                 match gw
-                    .store
-                    .take_token(&bucket, rate.interval(), rate.burst)
+                    .take_rate_token(&bucket, rate.interval(), rate.burst)
                     .await
                 {
                     Ok(decision) => limited(decision),

@@ -6,84 +6,67 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::error::{Surface, into_response};
-use super::{Body, json, pages, query_param, voucher};
+use super::{Answer, Body, json, pages, query_param, voucher};
 use crate::gateway::{Error, Gateway};
 use crate::lnurl::withdraw::{OK, WithdrawRequest};
 use crate::types::unix_now;
 use crate::withdraw::qr;
 
 /// `GET /lnurlw/{k1}`
-pub async fn request(gw: &Gateway, k1: &str) -> Response<Body> {
-    let result = async {
-        let (link, urls, min, max) = gw.withdraw_request(k1).await?;
-        let description = link.title.as_deref().unwrap_or("Withdrawal");
-        Ok(json(
-            StatusCode::OK,
-            &WithdrawRequest {
-                tag: "withdrawRequest",
-                callback: format!("{}/callback", urls.url),
-                k1: &link.k1,
-                default_description: description,
-                min_withdrawable: min.0,
-                max_withdrawable: max.0,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+pub async fn request(gw: &Gateway, k1: &str) -> Answer {
+    let (link, urls, min, max) = gw.withdraw_request(k1).await?;
+    let description = link.title.as_deref().unwrap_or("Withdrawal");
+    Ok(json(
+        StatusCode::OK,
+        &WithdrawRequest {
+            tag: "withdrawRequest",
+            callback: format!("{}/callback", urls.url),
+            k1: &link.k1,
+            default_description: description,
+            min_withdrawable: min.0,
+            max_withdrawable: max.0,
+        },
+    ))
 }
 
 /// `GET /lnurlw/{k1}/callback?k1=K1&pr=BOLT11`
-pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Response<Body> {
-    let result = gw
-        .withdraw_callback(
-            k1,
-            query_param(query, "k1").as_deref(),
-            query_param(query, "pr").as_deref(),
-        )
-        .await;
-    match result {
-        Ok(()) => json(StatusCode::OK, &OK),
-        Err(e) => into_response(&e, Surface::Public),
-    }
+pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
+    gw.withdraw_callback(
+        k1,
+        query_param(query, "k1").as_deref(),
+        query_param(query, "pr").as_deref(),
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &OK))
 }
 
 /// `GET /withdraw/{k1}`: the printable voucher.
-pub async fn page(gw: &Gateway, k1: &str) -> Response<Body> {
-    let result = async {
-        let (link, account, urls) = gw.withdraw_link_view(k1).await?;
-        let (_, max) = gw.withdrawable(&link, account.balance_msat);
-        let svg = qr::svg(&urls.lnurl).map_err(|e| Error::BadRequest(e.to_string()))?;
-        let html = voucher::render(&voucher::Voucher {
-            link: &link,
-            urls: &urls,
-            max_now: max,
-            qr_svg: &svg,
-            now: unix_now(),
-        });
-        Ok(pages::html(StatusCode::OK, html))
-    }
-    .await;
-    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+pub async fn page(gw: &Gateway, k1: &str) -> Answer {
+    let (link, account, urls) = gw.withdraw_link_view(k1).await?;
+    let (_, max) = gw.withdrawable(&link, account.balance_msat);
+    let svg = qr::svg(&urls.lnurl).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let html = voucher::render(&voucher::Voucher {
+        link: &link,
+        urls: &urls,
+        max_now: max,
+        qr_svg: &svg,
+        now: unix_now(),
+    });
+    Ok(pages::html(StatusCode::OK, html))
 }
 
 /// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
-pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Response<Body> {
-    let result = async {
-        let (_, _, urls) = gw.withdraw_link_view(k1).await?;
-        let failed = |e: qr::QrError| Error::BadRequest(e.to_string());
-        Ok(if png {
-            body(qr::png(&urls.lnurl, 8).map_err(failed)?, "image/png")
-        } else {
-            body(
-                qr::svg(&urls.lnurl).map_err(failed)?.into_bytes(),
-                "image/svg+xml",
-            )
-        })
-    }
-    .await;
-    result.unwrap_or_else(|e: Error| into_response(&e, Surface::Public))
+pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Answer {
+    let (_, _, urls) = gw.withdraw_link_view(k1).await?;
+    let failed = |e: qr::QrError| Error::BadRequest(e.to_string());
+    Ok(if png {
+        body(qr::png(&urls.lnurl, 8).map_err(failed)?, "image/png")
+    } else {
+        body(
+            qr::svg(&urls.lnurl).map_err(failed)?.into_bytes(),
+            "image/svg+xml",
+        )
+    })
 }
 
 fn body(bytes: Vec<u8>, content_type: &'static str) -> Response<Body> {

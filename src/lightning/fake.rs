@@ -19,7 +19,10 @@ use super::*;
 use crate::batch_writer::{BatchWriter, WriterError};
 use crate::types::unix_now;
 
+mod controls;
 mod records;
+
+pub use self::controls::{FakeControlError, FakeControls};
 
 use self::records::{
     COUNTERS, FakeInvoice, INVOICES, SETTLED, get_record, next_index, put_record, settled_after,

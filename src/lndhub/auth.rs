@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use super::{Hub, HubError, Session, digest, random_hex};
-use crate::store::ratelimit::RateDecision;
+use crate::ratelimit::RateDecision;
 use crate::store::{LndhubCredential, LndhubToken, TokenKind};
 use crate::types::unix_now;
 

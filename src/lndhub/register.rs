@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::views::CreateAnswer;
 use super::{Hub, HubError, digest, random_hex};
 use crate::config::{DomainSettings, Registration};
-use crate::store::ratelimit::RateDecision;
+use crate::ratelimit::RateDecision;
 use crate::store::{Invite, NewAccount, StoreError};
 use crate::types::{LightningAddress, unix_now};
 

@@ -28,7 +28,7 @@ use super::relay_guard::{RelayRefused, Resolve, checked_addrs, parse_relay};
 use crate::config::ZapSettings;
 use crate::leased::{self, LeasedWorker, millis as ms, now_ms, retry_delay};
 use crate::metrics::Metrics;
-use crate::store::ratelimit::RateDecision;
+use crate::ratelimit::RateDecision;
 use crate::store::{ReceiptStatus, RelayAttempt, Store, StoreError, ZapJob};
 
 /// How long a claimed job is ours before another process may take it.

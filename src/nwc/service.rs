@@ -31,7 +31,7 @@ use super::nip47::{self, Encryption, ErrorCode, NwcError};
 use super::signal::NwcSignal;
 use super::transactions;
 use crate::events::{Events, LedgerEvent};
-use crate::store::ratelimit::RateDecision;
+use crate::ratelimit::RateDecision;
 use crate::store::{NwcConnection, RequestClaim, Store};
 use crate::types::unix_now;
 

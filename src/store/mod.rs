@@ -9,7 +9,7 @@ pub mod keys;
 pub mod lndhub;
 pub mod nwc;
 pub mod outbox;
-pub mod ratelimit;
+mod ratelimit;
 mod records;
 pub mod redis;
 pub mod webhooks;

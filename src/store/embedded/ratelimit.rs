@@ -6,8 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::EmbeddedStore;
+use crate::ratelimit::{MemoryBuckets, RateDecision};
+use crate::store::RateLimitStore;
 use crate::store::StoreError;
-use crate::store::ratelimit::{MemoryBuckets, RateDecision, RateLimitStore};
 
 /// Buckets held by one embedded store.
 const CAPACITY: usize = 100_000;

@@ -10,11 +10,12 @@ use ::redis::Script;
 use async_trait::async_trait;
 
 use super::RedisStore;
+use crate::ratelimit::RateDecision;
+use crate::store::RateLimitStore;
 use crate::store::StoreError;
 use crate::store::keys;
-use crate::store::ratelimit::{RateDecision, RateLimitStore};
 
-/// GCRA (the rule of [`crate::store::ratelimit::gcra`]). KEYS: bucket. ARGV: interval ms, burst.
+/// GCRA (the rule of [`crate::ratelimit::gcra`]). KEYS: bucket. ARGV: interval ms, burst.
 /// Answers `{1, 0}` when allowed, `{0, retry_after_ms}` when not. Times stay far below 2^53, so
 /// Lua's doubles hold them exactly.
 static TAKE_TOKEN: LazyLock<Script> = LazyLock::new(|| {
