@@ -10,18 +10,10 @@ mod support;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, start, start_with};
+use support::lnd_gateway::{Client, TOKEN, started, started_with};
 use support::lndhub::{Wallet, assert_bad_auth, parse_secret};
 use support::process::wait_for;
 use support::wallet::foreign_invoice;
-
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
-}
 
 async fn admin_post(c: &Client, path: &str, body: Value) -> (u16, Value) {
     let resp = c
@@ -46,10 +38,7 @@ async fn credential(c: &Client, address: &str) -> String {
 
 /// Funds `name@localhost` with `msat` paid to its Lightning Address on the simulator.
 async fn fund(c: &Client, sim: &LndSim, name: &str, msat: u64) {
-    let before = c.balance(&format!("{name}@localhost")).await;
-    let (pr, _, _) = c.invoice(name, msat).await;
-    sim.settle(&pr).expect("settle");
-    c.wait_balance(&format!("{name}@localhost"), before + msat)
+    c.fund(name, msat, |pr| sim.settle(pr).expect("settle"))
         .await;
 }
 
@@ -58,10 +47,7 @@ async fn bluewallet_flow_on_the_embedded_store_and_lnd() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_500);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (_gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     c.create_account("bob@localhost").await;
     fund(&c, &sim, "alice", 21_000).await;
@@ -203,10 +189,7 @@ async fn thirty_racing_payments_pay_at_most_the_balance() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(0);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (_gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     fund(&c, &sim, "alice", 100_000).await;
     let http = reqwest::Client::new();
@@ -246,10 +229,7 @@ async fn thirty_racing_payments_pay_at_most_the_balance() {
 async fn bad_expired_and_foreign_tokens_answer_code_1() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (_gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     let http = reqwest::Client::new();
     let secret = credential(&c, "alice@localhost").await;
@@ -302,10 +282,7 @@ async fn bad_expired_and_foreign_tokens_answer_code_1() {
 async fn expired_access_tokens_answer_code_1() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     let http = reqwest::Client::new();
     let mut alice = Wallet::import(&http, &credential(&c, "alice@localhost").await, None);
@@ -335,18 +312,16 @@ async fn expired_access_tokens_answer_code_1() {
 async fn logins_are_rate_limited_per_ip_and_per_login() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start_with(
+    let (_gw, c) = started_with(
         &dir.path().join("gw"),
-        &lnd_of(&sim),
+        &sim.lnd(),
         vec![
             ("LNADDR_LIMITS__ENABLED".into(), "true".into()),
             ("LNADDR_LNDHUB__AUTH_PER_MINUTE".into(), "1".into()),
             ("LNADDR_LNDHUB__AUTH_BURST".into(), "3".into()),
         ],
     )
-    .await
-    .expect("start");
-    let c = Client::of(&gw);
+    .await;
     c.create_account("alice@localhost").await;
     let http = reqwest::Client::new();
     let secret = credential(&c, "alice@localhost").await;
@@ -383,10 +358,7 @@ async fn create_follows_the_domain_registration() {
     let bluewallet = json!({"partnerid": "bluewallet", "accounttype": "common"});
 
     // Closed by default.
-    let closed = start(&dir.path().join("closed"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&closed);
+    let (closed, c) = started(&dir.path().join("closed"), &sim.lnd()).await;
     let (status, body) = create(format!("{}/lndhub", c.public), bluewallet.clone()).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], true);
@@ -407,7 +379,7 @@ async fn create_follows_the_domain_registration() {
         .await
         .expect("bind");
     let port = public.local_addr().expect("addr").port();
-    let mut env = support::lnd_gateway::lnd_env(&dir.path().join("inv"), port, &lnd_of(&sim));
+    let mut env = support::lnd_gateway::lnd_env(&dir.path().join("inv"), port, &sim.lnd());
     env.push((
         "LNADDR_DOMAINS".into(),
         format!(

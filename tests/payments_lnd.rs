@@ -11,24 +11,19 @@ use std::time::Duration;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, started};
 use support::lndhub::Wallet;
 use support::process::{GatewayProcess, free_port, wait_for};
 use support::wallet::foreign_invoice;
 
 fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
+    sim.lnd()
 }
 
 async fn fund(c: &Client, sim: &LndSim, amount: u64) {
     c.create_account("alice@localhost").await;
-    let (pr, _, _) = c.invoice("alice", amount).await;
-    sim.settle(&pr).expect("settle");
-    c.wait_balance("alice@localhost", amount).await;
+    c.fund("alice", amount, |pr| sim.settle(pr).expect("settle"))
+        .await;
 }
 
 async fn pay(c: &Client, invoice: &str) -> Result<(u16, Value), reqwest::Error> {
@@ -51,10 +46,7 @@ async fn an_external_payment_over_lnd_keeps_the_real_fee() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_500);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 200_000).await;
     let (pr, hash) = foreign_invoice(Currency::Regtest, 40_000);
     let (status, paid) = pay(&c, &pr).await.expect("pay");

@@ -11,17 +11,9 @@ use std::time::Duration;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start, start_with};
+use support::lnd_gateway::{Client, TOKEN, WAIT, lnd_env, started, started_with};
 use support::process::{GatewayProcess, free_port, wait_for};
 use support::wallet::{foreign_invoice, withdraw, withdraw_request};
-
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
-}
 
 async fn create_link(c: &Client, body: Value) -> Value {
     let resp = c
@@ -52,9 +44,8 @@ async fn debit(c: &Client, status: &str) -> Option<Value> {
 /// Funds alice with `amount` msat paid to her Lightning Address on the simulator.
 async fn fund(c: &Client, sim: &LndSim, amount: u64) {
     c.create_account("alice@localhost").await;
-    let (pr, _, _) = c.invoice("alice", amount).await;
-    sim.settle(&pr).expect("settle");
-    c.wait_balance("alice@localhost", amount).await;
+    c.fund("alice", amount, |pr| sim.settle(pr).expect("settle"))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -62,10 +53,7 @@ async fn withdrawal_over_lnd_keeps_the_real_fee_and_refunds_failures() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_500);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 200_000).await;
 
     let link = create_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
@@ -117,10 +105,7 @@ async fn withdraw_to_bob(c: &Client, sim: &LndSim) -> (String, [u8; 32]) {
 async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     let (pr, hash) = withdraw_to_bob(&c, &sim).await;
     wait_for("the invoice cancelled on LND", WAIT, || async {
         let state = sim.invoice(&hash).expect("known to LND").state;
@@ -140,10 +125,7 @@ async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
 async fn an_internal_withdrawal_waits_for_the_cancel(store_env: Vec<(String, String)>) {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), store_env)
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started_with(&dir.path().join("gw"), &sim.lnd(), store_env).await;
     fund(&c, &sim, 100_000).await;
     c.create_account("bob@localhost").await;
     sim.set_cancels_unavailable(true);
@@ -218,10 +200,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
     let redis = support::redis_server::RedisServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let first = start_with(&dir.path().join("gw1"), &lnd_of(&sim), redis.store_env())
-        .await
-        .expect("start");
-    let c = Client::of(&first);
+    let (first, c) = started_with(&dir.path().join("gw1"), &sim.lnd(), redis.store_env()).await;
     fund(&c, &sim, 100_000).await;
     let link = create_link(&c, json!({"max_msat": 50_000})).await;
     first.shutdown().await;
@@ -249,10 +228,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
 
     // A gateway starts, resumes it, and asks the node, which has never heard of it.
     let tracks_before = sim.track_calls();
-    let second = start_with(&dir.path().join("gw2"), &lnd_of(&sim), redis.store_env())
-        .await
-        .expect("start");
-    let c = Client::of(&second);
+    let (second, c) = started_with(&dir.path().join("gw2"), &sim.lnd(), redis.store_env()).await;
     wait_for("the resumed withdrawal tracked", WAIT, || async {
         (sim.track_calls() > tracks_before).then_some(())
     })
@@ -293,10 +269,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
 async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 100_000).await;
     let link = create_link(&c, json!({"max_msat": 50_000})).await;
     let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
@@ -316,10 +289,7 @@ async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     assert!(debit(&c, "pending").await.is_some());
     gw.shutdown().await;
 
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("restart");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
         .await;
     let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
@@ -334,7 +304,7 @@ async fn a_gateway_killed_mid_payment_settles_it_on_restart() {
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     let data = dir.path().join("gw");
     let (public, admin) = (free_port(), free_port());
-    let env = lnd_env(&data, public, &lnd_of(&sim))
+    let env = lnd_env(&data, public, &sim.lnd())
         .into_iter()
         .filter(|(k, _)| k != "LNADDR_DATA_DIR")
         .collect();

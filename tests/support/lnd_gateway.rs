@@ -65,6 +65,22 @@ pub async fn start_with(
     start_with_listeners(settings, public, admin).await
 }
 
+/// [`start`], expecting it to start, with the gateway's client.
+pub async fn started(data: &Path, lnd: &Lnd) -> (Running, Client) {
+    started_with(data, lnd, Vec::new()).await
+}
+
+/// [`start_with`], expecting it to start, with the gateway's client.
+pub async fn started_with(
+    data: &Path,
+    lnd: &Lnd,
+    extra: Vec<(String, String)>,
+) -> (Running, Client) {
+    let gw = start_with(data, lnd, extra).await.expect("start");
+    let c = Client::of(&gw);
+    (gw, c)
+}
+
 /// HTTP client of one gateway.
 pub struct Client {
     pub http: reqwest::Client,
@@ -146,6 +162,16 @@ impl Client {
             .to_string();
         let verify = answer["verify"].as_str().expect("verify").to_string();
         (pr, verify, metadata)
+    }
+
+    /// Pays `name@localhost` `msat` through its Lightning Address, the invoice settled by
+    /// `settle` (the simulator paying it), and waits until the balance shows it.
+    pub async fn fund<R>(&self, name: &str, msat: u64, settle: impl FnOnce(&str) -> R) {
+        let address = format!("{name}@localhost");
+        let before = self.balance(&address).await;
+        let (pr, _, _) = self.invoice(name, msat).await;
+        settle(&pr);
+        self.wait_balance(&address, before + msat).await;
     }
 
     pub async fn wait_balance(&self, address: &str, want: u64) {
