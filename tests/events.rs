@@ -106,14 +106,7 @@ async fn a_withdrawal_is_announced_as_sent_or_failed() {
         other => panic!("expected Sent, got {other:?}"),
     }
 
-    let (status, body) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/fake/fail-next-payments",
-            Some(json!({"count": 1})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    gw.fail_next_payments(1).await;
     let (invoice, hash) = foreign_invoice(Currency::Regtest, 50_000);
     let w = withdraw_request(&link(&gw, 50_000).await).await;
     assert_eq!(withdraw(&w, &invoice).await["status"], "OK");

@@ -476,31 +476,9 @@ async fn cli_prints_the_lndhub_string_and_its_qr_code() {
     let dir = tempfile::tempdir().expect("tmp");
     let g = GatewayProcess::start(dir.path(), &[]);
     let http = reqwest::Client::new();
-    let admin = g.admin_url();
-    wait_for(
-        "the gateway",
-        std::time::Duration::from_secs(30),
-        || async {
-            let r = http.get(format!("{}/healthz", g.public_url())).send().await;
-            r.ok().filter(|r| r.status().is_success())
-        },
-    )
-    .await;
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-            .args(["--admin-url", &admin, "--token-file"])
-            .arg(dir.path().join("admin.token"))
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run cli");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    };
+    g.wait_healthy(&http, std::time::Duration::from_secs(30))
+        .await;
+    let cli = |args: &[&str]| g.cli_ok(args);
     let domain = format!("localhost:{}", g.public_port);
     let address = format!("alice@{domain}");
     cli(&["account", "add", &address]);

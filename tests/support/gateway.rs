@@ -95,6 +95,17 @@ impl TestGateway {
         self.running = Some(Self::run(&self.env, public, admin).await);
     }
 
+    /// The in-process fake node (its controls: fees, failures).
+    pub fn fake(&self) -> &lnaddr::lightning::fake::FakeNode {
+        self.running
+            .as_ref()
+            .expect("running")
+            .gateway
+            .fake
+            .as_deref()
+            .expect("fake node")
+    }
+
     /// Where the default domain's LNURL endpoints are: its public URL is this listener, not
     /// `localhost`, so they are under `/d/localhost` (`DomainSettings::lnurl_base`).
     pub fn lnurl_base(&self) -> String {
@@ -124,8 +135,31 @@ impl TestGateway {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A GET of a full URL (e.g. a callback a lookup named): its JSON.
+    pub async fn get_url(&self, url: &str) -> Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub async fn admin(
         &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.admin_as(TOKEN, method, path, body).await
+    }
+
+    /// An admin request with `token` (a domain token, a wrong one) instead of the operator's.
+    pub async fn admin_as(
+        &self,
+        token: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
@@ -133,13 +167,18 @@ impl TestGateway {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.admin))
-            .bearer_auth(TOKEN);
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// An admin GET: its status.
+    pub async fn admin_status(&self, path: &str) -> u16 {
+        self.admin(reqwest::Method::GET, path, None).await.0
     }
 
     pub async fn create_account(&self, address: &str) -> Value {
@@ -201,6 +240,18 @@ impl TestGateway {
             Some(serde_json::json!({"invoice": bolt11})),
         )
         .await
+    }
+
+    /// `POST /api/v1/fake/fail-next-payments`: the fake node fails its next `count` payments.
+    pub async fn fail_next_payments(&self, count: u32) {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                "/api/v1/fake/fail-next-payments",
+                Some(serde_json::json!({"count": count})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
     }
 
     /// Waits until `address` holds `balance` msat.
