@@ -17,20 +17,15 @@ use support::process::{GatewayProcess, wait_for};
 use support::redis_server::RedisServer;
 use support::wallet::foreign_invoice;
 
-fn gateway(dir: &std::path::Path, url: &str, sim: &LndSim) -> GatewayProcess {
-    let endpoint = sim.endpoint();
-    let cert = sim.cert_path().display().to_string();
-    let macaroon = sim.macaroon_path().display().to_string();
-    redis_gateway(
-        dir,
-        url,
-        &[
-            ("LNADDR_LIGHTNING__KIND", "lnd"),
-            ("LNADDR_LIGHTNING__LND__ENDPOINT", &endpoint),
-            ("LNADDR_LIGHTNING__LND__TLS_CERT", &cert),
-            ("LNADDR_LIGHTNING__LND__MACAROON", &macaroon),
-        ],
-    )
+/// Gateways `a` and `b` on the Redis at `url` and the simulator `sim`, both answering.
+async fn two_gateways(
+    http: &reqwest::Client,
+    dir: &std::path::Path,
+    url: &str,
+    sim: &LndSim,
+) -> (GatewayProcess, GatewayProcess) {
+    let lnd = sim.lnd();
+    two_healthy(http, dir, |d| redis_lnd_gateway(d, url, &lnd)).await
 }
 
 async fn credential(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> String {
@@ -88,10 +83,7 @@ async fn bluewallet_flow_across_two_processes_on_redis() {
     let sim = LndSim::start(&tmp.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_000);
     let http = client();
-    let a = gateway(&tmp.path().join("a"), &redis.url(), &sim);
-    let b = gateway(&tmp.path().join("b"), &redis.url(), &sim);
-    wait_healthy(&http, &a.public_url()).await;
-    wait_healthy(&http, &b.public_url()).await;
+    let (a, b) = two_gateways(&http, tmp.path(), &redis.url(), &sim).await;
     create_account(&http, &a, "alice@localhost").await;
     create_account(&http, &b, "bob@localhost").await;
     fund(&http, &a, &sim, "bob", 3_000_000).await;
@@ -180,10 +172,7 @@ async fn thirty_racing_payments_over_two_processes_pay_at_most_the_balance() {
     let sim = LndSim::start(&tmp.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(0);
     let http = client();
-    let a = gateway(&tmp.path().join("a"), &redis.url(), &sim);
-    let b = gateway(&tmp.path().join("b"), &redis.url(), &sim);
-    wait_healthy(&http, &a.public_url()).await;
-    wait_healthy(&http, &b.public_url()).await;
+    let (a, b) = two_gateways(&http, tmp.path(), &redis.url(), &sim).await;
     create_account(&http, &a, "alice@localhost").await;
     fund(&http, &b, &sim, "alice", 100_000).await;
     let secret = credential(&http, &a, "alice@localhost").await;
