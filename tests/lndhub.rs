@@ -10,22 +10,13 @@ mod support;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, TOKEN, started, started_with};
-use support::lndhub::{Wallet, assert_bad_auth, parse_secret};
+use support::lnd_gateway::{Client, started, started_with};
+use support::lndhub::{Wallet, assert_bad_auth, count_paid, parse_secret};
 use support::process::wait_for;
 use support::wallet::foreign_invoice;
 
 async fn admin_post(c: &Client, path: &str, body: Value) -> (u16, Value) {
-    let resp = c
-        .http
-        .post(format!("{}{path}", c.admin))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("admin");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    c.admin_send(reqwest::Method::POST, path, Some(body)).await
 }
 
 /// `lnaddr lndhub create ADDRESS` through the admin API: the lndhub:// string.
@@ -169,14 +160,9 @@ async fn bluewallet_flow_on_the_embedded_store_and_lnd() {
     assert_bad_auth(&reuse);
 
     // Revoke: the tokens stop at once, and so does the password.
-    let resp = c
-        .http
-        .delete(format!("{}/api/v1/lndhub/{}", c.admin, alice.login))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("revoke");
-    assert_eq!(resp.status().as_u16(), 200);
+    let revoke = format!("/api/v1/lndhub/{}", alice.login);
+    let (status, _) = c.admin_send(reqwest::Method::DELETE, &revoke, None).await;
+    assert_eq!(status, 200);
     assert_bad_auth(&alice.get("/balance").await);
     assert_bad_auth(&alice.authorize().await);
     assert_bad_auth(&alice.refresh().await);
@@ -205,15 +191,7 @@ async fn thirty_racing_payments_pay_at_most_the_balance() {
         let w = alice.clone();
         jobs.spawn(async move { w.pay(&pr).await });
     }
-    let mut ok = 0u64;
-    while let Some(r) = jobs.join_next().await {
-        let (status, body) = r.expect("join");
-        match status {
-            200 => ok += 1,
-            400 => assert_eq!(body["code"], 2, "{body}"),
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let ok = count_paid(jobs).await;
     assert!((5..=9).contains(&ok), "{ok} paid");
     assert_eq!(
         sim.payments_started(),

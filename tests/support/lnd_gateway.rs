@@ -8,7 +8,7 @@ use lnaddr::config::Settings;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use super::process::wait_for;
+use super::process::{GatewayProcess, free_port, wait_for};
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -81,6 +81,24 @@ pub async fn started_with(
     (gw, c)
 }
 
+/// A gateway process on `lnd` (for `kill -9` tests) with its data in `data`, and its client,
+/// once it is ready.
+pub async fn process(data: &Path, lnd: &Lnd) -> (GatewayProcess, Client) {
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(data, public, lnd)
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .collect();
+    let g = GatewayProcess::start_with(data, public, admin, env);
+    let c = Client {
+        http: reqwest::Client::new(),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    c.wait_ready().await;
+    (g, c)
+}
+
 /// HTTP client of one gateway.
 pub struct Client {
     pub http: reqwest::Client,
@@ -117,6 +135,38 @@ impl Client {
             .expect("admin request");
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         resp.json().await.expect("json")
+    }
+
+    /// An admin request: the status and the JSON body (null when none).
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.admin))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("admin request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until the gateway answers `/readyz`.
+    pub async fn wait_ready(&self) {
+        wait_for("the gateway", WAIT, || async {
+            let r = self
+                .http
+                .get(format!("{}/readyz", self.public))
+                .send()
+                .await;
+            r.ok().filter(|r| r.status().is_success()).map(|_| ())
+        })
+        .await;
     }
 
     pub async fn create_account(&self, address: &str) {
