@@ -39,7 +39,7 @@ async fn funded(
     balance: u64,
 ) -> TestGateway {
     let gw = TestGateway::start_with(dir, |url| gateway_env(url, store_env)).await;
-    fund(&gw, "alice", balance).await;
+    gw.fund("alice", balance).await;
     gw
 }
 
@@ -353,21 +353,11 @@ fn assert_refused(status: u16, body: &Value, why: &str) {
     );
 }
 
-/// Creates `name@localhost` and pays it `amount` through its Lightning Address.
-async fn fund(gw: &TestGateway, name: &str, amount: u64) {
-    let address = format!("{name}@localhost");
-    gw.create_account(&address).await;
-    let inv = gw.invoice(name, amount).await;
-    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    assert_eq!(status, 200, "{body}");
-    gw.wait_balance(&address, amount).await;
-}
-
 /// Daily totals per account and per domain: a payment above what is left is refused with a clear
 /// reason and changes nothing; a failed payment does not count.
 async fn daily_limits(gw: &TestGateway) {
-    fund(gw, "alice", 200_000).await;
-    fund(gw, "carol", 200_000).await;
+    gw.fund("alice", 200_000).await;
+    gw.fund("carol", 200_000).await;
     let paid = |s: u16, b: &Value| s == 200 && b["status"] == "succeeded";
     let (s, b) = pay_foreign(gw, "alice@localhost", 30_000).await;
     assert!(paid(s, &b), "{s} {b}");
@@ -430,7 +420,7 @@ async fn racing_payments_stay_within_the_daily_limit_on_redis_with_two_gateways(
     );
     let env = redis.store_env();
     let first = TestGateway::start_with(d1.path(), |url| limits_env(url, env)).await;
-    fund(&first, "alice", 400_000).await;
+    first.fund("alice", 400_000).await;
     let env = redis.store_env();
     let second = TestGateway::start_with(d2.path(), |url| limits_env(url, env)).await;
     let gateways = [&first, &second];

@@ -451,14 +451,8 @@ async fn payments_out_send_sent_and_failed_events() {
     pay(&gw, "alice", 100_000, "").await;
     gw.wait_balance("alice@localhost", 100_000).await;
     gw.fake().payments.set_fee(lnaddr::types::Msat(1_234));
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2})),
-        )
-        .await;
-    assert_eq!(status, 201, "{link}");
+    let body = json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2});
+    let link = gw.create_link("alice@localhost", body).await;
     let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
 
     let (pr, hash) = foreign_invoice(Currency::Regtest, 20_000);

@@ -21,24 +21,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A gateway with alice holding `balance` msat (paid through her Lightning Address).
 async fn funded(dir: &std::path::Path, balance: u64) -> TestGateway {
     let gw = TestGateway::start(dir).await;
-    gw.create_account("alice@localhost").await;
-    let inv = gw.invoice("alice", balance).await;
-    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    assert_eq!(status, 200, "{body}");
-    gw.wait_balance("alice@localhost", balance).await;
+    gw.fund("alice", balance).await;
     gw
 }
 
 async fn create_link(gw: &TestGateway, body: Value) -> Value {
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 201, "{link}");
-    link
+    gw.create_link("alice@localhost", body).await
 }
 
 async fn link(gw: &TestGateway, k1: &str) -> Value {

@@ -19,15 +19,7 @@ use support::wallet::{foreign_invoice, withdraw, withdraw_request};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn create_link(gw: &TestGateway, body: Value) -> Value {
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 201, "{link}");
-    link
+    gw.create_link("alice@localhost", body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -48,8 +40,7 @@ async fn withdrawals_on_redis() {
     .await;
     gw.create_account("alice@localhost").await;
     gw.create_account("bob@localhost").await;
-    let inv = gw.invoice("alice", 200_000).await;
-    gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
+    gw.pay_to("alice", 200_000).await;
     gw.wait_balance("alice@localhost", 200_000).await;
 
     // 50 wallets race on a 3-use link: three are paid.

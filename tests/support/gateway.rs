@@ -113,14 +113,8 @@ impl TestGateway {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.public))
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        let url = format!("{}{path}", self.public);
+        super::http::request(&self.http, reqwest::Method::GET, &url, None, None).await
     }
 
     pub async fn get_host(&self, host: &str, path: &str) -> (u16, Value) {
@@ -164,16 +158,8 @@ impl TestGateway {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.admin))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        let url = format!("{}{path}", self.admin);
+        super::http::request(&self.http, method, &url, Some(token), body).await
     }
 
     /// An admin GET: its status.
@@ -252,6 +238,34 @@ impl TestGateway {
             )
             .await;
         assert_eq!(status, 200, "{body}");
+    }
+
+    /// Pays `user@localhost` `amount` msat with the fake node, through its Lightning Address.
+    pub async fn pay_to(&self, user: &str, amount: u64) {
+        let inv = self.invoice(user, amount).await;
+        let (status, body) = self.fake_pay(inv["pr"].as_str().expect("pr")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Creates `user@localhost`, pays it `amount` msat and waits until it holds them.
+    pub async fn fund(&self, user: &str, amount: u64) {
+        let address = format!("{user}@localhost");
+        self.create_account(&address).await;
+        self.pay_to(user, amount).await;
+        self.wait_balance(&address, amount).await;
+    }
+
+    /// A new withdraw link of `address` (`body` as the admin API takes it): the link (201).
+    pub async fn create_link(&self, address: &str, body: Value) -> Value {
+        let (status, link) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/api/v1/accounts/{address}/withdraw-links"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "{link}");
+        link
     }
 
     /// Waits until `address` holds `balance` msat.

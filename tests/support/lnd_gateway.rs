@@ -116,9 +116,7 @@ impl Client {
     }
 
     pub async fn get(&self, url: &str) -> (u16, Value) {
-        let resp = self.http.get(url).send().await.expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        super::http::request(&self.http, reqwest::Method::GET, url, None, None).await
     }
 
     pub async fn public(&self, path: &str) -> (u16, Value) {
@@ -144,16 +142,8 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.admin))
-            .bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("admin request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        let url = format!("{}{path}", self.admin);
+        super::http::request(&self.http, method, &url, Some(TOKEN), body).await
     }
 
     /// Waits until the gateway answers `/readyz`.

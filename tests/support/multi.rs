@@ -144,15 +144,8 @@ pub async fn admin_request(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = http
-        .request(method, format!("{}{path}", g.admin_url()))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("admin request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    let url = format!("{}{path}", g.admin_url());
+    super::http::request(http, method, &url, Some(token), body).await
 }
 
 /// [`admin_request`] with the test token.
@@ -168,9 +161,7 @@ pub async fn admin(
 
 /// A GET of a full URL (e.g. a callback): the status and the JSON body (null when none).
 pub async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
-    let resp = http.get(url).send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    super::http::request(http, reqwest::Method::GET, url, None, None).await
 }
 
 /// Waits until an admin GET of `path` on `g` answers `status`.
