@@ -51,18 +51,10 @@ async fn refused_while_money_moves(gw: &TestGateway) {
     gw.account("carol@localhost").await;
 
     // A payment in flight that took the whole balance: refused, the reason says why.
-    gw.create_account("dave@localhost").await;
-    let inv = gw.invoice("dave", 20_000).await;
-    gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    gw.wait_balance("dave@localhost", 20_000).await;
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/dave@localhost/withdraw-links",
-            Some(json!({"max_msat": 20_000})),
-        )
+    gw.fund("dave", 20_000).await;
+    let link = gw
+        .create_link("dave@localhost", json!({"max_msat": 20_000}))
         .await;
-    assert_eq!(status, 201, "{link}");
     let (pr, hash) = foreign_invoice(Currency::Regtest, 10_000);
     let store = &gw.running.as_ref().expect("running").gateway.store;
     let reserved = store

@@ -173,19 +173,7 @@ async fn the_cli_drives_a_running_gateway() {
     let gw = TestGateway::start(dir.path()).await;
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, TOKEN).expect("token");
-    let cli = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-            .args([
-                "--admin-url",
-                &gw.admin,
-                "--token-file",
-                token_file.to_str().expect("utf8"),
-            ])
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run cli")
-    };
+    let cli = |args: &[&str]| support::process::cli(&gw.admin, &token_file, args);
     let out = cli(&["account", "add", "fred@localhost"]);
     assert!(
         out.status.success(),
@@ -219,18 +207,7 @@ async fn the_cli_drives_a_running_gateway() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown user"));
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-        .args([
-            "--admin-url",
-            "http://127.0.0.1:1",
-            "--token-file",
-            token_file.to_str().expect("utf8"),
-            "account",
-            "list",
-        ])
-        .env_clear()
-        .output()
-        .expect("run");
+    let out = support::process::cli("http://127.0.0.1:1", &token_file, &["account", "list"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lnaddr serve"));
 }

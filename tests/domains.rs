@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::str::FromStr;
 use support::gateway::{TOKEN, TestGateway};
+use support::process::cli_ok;
 
 const PUBKEY: &str = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d";
 
@@ -49,16 +50,34 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = gw
-        .http
-        .request(method, format!("{}{path}", gw.admin))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    gw.admin_as(token, method, path, body).await
+}
+
+/// A gateway serving `shop.example` besides `localhost`, with alice@shop.example and
+/// carol@localhost.
+async fn shop_gateway(dir: &std::path::Path) -> TestGateway {
+    let gw = TestGateway::start(dir).await;
+    add_domain(
+        &gw,
+        json!({"name": "shop.example", "public_url": gw.public}),
+    )
+    .await;
+    gw.create_account("alice@shop.example").await;
+    gw.create_account("carol@localhost").await;
+    gw
+}
+
+/// A new token for `shop.example`: the answer of its creation.
+async fn shop_token(gw: &TestGateway, body: Value) -> Value {
+    let (status, made) = gw
+        .admin(
+            Method::POST,
+            "/api/v1/domains/shop.example/tokens",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    made
 }
 
 fn metadata_entries(lookup: &Value) -> Vec<Vec<String>> {
@@ -129,15 +148,7 @@ async fn domains_join_change_and_leave_a_running_gateway() {
         callback,
         format!("{}/d/shop.example/lnurlp/alice/callback", gw.public)
     );
-    let first: Value = gw
-        .http
-        .get(format!("{callback}?amount=5000"))
-        .send()
-        .await
-        .expect("cb")
-        .json()
-        .await
-        .expect("json");
+    let first = gw.get_url(&format!("{callback}?amount=5000")).await;
     let pr = first["pr"].as_str().expect("pr").to_string();
     assert_eq!(
         description_hash(&pr),
@@ -165,15 +176,7 @@ async fn domains_join_change_and_leave_a_running_gateway() {
             vec!["text/identifier".into(), "alice@shop.example".into()],
         ]
     );
-    let second: Value = gw
-        .http
-        .get(format!("{callback}?amount=5000"))
-        .send()
-        .await
-        .expect("cb")
-        .json()
-        .await
-        .expect("json");
+    let second = gw.get_url(&format!("{callback}?amount=5000")).await;
     let pr2 = second["pr"].as_str().expect("pr");
     assert_eq!(description_hash(pr2), sha(metadata2));
     assert_ne!(description_hash(pr2), description_hash(&pr));
@@ -245,10 +248,7 @@ async fn domains_join_change_and_leave_a_running_gateway() {
     assert_eq!(status, 204);
     let (status, _) = gw.get_host("tmp.example", "/.well-known/lnurlp/bob").await;
     assert_eq!(status, 404);
-    let (status, _) = gw
-        .admin(Method::GET, "/api/v1/domains/tmp.example", None)
-        .await;
-    assert_eq!(status, 404);
+    assert_eq!(gw.admin_status("/api/v1/domains/tmp.example").await, 404);
     let (status, body) = gw
         .admin(
             Method::POST,
@@ -271,14 +271,7 @@ async fn domains_join_change_and_leave_a_running_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_domain_token_manages_its_domain_and_nothing_else() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gw = TestGateway::start(dir.path()).await;
-    add_domain(
-        &gw,
-        json!({"name": "shop.example", "public_url": gw.public}),
-    )
-    .await;
-    gw.create_account("alice@shop.example").await;
-    gw.create_account("carol@localhost").await;
+    let gw = shop_gateway(dir.path()).await;
     let (status, link) = gw
         .admin(
             Method::POST,
@@ -289,14 +282,7 @@ async fn a_domain_token_manages_its_domain_and_nothing_else() {
     assert_eq!(status, 201, "{link}");
     let carol_k1 = link["k1"].as_str().expect("k1").to_string();
 
-    let (status, made) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/domains/shop.example/tokens",
-            Some(json!({"label": "shop owner"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{made}");
+    let made = shop_token(&gw, json!({"label": "shop owner"})).await;
     let token = made["token"].as_str().expect("token").to_string();
     let token_id = made["id"].as_str().expect("id").to_string();
     let (_, listed) = gw
@@ -380,23 +366,10 @@ async fn a_domain_token_manages_its_domain_and_nothing_else() {
     .await;
     assert_eq!(status, 201, "{own_link}");
     let own_k1 = own_link["k1"].as_str().expect("k1");
-    let (status, _) = call(
-        &gw,
-        t,
-        Method::GET,
-        &format!("/api/v1/withdraw-links/{own_k1}"),
-        None,
-    )
-    .await;
+    let own_path = format!("/api/v1/withdraw-links/{own_k1}");
+    let (status, _) = call(&gw, t, Method::GET, &own_path, None).await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        &gw,
-        t,
-        Method::DELETE,
-        &format!("/api/v1/withdraw-links/{own_k1}"),
-        None,
-    )
-    .await;
+    let (status, _) = call(&gw, t, Method::DELETE, &own_path, None).await;
     assert_eq!(status, 200);
     let (status, domains) = call(&gw, t, Method::GET, "/api/v1/domains", None).await;
     assert_eq!(status, 200);
@@ -508,10 +481,7 @@ async fn a_domain_token_manages_its_domain_and_nothing_else() {
     // Nothing changed.
     let carol = gw.account("carol@localhost").await;
     assert_eq!(carol["nostr_pubkey"], Value::Null);
-    let (status, _) = gw
-        .admin(Method::GET, "/api/v1/accounts/eve@localhost", None)
-        .await;
-    assert_eq!(status, 404);
+    assert_eq!(gw.admin_status("/api/v1/accounts/eve@localhost").await, 404);
     let (_, link) = gw
         .admin(
             Method::GET,
@@ -531,14 +501,8 @@ async fn a_domain_token_manages_its_domain_and_nothing_else() {
         .admin(Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None)
         .await;
     assert_eq!(status, 204);
-    let (status, _) = call(
-        &gw,
-        t,
-        Method::GET,
-        "/api/v1/accounts/alice@shop.example",
-        None,
-    )
-    .await;
+    let alice = "/api/v1/accounts/alice@shop.example";
+    let (status, _) = call(&gw, t, Method::GET, alice, None).await;
     assert_eq!(status, 401);
     let (status, _) = call(&gw, &format!("{t}0"), Method::GET, "/api/v1/accounts", None).await;
     assert_eq!(status, 401);
@@ -553,15 +517,7 @@ async fn invoice_at(gw: &TestGateway, host: &str, user: &str, msat: u64) -> Stri
         .await;
     assert_eq!(status, 200, "{lookup}");
     let callback = lookup["callback"].as_str().expect("callback");
-    let got: Value = gw
-        .http
-        .get(format!("{callback}?amount={msat}"))
-        .send()
-        .await
-        .expect("callback")
-        .json()
-        .await
-        .expect("json");
+    let got = gw.get_url(&format!("{callback}?amount={msat}")).await;
     got["pr"].as_str().expect("pr").to_string()
 }
 
@@ -575,25 +531,11 @@ async fn fund_at(gw: &TestGateway, host: &str, user: &str, msat: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_domain_token_pays_and_reads_only_its_own_domains_payments() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gw = TestGateway::start(dir.path()).await;
-    add_domain(
-        &gw,
-        json!({"name": "shop.example", "public_url": gw.public}),
-    )
-    .await;
-    gw.create_account("alice@shop.example").await;
-    gw.create_account("carol@localhost").await;
+    let gw = shop_gateway(dir.path()).await;
     gw.create_account("dave@localhost").await;
     fund_at(&gw, "shop.example", "alice", 50_000).await;
     fund_at(&gw, "localhost", "carol", 50_000).await;
-    let (status, made) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/domains/shop.example/tokens",
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 201, "{made}");
+    let made = shop_token(&gw, json!({})).await;
     let t = made["token"].as_str().expect("token").to_string();
     let t = t.as_str();
 
@@ -610,14 +552,8 @@ async fn a_domain_token_pays_and_reads_only_its_own_domains_payments() {
     assert_eq!(status, 200, "{paid}");
     assert_eq!(paid["status"], "succeeded", "{paid}");
     let own_hash = paid["payment_hash"].as_str().expect("hash").to_string();
-    let (status, shown) = call(
-        &gw,
-        t,
-        Method::GET,
-        &format!("/api/v1/payments/{own_hash}"),
-        None,
-    )
-    .await;
+    let own_path = format!("/api/v1/payments/{own_hash}");
+    let (status, shown) = call(&gw, t, Method::GET, &own_path, None).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["status"], "succeeded");
     gw.wait_balance("dave@localhost", 10_000).await;
@@ -625,31 +561,18 @@ async fn a_domain_token_pays_and_reads_only_its_own_domains_payments() {
 
     // Another domain's account: it neither pays from it nor reads its payments.
     let dave_pr2 = invoice_at(&gw, "localhost", "dave", 7_000).await;
-    let (status, refused) = call(
-        &gw,
-        t,
-        Method::POST,
-        "/api/v1/accounts/carol@localhost/payments",
-        Some(json!({"invoice": dave_pr2})),
-    )
-    .await;
-    assert_eq!(status, 403, "{refused}");
-    let (status, refused) = call(
-        &gw,
-        t,
-        Method::POST,
-        "/api/v1/accounts/CAROL@LOCALHOST/payments",
-        Some(json!({"invoice": dave_pr2})),
-    )
-    .await;
-    assert_eq!(status, 403, "{refused}");
+    for carol in ["carol@localhost", "CAROL@LOCALHOST"] {
+        let path = format!("/api/v1/accounts/{carol}/payments");
+        let body = json!({"invoice": dave_pr2});
+        let (status, refused) = call(&gw, t, Method::POST, &path, Some(body)).await;
+        assert_eq!(status, 403, "{refused}");
+    }
     let hash2 = Bolt11Invoice::from_str(&dave_pr2)
         .expect("bolt11")
         .payment_hash()
         .to_string();
-    let (status, none) = gw
-        .admin(Method::GET, &format!("/api/v1/payments/{hash2}"), None)
-        .await;
+    let hash2_path = format!("/api/v1/payments/{hash2}");
+    let (status, none) = gw.admin(Method::GET, &hash2_path, None).await;
     assert_eq!(status, 404, "nothing was paid from carol: {none}");
     // Carol pays with the operator's token; the domain token cannot read that payment.
     let (status, carols) = gw
@@ -660,14 +583,7 @@ async fn a_domain_token_pays_and_reads_only_its_own_domains_payments() {
         )
         .await;
     assert_eq!(status, 200, "{carols}");
-    let (status, hidden) = call(
-        &gw,
-        t,
-        Method::GET,
-        &format!("/api/v1/payments/{hash2}"),
-        None,
-    )
-    .await;
+    let (status, hidden) = call(&gw, t, Method::GET, &hash2_path, None).await;
     assert_eq!(status, 403, "{hidden}");
     assert!(hidden["payment_hash"].is_null(), "nothing shown: {hidden}");
     assert_eq!(gw.balance("carol@localhost").await, 43_000);
@@ -745,25 +661,7 @@ async fn a_static_export_pays_end_to_end() {
     let gw = TestGateway::start(dir.path()).await;
     let token_file = dir.path().join("cli.token");
     std::fs::write(&token_file, TOKEN).expect("token");
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-            .args([
-                "--admin-url",
-                &gw.admin,
-                "--token-file",
-                token_file.to_str().expect("utf8"),
-            ])
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run cli");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let cli = |args: &[&str]| cli_ok(&gw.admin, &token_file, args).into_bytes();
     let image = dir.path().join("logo.png");
     std::fs::write(&image, b"\x89PNG\r\n\x1a\n-logo-").expect("image");
     let added: Value = serde_json::from_slice(&cli(&[
@@ -840,24 +738,18 @@ async fn a_static_export_pays_end_to_end() {
         serde_json::from_slice(&cli(&["domain", "token", "static.example"])).expect("json");
     let own_token = dir.path().join("own.token");
     std::fs::write(&own_token, made["token"].as_str().expect("token")).expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-        .args([
-            "--admin-url",
-            &gw.admin,
-            "--token-file",
-            own_token.to_str().expect("utf8"),
-        ])
-        .args([
+    let out = support::process::cli(
+        &gw.admin,
+        &own_token,
+        &[
             "wellknown",
             "export",
             "--domain",
             "localhost",
             "--out",
             dir.path().join("x").to_str().expect("utf8"),
-        ])
-        .env_clear()
-        .output()
-        .expect("run cli");
+        ],
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("403"),

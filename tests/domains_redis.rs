@@ -5,6 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
 use serde_json::{Value, json};
 use support::multi::*;
 use support::process::wait_for;
@@ -36,25 +37,21 @@ async fn a_domain_added_through_one_gateway_is_served_and_paid_through_the_other
     wait_healthy(&http, &a.public_url()).await;
     wait_healthy(&http, &b.public_url()).await;
 
-    let resp = http
-        .post(format!("{}/api/v1/domains", a.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"name": "joined.example", "public_url": b.public_url(), "description": "Joined"}))
-        .send()
-        .await
-        .expect("add domain");
-    assert_eq!(resp.status(), 201);
+    let joined =
+        json!({"name": "joined.example", "public_url": b.public_url(), "description": "Joined"});
+    let (status, _) = admin(&http, &a, Method::POST, "/api/v1/domains", Some(joined)).await;
+    assert_eq!(status, 201);
     let added = Instant::now();
     // b serves it: its admin API accepts accounts on it, its public side answers lookups.
-    wait_for("b to serve the new domain", PROPAGATION, || async {
-        let resp = http
-            .get(format!("{}/api/v1/domains/joined.example", b.admin_url()))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .ok()?;
-        (resp.status() == 200).then_some(())
-    })
+    let path = "/api/v1/domains/joined.example";
+    wait_admin_status(
+        &http,
+        &b,
+        path,
+        200,
+        "b to serve the new domain",
+        PROPAGATION,
+    )
     .await;
     let took = added.elapsed();
     assert!(took < PROPAGATION, "took {took:?}");
@@ -74,27 +71,15 @@ async fn a_domain_added_through_one_gateway_is_served_and_paid_through_the_other
         callback,
         format!("{}/d/joined.example/lnurlp/zoe/callback", b.public_url())
     );
-    let answer: Value = http
-        .get(format!("{callback}?amount=3000"))
-        .send()
-        .await
-        .expect("callback")
-        .json()
-        .await
-        .expect("json");
+    let (_, answer) = get_json(&http, &format!("{callback}?amount=3000")).await;
     let pr = answer["pr"].as_str().expect("pr");
     fake_pay(&http, &b.admin_url(), pr).await.expect("paid");
     assert_credited_exactly(&http, &a, "zoe@joined.example", 3000, 1).await;
 
     // Changed through a: b's lookups (and its pay cache) follow within 5 s.
-    let resp = http
-        .patch(format!("{}/api/v1/domains/joined.example", a.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"description": "Changed"}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(resp.status(), 200);
+    let changed = Some(json!({"description": "Changed"}));
+    let (status, _) = admin(&http, &a, Method::PATCH, path, changed).await;
+    assert_eq!(status, 200);
     wait_for("b to serve the new description", PROPAGATION, || async {
         let found = lookup(&http, &b.public_url(), "joined.example", "zoe").await?;
         found["metadata"]
@@ -105,71 +90,31 @@ async fn a_domain_added_through_one_gateway_is_served_and_paid_through_the_other
     .await;
 
     // A token made through a works on b; removal through a is refused while zoe is there.
-    let made: Value = http
-        .post(format!(
-            "{}/api/v1/domains/joined.example/tokens",
-            a.admin_url()
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let tokens = "/api/v1/domains/joined.example/tokens";
+    let (_, made) = admin(&http, &a, Method::POST, tokens, None).await;
     let token = made["token"].as_str().expect("token");
-    let resp = http
-        .get(format!(
-            "{}/api/v1/accounts/zoe@joined.example",
-            b.admin_url()
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("read");
-    assert_eq!(resp.status(), 200);
-    let resp = http
-        .delete(format!("{}/api/v1/domains/joined.example", a.admin_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(resp.status(), 409);
+    let zoe = "/api/v1/accounts/zoe@joined.example";
+    let (status, _) = admin_request(&http, &b, token, Method::GET, zoe, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = admin(&http, &a, Method::DELETE, path, None).await;
+    assert_eq!(status, 409);
 
     // Another domain, empty, removed through a: b stops serving it within 5 s.
-    let resp = http
-        .post(format!("{}/api/v1/domains", a.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"name": "brief.example", "public_url": "https://brief.example"}))
-        .send()
-        .await
-        .expect("add");
-    assert_eq!(resp.status(), 201);
-    wait_for("b to serve brief.example", PROPAGATION, || async {
-        let resp = http
-            .get(format!("{}/api/v1/domains/brief.example", b.admin_url()))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .ok()?;
-        (resp.status() == 200).then_some(())
-    })
+    let brief = json!({"name": "brief.example", "public_url": "https://brief.example"});
+    let (status, _) = admin(&http, &a, Method::POST, "/api/v1/domains", Some(brief)).await;
+    assert_eq!(status, 201);
+    let path = "/api/v1/domains/brief.example";
+    wait_admin_status(
+        &http,
+        &b,
+        path,
+        200,
+        "b to serve brief.example",
+        PROPAGATION,
+    )
     .await;
-    let resp = http
-        .delete(format!("{}/api/v1/domains/brief.example", a.admin_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(resp.status(), 204);
-    wait_for("b to stop serving brief.example", PROPAGATION, || async {
-        let resp = http
-            .get(format!("{}/api/v1/domains/brief.example", b.admin_url()))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .ok()?;
-        (resp.status() == 404).then_some(())
-    })
-    .await;
+    let (status, _) = admin(&http, &a, Method::DELETE, path, None).await;
+    assert_eq!(status, 204);
+    let what = "b to stop serving brief.example";
+    wait_admin_status(&http, &b, path, 404, what, PROPAGATION).await;
 }

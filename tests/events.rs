@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use lightning_invoice::Currency;
 use lnaddr::events::LedgerEvent;
-use reqwest::Method;
 use serde_json::json;
 use support::gateway::TestGateway;
 use support::wallet::{foreign_invoice, withdraw, withdraw_request};
@@ -33,21 +32,14 @@ async fn next(rx: &mut Receiver<LedgerEvent>) -> LedgerEvent {
 }
 
 async fn fund(gw: &TestGateway, rx: &mut Receiver<LedgerEvent>, amount: u64) {
-    let inv = gw.invoice("alice", amount).await;
-    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    assert_eq!(status, 200, "{body}");
+    gw.pay_to("alice", amount).await;
     assert!(matches!(next(rx).await, LedgerEvent::Received(_)));
 }
 
 async fn link(gw: &TestGateway, max_msat: u64) -> String {
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(json!({"max_msat": max_msat})),
-        )
+    let link = gw
+        .create_link("alice@localhost", json!({"max_msat": max_msat}))
         .await;
-    assert_eq!(status, 201, "{link}");
     link["lnurl"].as_str().expect("lnurl").to_string()
 }
 
@@ -106,14 +98,7 @@ async fn a_withdrawal_is_announced_as_sent_or_failed() {
         other => panic!("expected Sent, got {other:?}"),
     }
 
-    let (status, body) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/fake/fail-next-payments",
-            Some(json!({"count": 1})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    gw.fail_next_payments(1).await;
     let (invoice, hash) = foreign_invoice(Currency::Regtest, 50_000);
     let w = withdraw_request(&link(&gw, 50_000).await).await;
     assert_eq!(withdraw(&w, &invoice).await["status"], "OK");

@@ -111,14 +111,7 @@ async fn sigterm_during_a_burst_finishes_in_flight_work_and_loses_no_payment() {
         async move { req.await.ok().filter(|r| r.status().is_success()) }
     })
     .await;
-    let resp = http
-        .post(format!("{}/api/v1/accounts", gw.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"address": "alice@localhost"}))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(resp.status().as_u16(), 201);
+    gw.create_account(&http, TOKEN, "alice@localhost").await;
 
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));

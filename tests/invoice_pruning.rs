@@ -17,7 +17,7 @@ use lnaddr::store::{CreditOutcome, InvoiceRecord, Store, ZapOutbox};
 use lnaddr::types::{Msat, unix_now};
 use support::process::wait_for;
 use support::redis_server::{RedisServer, cli};
-use support::store_suite::{invoice_for, new_account, settlement};
+use support::store_suite::{balance_of, created, invoice_for, settlement, stored};
 
 /// An invoice of the fake node that expires in `expiry_secs`, recorded for `account`.
 async fn issue(
@@ -49,10 +49,7 @@ async fn the_embedded_sweep_forgets_unpaid_invoices_and_keeps_what_may_still_be_
     let store: Arc<dyn Store> =
         Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).expect("open"));
     let node = FakeNode::open(&dir.path().join("node"), bitcoin::Network::Regtest).expect("node");
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let alice = created(&*store, "alice@example.com").await;
 
     let unpaid = issue(&node, store.as_ref(), &alice, 1_000, 600).await;
     let paid = issue(&node, store.as_ref(), &alice, 2_000, 600).await;
@@ -85,27 +82,13 @@ async fn the_embedded_sweep_forgets_unpaid_invoices_and_keeps_what_may_still_be_
             kept: 2
         }
     );
-    assert!(
-        store
-            .invoice(&unpaid.payment_hash)
-            .await
-            .expect("read")
-            .is_none()
-    );
-    let kept = store
-        .invoice(&paid.payment_hash)
+    assert!(stored(&*store, &unpaid.payment_hash).await.is_none());
+    let kept = stored(&*store, &paid.payment_hash)
         .await
-        .expect("read")
         .expect("a paid invoice is kept");
     assert!(kept.settled.is_some());
     // Still open on the node (its clock says not expired): kept.
-    assert!(
-        store
-            .invoice(&open.payment_hash)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(stored(&*store, &open.payment_hash).await.is_some());
     // The late payment is still credited, after the sweep.
     assert!(matches!(
         store
@@ -114,15 +97,7 @@ async fn the_embedded_sweep_forgets_unpaid_invoices_and_keeps_what_may_still_be_
             .expect("credit"),
         CreditOutcome::Credited { .. }
     ));
-    assert_eq!(
-        store
-            .account(&alice.id)
-            .await
-            .expect("read")
-            .expect("alice")
-            .balance_msat,
-        Msat(5_000)
-    );
+    assert_eq!(balance_of(&*store, &alice.id).await, Msat(5_000));
     // A second round finds nothing more to forget.
     let again = sweep_once(store.as_ref(), &node, 0, unix_now())
         .await
@@ -134,13 +109,24 @@ async fn the_embedded_sweep_forgets_unpaid_invoices_and_keeps_what_may_still_be_
         .await
         .expect("sweep");
     assert_eq!(grace.forgotten, 0);
-    assert!(
-        store
-            .invoice(&unpaid2.payment_hash)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(stored(&*store, &unpaid2.payment_hash).await.is_some());
+}
+
+/// A Redis store on `server` with `options`.
+async fn redis_store(server: &RedisServer, options: &StoreOptions) -> RedisStore {
+    RedisStore::connect(&server.url())
+        .await
+        .expect("connect")
+        .with_options(options)
+}
+
+/// The Redis keys of invoice `inv` of `account`: by hash, and in the account's slot.
+fn invoice_keys(account: &lnaddr::store::Account, inv: &InvoiceRecord) -> [String; 2] {
+    let hash = hex::encode(inv.payment_hash.0);
+    [
+        format!("inv:{hash}"),
+        format!("{{a:{}}}:inv:{hash}", account.id.0),
+    ]
 }
 
 /// `TTL key` in seconds (-1: no expiry, -2: no key).
@@ -157,27 +143,15 @@ async fn redis_invoice_keys_expire_unless_paid() {
         forget_unpaid_after_secs: 3_600,
         ..StoreOptions::default()
     };
-    let store = RedisStore::connect(&server.url())
-        .await
-        .expect("connect")
-        .with_options(&options);
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let store = redis_store(&server, &options).await;
+    let alice = created(&store, "alice@example.com").await;
     let mut unpaid = invoice_for(&alice, 1, 1_000);
     unpaid.expires_at = unix_now() + 60;
     let mut paid = invoice_for(&alice, 2, 2_000);
     paid.expires_at = unix_now() + 60;
     store.add_invoice(unpaid.clone()).await.expect("add");
     store.add_invoice(paid.clone()).await.expect("add");
-    let keys_of = |inv: &InvoiceRecord| {
-        let hash = hex::encode(inv.payment_hash.0);
-        [
-            format!("inv:{hash}"),
-            format!("{{a:{}}}:inv:{hash}", alice.id.0),
-        ]
-    };
+    let keys_of = |inv: &InvoiceRecord| invoice_keys(&alice, inv);
     for key in keys_of(&unpaid).iter().chain(keys_of(&paid).iter()) {
         let left = ttl(&server, key);
         assert!((3_600..=3_660).contains(&left), "{key}: {left}");
@@ -202,14 +176,8 @@ async fn redis_forgets_for_real_and_the_zap_queue_copes() {
         forget_unpaid_after_secs: 0,
         ..StoreOptions::default()
     };
-    let store = RedisStore::connect(&server.url())
-        .await
-        .expect("connect")
-        .with_options(&options);
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let store = redis_store(&server, &options).await;
+    let alice = created(&store, "alice@example.com").await;
     let mut zap = support::outbox_suite::zap_invoice_for(&alice, 1, 1_000);
     zap.expires_at = unix_now() + 1;
     store.add_invoice(zap.clone()).await.expect("add");
@@ -217,10 +185,8 @@ async fn redis_forgets_for_real_and_the_zap_queue_copes() {
         "the unpaid invoice to be forgotten",
         Duration::from_secs(10),
         || async {
-            store
-                .invoice(&zap.payment_hash)
+            stored(&store, &zap.payment_hash)
                 .await
-                .expect("read")
                 .is_none()
                 .then_some(())
         },
@@ -233,11 +199,7 @@ async fn redis_forgets_for_real_and_the_zap_queue_copes() {
         .expect("claim");
     assert!(claimed.is_empty());
     assert_eq!(cli(server.port, &["ZCARD", "{zapq}"]).as_deref(), Some("0"));
-    let hash = hex::encode(zap.payment_hash.0);
-    for key in [
-        format!("inv:{hash}"),
-        format!("{{a:{}}}:inv:{hash}", alice.id.0),
-    ] {
+    for key in invoice_keys(&alice, &zap) {
         assert_eq!(
             cli(server.port, &["EXISTS", &key]).as_deref(),
             Some("0"),

@@ -12,16 +12,8 @@ use lightning_invoice::Bolt11Invoice;
 use lnaddr::app::StartError;
 use lnd_sim::LndSim;
 use sha2::Digest;
-use support::lnd_gateway::{Client, Lnd, WAIT, lnd_env, start};
+use support::lnd_gateway::{Lnd, WAIT, lnd_env, start, started};
 use support::process::{GatewayProcess, free_port, wait_for};
-
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
-}
 
 /// Starts a gateway in `dir/gw` that must refuse to start; answers why.
 async fn refused_start(dir: &std::path::Path, lnd: &Lnd) -> StartError {
@@ -45,10 +37,7 @@ async fn drop_streams_until_resubscribed(sim: &LndSim) {
 async fn pay_flow_over_lnd_credits_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     let (status, _) = c.public("/readyz").await;
     assert_eq!(status, 200);
@@ -96,7 +85,7 @@ async fn wrong_macaroon_is_a_clear_startup_error() {
     std::fs::write(&wrong, [7u8; 64]).expect("write");
     let lnd = Lnd {
         macaroon: wrong.clone(),
-        ..lnd_of(&sim)
+        ..sim.lnd()
     };
     let err = refused_start(dir.path(), &lnd).await;
     let text = err.to_string();
@@ -108,7 +97,7 @@ async fn wrong_macaroon_is_a_clear_startup_error() {
     let missing = dir.path().join("missing.macaroon");
     let lnd = Lnd {
         macaroon: missing.clone(),
-        ..lnd_of(&sim)
+        ..sim.lnd()
     };
     let err = refused_start(dir.path(), &lnd).await;
     assert!(
@@ -124,7 +113,7 @@ async fn wrong_certificate_is_a_clear_startup_error() {
     let other = LndSim::start(&dir.path().join("other")).await.expect("sim");
     let lnd = Lnd {
         cert: other.cert_path(),
-        ..lnd_of(&sim)
+        ..sim.lnd()
     };
     let text = refused_start(dir.path(), &lnd).await.to_string();
     assert!(text.contains("does not match"), "{text}");
@@ -137,7 +126,7 @@ async fn wrong_certificate_is_a_clear_startup_error() {
     std::fs::write(&garbage, "not a certificate").expect("write");
     let lnd = Lnd {
         cert: garbage.clone(),
-        ..lnd_of(&sim)
+        ..sim.lnd()
     };
     let err = refused_start(dir.path(), &lnd).await;
     assert!(
@@ -151,10 +140,7 @@ async fn lnd_down_at_start_then_back() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.go_down();
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("starts anyway");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("bob@localhost").await;
 
     let (status, ready) = c.public("/readyz").await;
@@ -191,8 +177,7 @@ async fn settlements_during_outages_are_credited_exactly_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     let data = dir.path().join("gw");
-    let gw = start(&data, &lnd_of(&sim)).await.expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&data, &sim.lnd()).await;
     c.create_account("carol@localhost").await;
     let mut invoices = Vec::new();
     for amount in [1_000, 2_000, 3_000, 4_000] {
@@ -206,8 +191,7 @@ async fn settlements_during_outages_are_credited_exactly_once() {
     // for settle_index 0: the backlog comes from ListInvoices).
     gw.shutdown().await;
     sim.settle(&invoices[0]).expect("settle");
-    let gw = start(&data, &lnd_of(&sim)).await.expect("restart");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&data, &sim.lnd()).await;
     c.wait_balance("carol@localhost", 1_000).await;
 
     // Settled while the stream is down.
@@ -224,8 +208,7 @@ async fn settlements_during_outages_are_credited_exactly_once() {
     // Settled while the gateway is stopped, with a saved cursor.
     gw.shutdown().await;
     sim.settle(&invoices[3]).expect("settle");
-    let gw = start(&data, &lnd_of(&sim)).await.expect("restart");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&data, &sim.lnd()).await;
     c.wait_balance("carol@localhost", 10_000).await;
 
     // Replays after all that credit nothing more.
@@ -248,7 +231,7 @@ async fn the_binary_names_the_refused_macaroon_file_and_exits() {
     let (public, admin) = (free_port(), free_port());
     let lnd = Lnd {
         macaroon: wrong.clone(),
-        ..lnd_of(&sim)
+        ..sim.lnd()
     };
     let env = lnd_env(&data, public, &lnd)
         .into_iter()

@@ -3,6 +3,8 @@
 //! Router's SendPaymentV2/TrackPaymentV2 (fees, failures on demand, double payment).
 
 mod lnd_sim;
+// The simulator names the support's `Lnd` for gateway tests.
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;

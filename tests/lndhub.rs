@@ -10,30 +10,13 @@ mod support;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, start, start_with};
-use support::lndhub::{Wallet, assert_bad_auth, parse_secret};
+use support::lnd_gateway::{Client, started, started_with};
+use support::lndhub::{Wallet, assert_bad_auth, count_paid, parse_secret};
 use support::process::wait_for;
 use support::wallet::foreign_invoice;
 
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
-}
-
 async fn admin_post(c: &Client, path: &str, body: Value) -> (u16, Value) {
-    let resp = c
-        .http
-        .post(format!("{}{path}", c.admin))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("admin");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    c.admin_send(reqwest::Method::POST, path, Some(body)).await
 }
 
 /// `lnaddr lndhub create ADDRESS` through the admin API: the lndhub:// string.
@@ -46,10 +29,7 @@ async fn credential(c: &Client, address: &str) -> String {
 
 /// Funds `name@localhost` with `msat` paid to its Lightning Address on the simulator.
 async fn fund(c: &Client, sim: &LndSim, name: &str, msat: u64) {
-    let before = c.balance(&format!("{name}@localhost")).await;
-    let (pr, _, _) = c.invoice(name, msat).await;
-    sim.settle(&pr).expect("settle");
-    c.wait_balance(&format!("{name}@localhost"), before + msat)
+    c.fund(name, msat, |pr| sim.settle(pr).expect("settle"))
         .await;
 }
 
@@ -58,10 +38,7 @@ async fn bluewallet_flow_on_the_embedded_store_and_lnd() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_500);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (_gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     c.create_account("bob@localhost").await;
     fund(&c, &sim, "alice", 21_000).await;
@@ -183,14 +160,9 @@ async fn bluewallet_flow_on_the_embedded_store_and_lnd() {
     assert_bad_auth(&reuse);
 
     // Revoke: the tokens stop at once, and so does the password.
-    let resp = c
-        .http
-        .delete(format!("{}/api/v1/lndhub/{}", c.admin, alice.login))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("revoke");
-    assert_eq!(resp.status().as_u16(), 200);
+    let revoke = format!("/api/v1/lndhub/{}", alice.login);
+    let (status, _) = c.admin_send(reqwest::Method::DELETE, &revoke, None).await;
+    assert_eq!(status, 200);
     assert_bad_auth(&alice.get("/balance").await);
     assert_bad_auth(&alice.authorize().await);
     assert_bad_auth(&alice.refresh().await);
@@ -203,10 +175,7 @@ async fn thirty_racing_payments_pay_at_most_the_balance() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(0);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (_gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     fund(&c, &sim, "alice", 100_000).await;
     let http = reqwest::Client::new();
@@ -222,15 +191,7 @@ async fn thirty_racing_payments_pay_at_most_the_balance() {
         let w = alice.clone();
         jobs.spawn(async move { w.pay(&pr).await });
     }
-    let mut ok = 0u64;
-    while let Some(r) = jobs.join_next().await {
-        let (status, body) = r.expect("join");
-        match status {
-            200 => ok += 1,
-            400 => assert_eq!(body["code"], 2, "{body}"),
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let ok = count_paid(jobs).await;
     assert!((5..=9).contains(&ok), "{ok} paid");
     assert_eq!(
         sim.payments_started(),
@@ -246,10 +207,7 @@ async fn thirty_racing_payments_pay_at_most_the_balance() {
 async fn bad_expired_and_foreign_tokens_answer_code_1() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (_gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     let http = reqwest::Client::new();
     let secret = credential(&c, "alice@localhost").await;
@@ -302,10 +260,7 @@ async fn bad_expired_and_foreign_tokens_answer_code_1() {
 async fn expired_access_tokens_answer_code_1() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     let http = reqwest::Client::new();
     let mut alice = Wallet::import(&http, &credential(&c, "alice@localhost").await, None);
@@ -335,18 +290,16 @@ async fn expired_access_tokens_answer_code_1() {
 async fn logins_are_rate_limited_per_ip_and_per_login() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start_with(
+    let (_gw, c) = started_with(
         &dir.path().join("gw"),
-        &lnd_of(&sim),
+        &sim.lnd(),
         vec![
             ("LNADDR_LIMITS__ENABLED".into(), "true".into()),
             ("LNADDR_LNDHUB__AUTH_PER_MINUTE".into(), "1".into()),
             ("LNADDR_LNDHUB__AUTH_BURST".into(), "3".into()),
         ],
     )
-    .await
-    .expect("start");
-    let c = Client::of(&gw);
+    .await;
     c.create_account("alice@localhost").await;
     let http = reqwest::Client::new();
     let secret = credential(&c, "alice@localhost").await;
@@ -383,10 +336,7 @@ async fn create_follows_the_domain_registration() {
     let bluewallet = json!({"partnerid": "bluewallet", "accounttype": "common"});
 
     // Closed by default.
-    let closed = start(&dir.path().join("closed"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&closed);
+    let (closed, c) = started(&dir.path().join("closed"), &sim.lnd()).await;
     let (status, body) = create(format!("{}/lndhub", c.public), bluewallet.clone()).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], true);
@@ -407,7 +357,7 @@ async fn create_follows_the_domain_registration() {
         .await
         .expect("bind");
     let port = public.local_addr().expect("addr").port();
-    let mut env = support::lnd_gateway::lnd_env(&dir.path().join("inv"), port, &lnd_of(&sim));
+    let mut env = support::lnd_gateway::lnd_env(&dir.path().join("inv"), port, &sim.lnd());
     env.push((
         "LNADDR_DOMAINS".into(),
         format!(
@@ -504,31 +454,9 @@ async fn cli_prints_the_lndhub_string_and_its_qr_code() {
     let dir = tempfile::tempdir().expect("tmp");
     let g = GatewayProcess::start(dir.path(), &[]);
     let http = reqwest::Client::new();
-    let admin = g.admin_url();
-    wait_for(
-        "the gateway",
-        std::time::Duration::from_secs(30),
-        || async {
-            let r = http.get(format!("{}/healthz", g.public_url())).send().await;
-            r.ok().filter(|r| r.status().is_success())
-        },
-    )
-    .await;
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-            .args(["--admin-url", &admin, "--token-file"])
-            .arg(dir.path().join("admin.token"))
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run cli");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    };
+    g.wait_healthy(&http, std::time::Duration::from_secs(30))
+        .await;
+    let cli = |args: &[&str]| g.cli_ok(args);
     let domain = format!("localhost:{}", g.public_port);
     let address = format!("alice@{domain}");
     cli(&["account", "add", &address]);

@@ -10,41 +10,28 @@ use std::sync::Arc;
 
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
-use serde_json::{Value, json};
-use support::lndhub::{Wallet, assert_bad_auth};
+use serde_json::json;
+use support::lndhub::{Wallet, assert_bad_auth, count_paid};
 use support::multi::*;
 use support::process::{GatewayProcess, wait_for};
 use support::redis_server::RedisServer;
 use support::wallet::foreign_invoice;
 
-fn gateway(dir: &std::path::Path, url: &str, sim: &LndSim) -> GatewayProcess {
-    let endpoint = sim.endpoint();
-    let cert = sim.cert_path().display().to_string();
-    let macaroon = sim.macaroon_path().display().to_string();
-    redis_gateway(
-        dir,
-        url,
-        &[
-            ("LNADDR_LIGHTNING__KIND", "lnd"),
-            ("LNADDR_LIGHTNING__LND__ENDPOINT", &endpoint),
-            ("LNADDR_LIGHTNING__LND__TLS_CERT", &cert),
-            ("LNADDR_LIGHTNING__LND__MACAROON", &macaroon),
-        ],
-    )
+/// Gateways `a` and `b` on the Redis at `url` and the simulator `sim`, both answering.
+async fn two_gateways(
+    http: &reqwest::Client,
+    dir: &std::path::Path,
+    url: &str,
+    sim: &LndSim,
+) -> (GatewayProcess, GatewayProcess) {
+    let lnd = sim.lnd();
+    two_healthy(http, dir, |d| redis_lnd_gateway(d, url, &lnd)).await
 }
 
 async fn credential(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> String {
-    let resp = http
-        .post(format!(
-            "{}/api/v1/accounts/{address}/lndhub",
-            g.admin_url()
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("credential");
-    assert_eq!(resp.status().as_u16(), 201);
-    let body: Value = resp.json().await.expect("json");
+    let path = format!("/api/v1/accounts/{address}/lndhub");
+    let (status, body) = admin(http, g, reqwest::Method::POST, &path, None).await;
+    assert_eq!(status, 201);
     body["url"].as_str().expect("url").to_string()
 }
 
@@ -88,10 +75,7 @@ async fn bluewallet_flow_across_two_processes_on_redis() {
     let sim = LndSim::start(&tmp.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_000);
     let http = client();
-    let a = gateway(&tmp.path().join("a"), &redis.url(), &sim);
-    let b = gateway(&tmp.path().join("b"), &redis.url(), &sim);
-    wait_healthy(&http, &a.public_url()).await;
-    wait_healthy(&http, &b.public_url()).await;
+    let (a, b) = two_gateways(&http, tmp.path(), &redis.url(), &sim).await;
     create_account(&http, &a, "alice@localhost").await;
     create_account(&http, &b, "bob@localhost").await;
     fund(&http, &a, &sim, "bob", 3_000_000).await;
@@ -160,13 +144,9 @@ async fn bluewallet_flow_across_two_processes_on_redis() {
     assert_eq!(on(&alice_b, &a).balance().await, 1_699);
 
     // Revoked through a: b refuses the tokens at once.
-    let resp = http
-        .delete(format!("{}/api/v1/lndhub/{}", a.admin_url(), alice.login))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("revoke");
-    assert_eq!(resp.status().as_u16(), 200);
+    let revoke = format!("/api/v1/lndhub/{}", alice.login);
+    let (status, _) = admin(&http, &a, reqwest::Method::DELETE, &revoke, None).await;
+    assert_eq!(status, 200);
     assert_bad_auth(&alice_b.get("/balance").await);
     assert_bad_auth(&on(&alice_b, &a).get("/gettxs").await);
     assert_bad_auth(&alice_b.authorize().await);
@@ -180,10 +160,7 @@ async fn thirty_racing_payments_over_two_processes_pay_at_most_the_balance() {
     let sim = LndSim::start(&tmp.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(0);
     let http = client();
-    let a = gateway(&tmp.path().join("a"), &redis.url(), &sim);
-    let b = gateway(&tmp.path().join("b"), &redis.url(), &sim);
-    wait_healthy(&http, &a.public_url()).await;
-    wait_healthy(&http, &b.public_url()).await;
+    let (a, b) = two_gateways(&http, tmp.path(), &redis.url(), &sim).await;
     create_account(&http, &a, "alice@localhost").await;
     fund(&http, &b, &sim, "alice", 100_000).await;
     let secret = credential(&http, &a, "alice@localhost").await;
@@ -197,15 +174,7 @@ async fn thirty_racing_payments_over_two_processes_pay_at_most_the_balance() {
         let wallets = wallets.clone();
         jobs.spawn(async move { wallets[i % 2].pay(&pr).await });
     }
-    let mut ok = 0u64;
-    while let Some(r) = jobs.join_next().await {
-        let (status, body) = r.expect("join");
-        match status {
-            200 => ok += 1,
-            400 => assert_eq!(body["code"], 2, "{body}"),
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let ok = count_paid(jobs).await;
     // 10 sat + 10 sat reserve each: 5 fit at once, at most 9 ever from 100 sat.
     assert!((5..=9).contains(&ok), "{ok} paid");
     assert_eq!(sim.payments_started(), ok);

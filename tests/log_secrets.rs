@@ -51,14 +51,7 @@ async fn wait_healthy(http: &reqwest::Client, gw: &GatewayProcess) {
 
 /// Creates alice, looks her up, asks for an invoice with a comment, and answers the invoice.
 async fn pay_flow(http: &reqwest::Client, gw: &GatewayProcess) -> String {
-    let resp = http
-        .post(format!("{}/api/v1/accounts", gw.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"address": "alice@localhost"}))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(resp.status().as_u16(), 201);
+    gw.create_account(http, TOKEN, "alice@localhost").await;
     let lookup = format!("{}/.well-known/lnurlp/alice", gw.public_url());
     assert_eq!(http.get(lookup).send().await.expect("lookup").status(), 200);
     let callback = format!(

@@ -287,14 +287,7 @@ async fn limits_are_enforced(b: Backing) {
     );
 
     // A failed payment gives its budget back.
-    let (status, _) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/fake/fail-next-payments",
-            Some(json!({"count": 1})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    gw.fail_next_payments(1).await;
     let failed = pay(&raw, 40_000).await;
     assert_eq!(error_code(&failed), "PAYMENT_FAILED", "{failed}");
     let ok = pay(&raw, 40_000).await;

@@ -59,9 +59,8 @@ async fn pay_page_fetches_an_invoice_shows_its_qr_code_and_turns_paid() {
     );
 
     // Out of range: said in words, and no invoice asked for.
-    b.eval("document.getElementById('amount').value = '0'; document.getElementById('pay').requestSubmit()")
-        .await;
-    b.wait_for(
+    b.act(
+        "document.getElementById('amount').value = '0'; document.getElementById('pay').requestSubmit()",
         "!document.getElementById('error').hidden",
         "the range error shows",
     )
@@ -73,13 +72,10 @@ async fn pay_page_fetches_an_invoice_shows_its_qr_code_and_turns_paid() {
     );
     assert!(gw.transactions("alice@localhost").await.is_empty());
 
-    b.eval(
+    b.act(
         "document.getElementById('amount').value = '21';\
          document.getElementById('comment').value = 'for the coffee';\
          document.getElementById('pay').requestSubmit()",
-    )
-    .await;
-    b.wait_for(
         "!document.getElementById('invoice').hidden && document.getElementById('pr').value.startsWith('lnbcrt')",
         "the invoice shows",
     )
@@ -144,28 +140,25 @@ async fn console_signs_in_lists_accounts_shows_html_as_text_and_creates_a_vouche
     .await;
 
     // A wrong token is refused in words.
-    b.eval("document.getElementById('token').value = 'wrong'; document.getElementById('signin').requestSubmit()")
-        .await;
-    b.wait_for(
+    b.act(
+        "document.getElementById('token').value = 'wrong'; document.getElementById('signin').requestSubmit()",
         "document.getElementById('signin-error').textContent.includes('Wrong token')",
         "the wrong token is refused",
     )
     .await;
 
-    b.eval(&format!(
-        "document.getElementById('token').value = {}; document.getElementById('signin').requestSubmit()",
-        json!(TOKEN)
-    ))
-    .await;
-    b.wait_for(
+    b.act(
+        &format!(
+            "document.getElementById('token').value = {}; document.getElementById('signin').requestSubmit()",
+            json!(TOKEN)
+        ),
         "document.querySelectorAll('#accounts tr').length === 2",
         "both accounts are listed",
     )
     .await;
     assert!(b.text("#accounts").await.contains("50 sat"));
-    b.eval("const s = document.getElementById('search'); s.value = 'bob'; s.dispatchEvent(new Event('input'))")
-        .await;
-    b.wait_for(
+    b.act(
+        "const s = document.getElementById('search'); s.value = 'bob'; s.dispatchEvent(new Event('input'))",
         "document.querySelectorAll('#accounts tr').length === 1",
         "the search keeps bob only",
     )
@@ -173,8 +166,8 @@ async fn console_signs_in_lists_accounts_shows_html_as_text_and_creates_a_vouche
     assert!(b.text("#accounts").await.contains("bob@localhost"));
 
     // alice's ledger: the comment is text, its markup never runs or renders.
-    b.eval("location.hash = '#account/alice%40localhost'").await;
-    b.wait_for(
+    b.act(
+        "location.hash = '#account/alice%40localhost'",
         "document.querySelector('td.comment') !== null",
         "the ledger shows",
     )
@@ -189,13 +182,10 @@ async fn console_signs_in_lists_accounts_shows_html_as_text_and_creates_a_vouche
     assert_eq!(b.text("#balance").await, "50 sat");
 
     // A voucher, created through the console, is a real link of the admin API.
-    b.eval(
+    b.act(
         "document.querySelector('#voucher [name=max_sat]').value = '5';\
          document.querySelector('#voucher [name=title]').value = 'Tip <i>jar</i>';\
          document.getElementById('voucher').requestSubmit()",
-    )
-    .await;
-    b.wait_for(
         "document.getElementById('voucher-page') !== null",
         "the voucher is created",
     )
@@ -288,12 +278,11 @@ async fn no_page_scrolls_sideways_at_360_px() {
         b.goto(&url).await;
         assert!(b.scroll_width().await <= 360, "{url} scrolls sideways");
     }
-    b.eval(&format!(
-        "document.getElementById('token').value = {}; document.getElementById('signin').requestSubmit()",
-        json!(TOKEN)
-    ))
-    .await;
-    b.wait_for(
+    b.act(
+        &format!(
+            "document.getElementById('token').value = {}; document.getElementById('signin').requestSubmit()",
+            json!(TOKEN)
+        ),
         "document.querySelectorAll('#accounts tr').length === 1",
         "accounts list",
     )

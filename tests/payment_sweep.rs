@@ -46,18 +46,10 @@ async fn gateway(dir: &std::path::Path, store_env: Vec<(String, String)>) -> Tes
 /// Alice holds 100,000 msat and a one-use link; `crashed` reserves 30,000 + 10,000 on it and
 /// never sends. The gateway sweeps it: the node never heard of it, so it is refunded, once.
 async fn an_abandoned_reservation_is_finished(gw: &TestGateway, crashed: &dyn Store) {
-    gw.create_account("alice@localhost").await;
-    let inv = gw.invoice("alice", 100_000).await;
-    gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    gw.wait_balance("alice@localhost", 100_000).await;
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(json!({"max_msat": 50_000})),
-        )
+    gw.fund("alice", 100_000).await;
+    let link = gw
+        .create_link("alice@localhost", json!({"max_msat": 50_000}))
         .await;
-    assert_eq!(status, 201, "{link}");
     let k1 = link["k1"].as_str().expect("k1").to_string();
     let (pr, hash) = foreign_invoice(Currency::Regtest, 30_000);
     let reserved = crashed

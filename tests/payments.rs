@@ -39,11 +39,7 @@ async fn funded(
     balance: u64,
 ) -> TestGateway {
     let gw = TestGateway::start_with(dir, |url| gateway_env(url, store_env)).await;
-    gw.create_account("alice@localhost").await;
-    let inv = gw.invoice("alice", balance).await;
-    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    assert_eq!(status, 200, "{body}");
-    gw.wait_balance("alice@localhost", balance).await;
+    gw.fund("alice", balance).await;
     gw
 }
 
@@ -56,20 +52,11 @@ async fn pay(gw: &TestGateway, body: Value) -> (u16, Value) {
     .await
 }
 
-fn fake(gw: &TestGateway) -> &lnaddr::lightning::fake::FakeNode {
-    gw.running
-        .as_ref()
-        .expect("running")
-        .fake
-        .node()
-        .expect("fake node")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_external_payment_keeps_the_real_fee_and_is_never_sent_twice() {
     let dir = tempfile::tempdir().expect("tmp");
     let gw = funded(dir.path(), Vec::new(), 100_000).await;
-    fake(&gw).payments.set_fee(lnaddr::types::Msat(1_234));
+    gw.fake().payments.set_fee(lnaddr::types::Msat(1_234));
     let (pr, hash) = foreign_invoice(Currency::Regtest, 20_000);
     let (status, paid) = pay(&gw, json!({"invoice": pr, "idempotency_key": "order-1"})).await;
     assert_eq!(status, 200, "{paid}");
@@ -287,20 +274,9 @@ async fn cli_pays_an_invoice() {
     let dir = tempfile::tempdir().expect("tmp");
     let g = GatewayProcess::start(dir.path(), &[]);
     let http = reqwest::Client::new();
-    let admin = g.admin_url();
-    wait_for("the gateway", Duration::from_secs(20), || async {
-        let r = http.get(format!("{}/healthz", g.public_url())).send().await;
-        r.ok().filter(|r| r.status().is_success())
-    })
-    .await;
+    g.wait_healthy(&http, Duration::from_secs(20)).await;
     let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-            .args(["--admin-url", &admin, "--token-file"])
-            .arg(dir.path().join("admin.token"))
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run cli");
+        let out = g.cli(args);
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).to_string(),
@@ -362,60 +338,37 @@ async fn pay_from(gw: &TestGateway, address: &str, body: Value) -> (u16, Value) 
     .await
 }
 
-async fn fund(gw: &TestGateway, name: &str, amount: u64) {
-    let address = format!("{name}@localhost");
-    gw.create_account(&address).await;
-    let inv = gw.invoice(name, amount).await;
-    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    assert_eq!(status, 200, "{body}");
-    gw.wait_balance(&address, amount).await;
+/// Pays a new invoice of another node for `msat` from `address`.
+async fn pay_foreign(gw: &TestGateway, address: &str, msat: u64) -> (u16, Value) {
+    let pr = foreign_invoice(Currency::Regtest, msat).0;
+    pay_from(gw, address, json!({"invoice": pr})).await
+}
+
+/// A refusal (400) whose reason says `why`.
+fn assert_refused(status: u16, body: &Value, why: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["reason"].as_str().expect("reason").contains(why),
+        "{body}"
+    );
 }
 
 /// Daily totals per account and per domain: a payment above what is left is refused with a clear
 /// reason and changes nothing; a failed payment does not count.
 async fn daily_limits(gw: &TestGateway) {
-    fund(gw, "alice", 200_000).await;
-    fund(gw, "carol", 200_000).await;
+    gw.fund("alice", 200_000).await;
+    gw.fund("carol", 200_000).await;
     let paid = |s: u16, b: &Value| s == 200 && b["status"] == "succeeded";
-    let (s, b) = pay_from(
-        gw,
-        "alice@localhost",
-        json!({"invoice": foreign_invoice(Currency::Regtest, 30_000).0}),
-    )
-    .await;
+    let (s, b) = pay_foreign(gw, "alice@localhost", 30_000).await;
     assert!(paid(s, &b), "{s} {b}");
     let before = gw.balance("alice@localhost").await;
     // 30,000 + 30,000 is above alice's 50,000 a day.
-    let (s, b) = pay_from(
-        gw,
-        "alice@localhost",
-        json!({"invoice": foreign_invoice(Currency::Regtest, 30_000).0}),
-    )
-    .await;
-    assert_eq!(s, 400, "{b}");
-    assert!(
-        b["reason"]
-            .as_str()
-            .expect("reason")
-            .contains("the account's daily spending limit"),
-        "{b}"
-    );
+    let (s, b) = pay_foreign(gw, "alice@localhost", 30_000).await;
+    assert_refused(s, &b, "the account's daily spending limit");
     assert_eq!(gw.balance("alice@localhost").await, before);
     // A payment that fails gives its amount back to the daily totals.
-    let (s, b) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/fake/fail-next-payments",
-            Some(json!({"count": 1})),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    let (s, b) = pay_from(
-        gw,
-        "alice@localhost",
-        json!({"invoice": foreign_invoice(Currency::Regtest, 20_000).0}),
-    )
-    .await;
+    gw.fail_next_payments(1).await;
+    let (s, b) = pay_foreign(gw, "alice@localhost", 20_000).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "failed", "{b}");
     // The give-back follows the finish: the next 20,000 (30,000 + 20,000 = the limit) goes
@@ -431,42 +384,13 @@ async fn daily_limits(gw: &TestGateway) {
     )
     .await;
     // alice spent 50,000 of the domain's 80,000: carol may spend 30,000 more, not a msat above.
-    let (s, b) = pay_from(
-        gw,
-        "carol@localhost",
-        json!({"invoice": foreign_invoice(Currency::Regtest, 30_001).0}),
-    )
-    .await;
-    assert_eq!(s, 400, "{b}");
-    assert!(
-        b["reason"]
-            .as_str()
-            .expect("reason")
-            .contains("the domain's daily spending limit"),
-        "{b}"
-    );
+    let (s, b) = pay_foreign(gw, "carol@localhost", 30_001).await;
+    assert_refused(s, &b, "the domain's daily spending limit");
     assert_eq!(gw.balance("carol@localhost").await, 200_000);
-    let (s, b) = pay_from(
-        gw,
-        "carol@localhost",
-        json!({"invoice": foreign_invoice(Currency::Regtest, 30_000).0}),
-    )
-    .await;
+    let (s, b) = pay_foreign(gw, "carol@localhost", 30_000).await;
     assert!(paid(s, &b), "{s} {b}");
-    let (s, b) = pay_from(
-        gw,
-        "carol@localhost",
-        json!({"invoice": foreign_invoice(Currency::Regtest, 1_000).0}),
-    )
-    .await;
-    assert_eq!(s, 400, "{b}");
-    assert!(
-        b["reason"]
-            .as_str()
-            .expect("reason")
-            .contains("daily spending limit"),
-        "{b}"
-    );
+    let (s, b) = pay_foreign(gw, "carol@localhost", 1_000).await;
+    assert_refused(s, &b, "daily spending limit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -496,7 +420,7 @@ async fn racing_payments_stay_within_the_daily_limit_on_redis_with_two_gateways(
     );
     let env = redis.store_env();
     let first = TestGateway::start_with(d1.path(), |url| limits_env(url, env)).await;
-    fund(&first, "alice", 400_000).await;
+    first.fund("alice", 400_000).await;
     let env = redis.store_env();
     let second = TestGateway::start_with(d2.path(), |url| limits_env(url, env)).await;
     let gateways = [&first, &second];

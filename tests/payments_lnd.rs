@@ -12,26 +12,17 @@ use std::time::Duration;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start};
+use support::lnd_gateway::{Client, TOKEN, WAIT, process_with, started};
 use support::lndhub::Wallet;
 use support::nwc::RawClient;
-use support::process::{GatewayProcess, free_port, wait_for};
+use support::process::{GatewayProcess, wait_for};
 use support::wallet::foreign_invoice;
 use support::zaps::relay;
 
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
-}
-
 async fn fund(c: &Client, sim: &LndSim, amount: u64) {
     c.create_account("alice@localhost").await;
-    let (pr, _, _) = c.invoice("alice", amount).await;
-    sim.settle(&pr).expect("settle");
-    c.wait_balance("alice@localhost", amount).await;
+    c.fund("alice", amount, |pr| sim.settle(pr).expect("settle"))
+        .await;
 }
 
 /// A gateway process on `sim` (and `extra` settings) that a test can `kill -9`, and a client of
@@ -41,38 +32,13 @@ async fn killable(
     sim: &LndSim,
     extra: Vec<(String, String)>,
 ) -> (GatewayProcess, Client) {
-    let data = dir.join("gw");
-    let (public, admin) = (free_port(), free_port());
-    let env = lnd_env(&data, public, &lnd_of(sim))
-        .into_iter()
-        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
-        .chain(extra)
-        .collect();
-    let g = GatewayProcess::start_with(&data, public, admin, env);
-    let c = Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client"),
-        public: g.public_url(),
-        admin: g.admin_url(),
-    };
-    wait_ready(&c, "the gateway").await;
-    (g, c)
-}
-
-async fn wait_ready(c: &Client, what: &str) {
-    wait_for(what, WAIT, || async {
-        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
-        r.ok().filter(|r| r.status().is_success()).map(|_| ())
-    })
-    .await;
+    process_with(&dir.join("gw"), &sim.lnd(), extra).await
 }
 
 /// `kill -9`, then the same gateway again; answers once it is ready.
 async fn kill_and_restart(g: &mut GatewayProcess, c: &Client) {
     g.restart();
-    wait_ready(c, "the restarted gateway").await;
+    c.wait_ready().await;
 }
 
 async fn pay(c: &Client, invoice: &str) -> Result<(u16, Value), reqwest::Error> {
@@ -95,10 +61,7 @@ async fn an_external_payment_over_lnd_keeps_the_real_fee() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_500);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 200_000).await;
     let (pr, hash) = foreign_invoice(Currency::Regtest, 40_000);
     let (status, paid) = pay(&c, &pr).await.expect("pay");

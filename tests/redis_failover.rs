@@ -15,7 +15,7 @@ use lnaddr::store::{CreditOutcome, Store, StoreError};
 use support::gateway::TestGateway;
 use support::process::wait_for;
 use support::redis_server::{RedisServer, cli};
-use support::store_suite::{invoice_for, new_account, settlement};
+use support::store_suite::{created, invoice_for, settlement};
 use support::tcp_proxy::TcpProxy;
 
 fn addr(server: &RedisServer) -> SocketAddr {
@@ -135,10 +135,7 @@ async fn wait_replicas_refuses_to_confirm_an_unreplicated_credit() {
         .await
         .expect("connect")
         .with_options(&options);
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let alice = created(&store, "alice@example.com").await;
     let first = invoice_for(&alice, 1, 1_000);
     store.add_invoice(first.clone()).await.expect("add");
     assert!(matches!(

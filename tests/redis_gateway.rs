@@ -25,10 +25,7 @@ async fn two_gateways_share_accounts_and_credit_once_across_kill9() {
     let redis = RedisServer::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     let http = client();
-    let a = gateway(&tmp.path().join("a"), &redis.url());
-    let b = gateway(&tmp.path().join("b"), &redis.url());
-    wait_healthy(&http, &a.public_url()).await;
-    wait_healthy(&http, &b.public_url()).await;
+    let (mut a, b) = two_healthy(&http, tmp.path(), |dir| gateway(dir, &redis.url())).await;
 
     create_account(&http, &a, "alice@localhost").await;
     let seen = account(&http, &b, "alice@localhost")
@@ -54,14 +51,7 @@ async fn two_gateways_share_accounts_and_credit_once_across_kill9() {
             let _permit = sem.acquire_owned().await.expect("semaphore");
             let amount = 1000 * (i + 1);
             let deadline = Instant::now() + DEADLINE;
-            // Retried while the gateway is down; a lost answer only orphans an unpaid invoice.
-            let bolt11 = loop {
-                match request_invoice(&http, &public, "alice", amount).await {
-                    Ok(pr) => break pr,
-                    Err(e) => assert!(Instant::now() < deadline, "invoice {i}: {e:?}"),
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            };
+            let bolt11 = invoice_retrying(&http, &public, "alice", amount, deadline).await;
             while let Err(e) = fake_pay(&http, &admin, &bolt11).await {
                 assert!(Instant::now() < deadline, "pay {i}: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -71,22 +61,11 @@ async fn two_gateways_share_accounts_and_credit_once_across_kill9() {
         });
     }
     // Mid-run: kill -9 gateway a while payments are in flight, and start it again.
-    wait_for("a third of the payments", DEADLINE, || {
-        let n = paid.load(Ordering::SeqCst);
-        async move { (n >= (N / 3) as usize).then_some(()) }
-    })
-    .await;
-    let mut a = a;
-    a.kill9();
-    a.restart();
-    wait_healthy(&http, &urls[0].0).await;
-    let mut expected = 0;
-    while let Some(amount) = jobs.join_next().await {
-        expected += amount.expect("job");
-    }
+    kill9_and_restart_when(&http, &mut a, &paid, (N / 3) as usize).await;
+    let expected = total(jobs).await;
     assert_credited_exactly(&http, &b, "alice@localhost", expected, N as usize).await;
-    assert!(!a.log_text().contains("panicked"), "gateway a panicked");
-    assert!(!b.log_text().contains("panicked"), "gateway b panicked");
+    assert_no_panic(&a, "a");
+    assert_no_panic(&b, "b");
 }
 
 /// Redis stopped under load: public answers are fast 503s with the LNURL error body, the process

@@ -12,16 +12,8 @@ use std::path::Path;
 use lnaddr::store::Store;
 use lnaddr::store::embedded::EmbeddedStore;
 use lnd_sim::LndSim;
-use support::lnd_gateway::{Client, Lnd, WAIT, start, start_with};
+use support::lnd_gateway::{Client, WAIT, started, started_with};
 use support::process::wait_for;
-
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
-}
 
 /// Starts a simulator on `addr` (the port a dropped one just left), retrying while it is taken.
 async fn start_at(dir: &Path, addr: SocketAddr) -> LndSim {
@@ -49,10 +41,7 @@ async fn a_node_restored_with_a_lower_settle_index_is_credited() {
     let (addr, pubkey) = (sim.addr(), sim.pubkey());
     // A replay window of 1 (the default, 100, would replay these few indices anyway).
     let window = vec![("LNADDR_LEDGER__REPLAY_WINDOW".to_string(), "1".to_string())];
-    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), window)
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started_with(&dir.path().join("gw"), &sim.lnd(), window).await;
     c.create_account("alice@localhost").await;
     pay(&c, &sim, 4, 1_000).await;
     let subscriptions = sim.subscriptions();
@@ -96,8 +85,7 @@ async fn an_endpoint_keyed_cursor_is_carried_over_to_the_node_key_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     let gw_dir = dir.path().join("gw");
-    let gw = start(&gw_dir, &lnd_of(&sim)).await.expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&gw_dir, &sim.lnd()).await;
     c.create_account("alice@localhost").await;
     pay(&c, &sim, 2, 1_000).await;
     gw.shutdown().await;
@@ -122,8 +110,7 @@ async fn an_endpoint_keyed_cursor_is_carried_over_to_the_node_key_once() {
         );
     }
 
-    let gw = start(&gw_dir, &lnd_of(&sim)).await.expect("restart");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&gw_dir, &sim.lnd()).await;
     wait_for("the gateway to subscribe again", WAIT, || async {
         (sim.open_streams() >= 1).then_some(())
     })

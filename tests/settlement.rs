@@ -112,22 +112,8 @@ async fn kill_dash_nine_loses_no_committed_credit_and_credits_nothing_twice() {
         .expect("client");
     let admin = proc.admin_url();
     let public = proc.public_url();
-    wait_for("gateway to start", Duration::from_secs(20), || async {
-        http.get(format!("{public}/healthz"))
-            .send()
-            .await
-            .ok()
-            .filter(|r| r.status() == 200)
-    })
-    .await;
-    let resp = http
-        .post(format!("{admin}/api/v1/accounts"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({"address": "carol@localhost"}))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(resp.status(), 201);
+    proc.wait_healthy(&http, Duration::from_secs(20)).await;
+    proc.create_account(&http, token, "carol@localhost").await;
 
     let mut invoices = Vec::new();
     for n in 1..=40u64 {

@@ -450,22 +450,9 @@ async fn payments_out_send_sent_and_failed_events() {
     gw.create_account("alice@localhost").await;
     pay(&gw, "alice", 100_000, "").await;
     gw.wait_balance("alice@localhost", 100_000).await;
-    gw.running
-        .as_ref()
-        .expect("running")
-        .fake
-        .node()
-        .expect("fake node")
-        .payments
-        .set_fee(lnaddr::types::Msat(1_234));
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2})),
-        )
-        .await;
-    assert_eq!(status, 201, "{link}");
+    gw.fake().payments.set_fee(lnaddr::types::Msat(1_234));
+    let body = json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2});
+    let link = gw.create_link("alice@localhost", body).await;
     let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
 
     let (pr, hash) = foreign_invoice(Currency::Regtest, 20_000);
@@ -478,14 +465,7 @@ async fn payments_out_send_sent_and_failed_events() {
     assert_eq!(sent["data"]["fee_msat"], 1_234);
     assert_eq!(sent["data"]["payment_hash"], hex::encode(hash));
 
-    let (status, body) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/fake/fail-next-payments",
-            Some(json!({"count": 1})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    gw.fail_next_payments(1).await;
     let (pr2, hash2) = foreign_invoice(Currency::Regtest, 5_000);
     assert_eq!(withdraw(&w, &pr2).await["status"], "OK");
     let events = receiver.wait_events(2, WAIT).await;

@@ -21,24 +21,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A gateway with alice holding `balance` msat (paid through her Lightning Address).
 async fn funded(dir: &std::path::Path, balance: u64) -> TestGateway {
     let gw = TestGateway::start(dir).await;
-    gw.create_account("alice@localhost").await;
-    let inv = gw.invoice("alice", balance).await;
-    let (status, body) = gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
-    assert_eq!(status, 200, "{body}");
-    gw.wait_balance("alice@localhost", balance).await;
+    gw.fund("alice", balance).await;
     gw
 }
 
 async fn create_link(gw: &TestGateway, body: Value) -> Value {
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 201, "{link}");
-    link
+    gw.create_link("alice@localhost", body).await
 }
 
 async fn link(gw: &TestGateway, k1: &str) -> Value {
@@ -47,15 +35,6 @@ async fn link(gw: &TestGateway, k1: &str) -> Value {
         .await;
     assert_eq!(status, 200, "{link}");
     link
-}
-
-fn fake(gw: &TestGateway) -> &lnaddr::lightning::fake::FakeNode {
-    gw.running
-        .as_ref()
-        .expect("running")
-        .fake
-        .node()
-        .expect("fake node")
 }
 
 async fn debits(gw: &TestGateway) -> Vec<Value> {
@@ -78,7 +57,7 @@ async fn wait_debit(gw: &TestGateway, status: &str) -> Value {
 async fn full_flow_pays_another_nodes_invoice_with_the_real_fee() {
     let dir = tempfile::tempdir().expect("tmp");
     let gw = funded(dir.path(), 100_000).await;
-    fake(&gw).payments.set_fee(Msat(1_234));
+    gw.fake().payments.set_fee(Msat(1_234));
     let created = create_link(
         &gw,
         json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 1, "title": "Coffee"}),
@@ -167,7 +146,7 @@ async fn balance_never_goes_below_zero_when_it_covers_fewer_than_the_uses() {
     // Each withdrawal of 10 sat reserves 10 sat + the 10 sat minimum fee reserve, and the fee
     // takes all of the reserve (nothing is refunded while others race): two fit.
     let gw = funded(dir.path(), 45_000).await;
-    fake(&gw).payments.set_fee(Msat(10_000));
+    gw.fake().payments.set_fee(Msat(10_000));
     let many = create_link(&gw, json!({"max_msat": 10_000, "uses": 10})).await;
     let w = withdraw_request(many["lnurl"].as_str().expect("lnurl")).await;
     assert_eq!(w.max_withdrawable, 10_000);
@@ -184,14 +163,7 @@ async fn balance_never_goes_below_zero_when_it_covers_fewer_than_the_uses() {
 async fn failed_payment_refunds_and_gives_the_use_back() {
     let dir = tempfile::tempdir().expect("tmp");
     let gw = funded(dir.path(), 100_000).await;
-    let (status, _) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/fake/fail-next-payments",
-            Some(json!({"count": 1})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    gw.fail_next_payments(1).await;
     let created = create_link(&gw, json!({"max_msat": 30_000, "uses": 1})).await;
     let w = withdraw_request(created["lnurl"].as_str().expect("lnurl")).await;
     let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
@@ -355,7 +327,7 @@ async fn an_invoice_of_this_gateway_settles_inside_the_ledger() {
     })
     .await;
     assert!(matches!(
-        fake(&gw).pay(pr).await,
+        gw.fake().pay(pr).await,
         Err(lnaddr::lightning::fake::FakePayError::Canceled)
     ));
     // Paying it again is refused.

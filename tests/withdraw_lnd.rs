@@ -10,33 +10,49 @@ use std::time::Duration;
 
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
+use lnurl::withdraw::WithdrawalResponse;
+use reqwest::Method;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, Lnd, TOKEN, WAIT, lnd_env, start, start_with};
-use support::process::{GatewayProcess, free_port, wait_for};
+use support::lnd_gateway::{Client, WAIT, process, started, started_with};
+use support::process::wait_for;
 use support::wallet::{foreign_invoice, withdraw, withdraw_request};
 
-fn lnd_of(sim: &LndSim) -> Lnd {
-    Lnd {
-        endpoint: sim.endpoint(),
-        cert: sim.cert_path(),
-        macaroon: sim.macaroon_path(),
-    }
+async fn create_link(c: &Client, body: Value) -> Value {
+    let path = "/api/v1/accounts/alice@localhost/withdraw-links";
+    let (status, link) = c.admin_send(Method::POST, path, Some(body)).await;
+    assert_eq!(status, 201);
+    link
 }
 
-async fn create_link(c: &Client, body: Value) -> Value {
-    let resp = c
-        .http
-        .post(format!(
-            "{}/api/v1/accounts/alice@localhost/withdraw-links",
-            c.admin
-        ))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("create link");
-    assert_eq!(resp.status().as_u16(), 201);
-    resp.json().await.expect("json")
+/// A new link of alice's, opened as a wallet opens it.
+async fn open_link(c: &Client, body: Value) -> WithdrawalResponse {
+    let link = create_link(c, body).await;
+    withdraw_request(link["lnurl"].as_str().expect("lnurl")).await
+}
+
+/// The payment hash a verify URL names.
+fn hash_of(verify: &str) -> [u8; 32] {
+    hex::decode(verify.rsplit('/').next().expect("hash"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes")
+}
+
+/// Waits until the node has started `n` payments.
+async fn wait_started(sim: &LndSim, n: u64) {
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == n).then_some(())
+    })
+    .await;
+}
+
+/// After a restart: the 30,000 msat withdrawal in flight ended paid once, with its real fee.
+async fn assert_settled_once(c: &Client, sim: &LndSim) {
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
+        .await;
+    let paid = wait_for("settled debit", WAIT, || debit(c, "settled")).await;
+    assert_eq!(paid["fee_msat"], 1_000);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
 }
 
 async fn debit(c: &Client, status: &str) -> Option<Value> {
@@ -52,9 +68,8 @@ async fn debit(c: &Client, status: &str) -> Option<Value> {
 /// Funds alice with `amount` msat paid to her Lightning Address on the simulator.
 async fn fund(c: &Client, sim: &LndSim, amount: u64) {
     c.create_account("alice@localhost").await;
-    let (pr, _, _) = c.invoice("alice", amount).await;
-    sim.settle(&pr).expect("settle");
-    c.wait_balance("alice@localhost", amount).await;
+    c.fund("alice", amount, |pr| sim.settle(pr).expect("settle"))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -62,14 +77,10 @@ async fn withdrawal_over_lnd_keeps_the_real_fee_and_refunds_failures() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(1_500);
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 200_000).await;
 
-    let link = create_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let w = open_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
     let (pr, _) = foreign_invoice(Currency::Regtest, 40_000);
     assert_eq!(withdraw(&w, &pr).await["status"], "OK");
     c.wait_balance("alice@localhost", 200_000 - 40_000 - 1_500)
@@ -99,12 +110,8 @@ async fn withdraw_to_bob(c: &Client, sim: &LndSim) -> (String, [u8; 32]) {
     fund(c, sim, 100_000).await;
     c.create_account("bob@localhost").await;
     let (pr, verify, _) = c.invoice("bob", 30_000).await;
-    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-    let link = create_link(c, json!({"max_msat": 50_000})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let hash = hash_of(&verify);
+    let w = open_link(c, json!({"max_msat": 50_000})).await;
     assert_eq!(withdraw(&w, &pr).await["status"], "OK");
     c.wait_balance("bob@localhost", 30_000).await;
     c.wait_balance("alice@localhost", 70_000).await;
@@ -117,10 +124,7 @@ async fn withdraw_to_bob(c: &Client, sim: &LndSim) -> (String, [u8; 32]) {
 async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     let (pr, hash) = withdraw_to_bob(&c, &sim).await;
     wait_for("the invoice cancelled on LND", WAIT, || async {
         let state = sim.invoice(&hash).expect("known to LND").state;
@@ -140,22 +144,15 @@ async fn an_internal_withdrawal_cancels_the_invoice_on_lnd() {
 async fn an_internal_withdrawal_waits_for_the_cancel(store_env: Vec<(String, String)>) {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start_with(&dir.path().join("gw"), &lnd_of(&sim), store_env)
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started_with(&dir.path().join("gw"), &sim.lnd(), store_env).await;
     fund(&c, &sim, 100_000).await;
     c.create_account("bob@localhost").await;
     sim.set_cancels_unavailable(true);
 
     // First payment: it waits while the node cannot cancel, and completes once it can.
     let (pr, verify, _) = c.invoice("bob", 30_000).await;
-    let hash: [u8; 32] = hex::decode(verify.rsplit('/').next().expect("hash"))
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-    let link = create_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let hash = hash_of(&verify);
+    let w = open_link(&c, json!({"max_msat": 50_000, "uses": 2})).await;
     assert_eq!(withdraw(&w, &pr).await["status"], "OK");
     let calls = sim.cancel_calls();
     wait_for("the payer to retry the cancel", WAIT, || async {
@@ -218,10 +215,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
     let redis = support::redis_server::RedisServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let first = start_with(&dir.path().join("gw1"), &lnd_of(&sim), redis.store_env())
-        .await
-        .expect("start");
-    let c = Client::of(&first);
+    let (first, c) = started_with(&dir.path().join("gw1"), &sim.lnd(), redis.store_env()).await;
     fund(&c, &sim, 100_000).await;
     let link = create_link(&c, json!({"max_msat": 50_000})).await;
     first.shutdown().await;
@@ -249,10 +243,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
 
     // A gateway starts, resumes it, and asks the node, which has never heard of it.
     let tracks_before = sim.track_calls();
-    let second = start_with(&dir.path().join("gw2"), &lnd_of(&sim), redis.store_env())
-        .await
-        .expect("start");
-    let c = Client::of(&second);
+    let (second, c) = started_with(&dir.path().join("gw2"), &sim.lnd(), redis.store_env()).await;
     wait_for("the resumed withdrawal tracked", WAIT, || async {
         (sim.track_calls() > tracks_before).then_some(())
     })
@@ -293,21 +284,14 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
 async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("start");
-    let c = Client::of(&gw);
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 100_000).await;
-    let link = create_link(&c, json!({"max_msat": 50_000})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let w = open_link(&c, json!({"max_msat": 50_000})).await;
 
     sim.delay_next_payments(1, Duration::from_secs(4));
     let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
     assert_eq!(withdraw(&w, &pr).await["status"], "OK");
-    wait_for("the payment to reach LND", WAIT, || async {
-        (sim.payments_started() == 1).then_some(())
-    })
-    .await;
+    wait_started(&sim, 1).await;
     // Reserved: amount + the 10 sat minimum fee reserve.
     assert_eq!(
         c.balance("alice@localhost").await,
@@ -316,15 +300,8 @@ async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
     assert!(debit(&c, "pending").await.is_some());
     gw.shutdown().await;
 
-    let gw = start(&dir.path().join("gw"), &lnd_of(&sim))
-        .await
-        .expect("restart");
-    let c = Client::of(&gw);
-    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
-        .await;
-    let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
-    assert_eq!(paid["fee_msat"], 1_000);
-    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    let (gw, c) = started(&dir.path().join("gw"), &sim.lnd()).await;
+    assert_settled_once(&c, &sim).await;
     gw.shutdown().await;
 }
 
@@ -332,40 +309,16 @@ async fn a_payment_in_flight_at_shutdown_settles_on_restart() {
 async fn a_gateway_killed_mid_payment_settles_it_on_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let data = dir.path().join("gw");
-    let (public, admin) = (free_port(), free_port());
-    let env = lnd_env(&data, public, &lnd_of(&sim))
-        .into_iter()
-        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
-        .collect();
-    let mut g = GatewayProcess::start_with(&data, public, admin, env);
-    let c = Client {
-        http: reqwest::Client::new(),
-        public: g.public_url(),
-        admin: g.admin_url(),
-    };
-    let healthy = || async {
-        let r = c.http.get(format!("{}/readyz", c.public)).send().await;
-        r.ok().filter(|r| r.status().is_success()).map(|_| ())
-    };
-    wait_for("the gateway", WAIT, healthy).await;
+    let (mut g, c) = process(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 100_000).await;
-    let link = create_link(&c, json!({"max_msat": 50_000})).await;
-    let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;
+    let w = open_link(&c, json!({"max_msat": 50_000})).await;
 
     sim.delay_next_payments(1, Duration::from_secs(5));
     let (pr, _) = foreign_invoice(Currency::Regtest, 30_000);
     assert_eq!(withdraw(&w, &pr).await["status"], "OK");
-    wait_for("the payment to reach LND", WAIT, || async {
-        (sim.payments_started() == 1).then_some(())
-    })
-    .await;
+    wait_started(&sim, 1).await;
     assert_eq!(c.balance("alice@localhost").await, 60_000);
     g.restart(); // kill -9, then the same gateway again
-    wait_for("the restarted gateway", WAIT, healthy).await;
-    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
-        .await;
-    let paid = wait_for("settled debit", WAIT, || debit(&c, "settled")).await;
-    assert_eq!(paid["fee_msat"], 1_000);
-    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    c.wait_ready().await;
+    assert_settled_once(&c, &sim).await;
 }

@@ -19,15 +19,7 @@ use support::wallet::{foreign_invoice, withdraw, withdraw_request};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn create_link(gw: &TestGateway, body: Value) -> Value {
-    let (status, link) = gw
-        .admin(
-            Method::POST,
-            "/api/v1/accounts/alice@localhost/withdraw-links",
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 201, "{link}");
-    link
+    gw.create_link("alice@localhost", body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -48,8 +40,7 @@ async fn withdrawals_on_redis() {
     .await;
     gw.create_account("alice@localhost").await;
     gw.create_account("bob@localhost").await;
-    let inv = gw.invoice("alice", 200_000).await;
-    gw.fake_pay(inv["pr"].as_str().expect("pr")).await;
+    gw.pay_to("alice", 200_000).await;
     gw.wait_balance("alice@localhost", 200_000).await;
 
     // 50 wallets race on a 3-use link: three are paid.
@@ -96,9 +87,8 @@ async fn withdrawals_on_redis() {
     gw.wait_balance("bob@localhost", 10_000).await;
     gw.wait_balance("alice@localhost", 160_000).await;
     // Cancelled on the node before the credit: the network can no longer pay it.
-    let node = gw.running.as_ref().expect("running").fake.node();
     assert!(matches!(
-        node.expect("fake node").pay(pr).await,
+        gw.fake().pay(pr).await,
         Err(lnaddr::lightning::fake::FakePayError::Canceled)
     ));
     let txs = gw.transactions("alice@localhost").await;
@@ -114,27 +104,8 @@ async fn cli_creates_a_voucher_with_a_terminal_qr_code() {
     let dir = tempfile::tempdir().expect("tmp");
     let g = GatewayProcess::start(dir.path(), &[]);
     let http = reqwest::Client::new();
-    let admin = g.admin_url();
-    wait_for("the gateway", WAIT, || async {
-        let r = http.get(format!("{}/healthz", g.public_url())).send().await;
-        r.ok().filter(|r| r.status().is_success())
-    })
-    .await;
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
-            .args(["--admin-url", &admin, "--token-file"])
-            .arg(dir.path().join("admin.token"))
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run cli");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    };
+    g.wait_healthy(&http, WAIT).await;
+    let cli = |args: &[&str]| g.cli_ok(args);
     let domain = format!("localhost:{}", g.public_port);
     // The default domain is localhost:<listen port>.
     cli(&["account", "add", &format!("alice@{domain}")]);

@@ -248,6 +248,16 @@ impl LndSim {
         self.dir.join("admin.macaroon")
     }
 
+    /// Where a gateway under test finds this simulator.
+    #[cfg(test)]
+    pub fn lnd(&self) -> crate::support::lnd_gateway::Lnd {
+        crate::support::lnd_gateway::Lnd {
+            endpoint: self.endpoint(),
+            cert: self.cert_path(),
+            macaroon: self.macaroon_path(),
+        }
+    }
+
     /// `lncli bakemacaroon PERMISSIONS --save_to DIR/NAME`: a new macaroon granting exactly
     /// `permissions`, written to the simulator's directory; answers its path. Baked macaroons
     /// live in memory, like the rest of the simulator's state.

@@ -250,6 +250,12 @@ impl Browser {
         }
     }
 
+    /// Runs `script` (a click, a submit), then waits until `until` is truthy ([`Self::wait_for`]).
+    pub async fn act(&self, script: &str, until: &str, what: &str) {
+        self.eval(script).await;
+        self.wait_for(until, what).await;
+    }
+
     /// The text content of the first element matching `selector` (empty when none).
     pub async fn text(&self, selector: &str) -> String {
         let expr = format!(

@@ -95,6 +95,16 @@ impl TestGateway {
         self.running = Some(Self::run(&self.env, public, admin).await);
     }
 
+    /// The in-process fake node (its controls: fees, failures).
+    pub fn fake(&self) -> &lnaddr::lightning::fake::FakeNode {
+        self.running
+            .as_ref()
+            .expect("running")
+            .fake
+            .node()
+            .expect("fake node")
+    }
+
     /// Where the default domain's LNURL endpoints are: its public URL is this listener, not
     /// `localhost`, so they are under `/d/localhost` (`DomainSettings::lnurl_base`).
     pub fn lnurl_base(&self) -> String {
@@ -102,14 +112,8 @@ impl TestGateway {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.public))
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        let url = format!("{}{path}", self.public);
+        super::http::request(&self.http, reqwest::Method::GET, &url, None, None).await
     }
 
     pub async fn get_host(&self, host: &str, path: &str) -> (u16, Value) {
@@ -124,22 +128,42 @@ impl TestGateway {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A GET of a full URL (e.g. a callback a lookup named): its JSON.
+    pub async fn get_url(&self, url: &str) -> Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub async fn admin(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.admin))
-            .bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        self.admin_as(TOKEN, method, path, body).await
+    }
+
+    /// An admin request with `token` (a domain token, a wrong one) instead of the operator's.
+    pub async fn admin_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.admin);
+        super::http::request(&self.http, method, &url, Some(token), body).await
+    }
+
+    /// An admin GET: its status.
+    pub async fn admin_status(&self, path: &str) -> u16 {
+        self.admin(reqwest::Method::GET, path, None).await.0
     }
 
     pub async fn create_account(&self, address: &str) -> Value {
@@ -201,6 +225,46 @@ impl TestGateway {
             Some(serde_json::json!({"invoice": bolt11})),
         )
         .await
+    }
+
+    /// `POST /api/v1/fake/fail-next-payments`: the fake node fails its next `count` payments.
+    pub async fn fail_next_payments(&self, count: u32) {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                "/api/v1/fake/fail-next-payments",
+                Some(serde_json::json!({"count": count})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Pays `user@localhost` `amount` msat with the fake node, through its Lightning Address.
+    pub async fn pay_to(&self, user: &str, amount: u64) {
+        let inv = self.invoice(user, amount).await;
+        let (status, body) = self.fake_pay(inv["pr"].as_str().expect("pr")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Creates `user@localhost`, pays it `amount` msat and waits until it holds them.
+    pub async fn fund(&self, user: &str, amount: u64) {
+        let address = format!("{user}@localhost");
+        self.create_account(&address).await;
+        self.pay_to(user, amount).await;
+        self.wait_balance(&address, amount).await;
+    }
+
+    /// A new withdraw link of `address` (`body` as the admin API takes it): the link (201).
+    pub async fn create_link(&self, address: &str, body: Value) -> Value {
+        let (status, link) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/api/v1/accounts/{address}/withdraw-links"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "{link}");
+        link
     }
 
     /// Waits until `address` holds `balance` msat.

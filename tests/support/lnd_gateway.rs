@@ -8,7 +8,7 @@ use lnaddr::config::Settings;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use super::process::wait_for;
+use super::process::{GatewayProcess, free_port, wait_for};
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -65,6 +65,50 @@ pub async fn start_with(
     start_with_listeners(settings, public, admin).await
 }
 
+/// [`start`], expecting it to start, with the gateway's client.
+pub async fn started(data: &Path, lnd: &Lnd) -> (Running, Client) {
+    started_with(data, lnd, Vec::new()).await
+}
+
+/// [`start_with`], expecting it to start, with the gateway's client.
+pub async fn started_with(
+    data: &Path,
+    lnd: &Lnd,
+    extra: Vec<(String, String)>,
+) -> (Running, Client) {
+    let gw = start_with(data, lnd, extra).await.expect("start");
+    let c = Client::of(&gw);
+    (gw, c)
+}
+
+/// A gateway process on `lnd` (for `kill -9` tests) with its data in `data`, and its client,
+/// once it is ready.
+pub async fn process(data: &Path, lnd: &Lnd) -> (GatewayProcess, Client) {
+    process_with(data, lnd, Vec::new()).await
+}
+
+/// The same with more `LNADDR_*` settings.
+pub async fn process_with(
+    data: &Path,
+    lnd: &Lnd,
+    extra: Vec<(String, String)>,
+) -> (GatewayProcess, Client) {
+    let (public, admin) = (free_port(), free_port());
+    let env = lnd_env(data, public, lnd)
+        .into_iter()
+        .filter(|(k, _)| k != "LNADDR_DATA_DIR")
+        .chain(extra)
+        .collect();
+    let g = GatewayProcess::start_with(data, public, admin, env);
+    let c = Client {
+        http: reqwest::Client::new(),
+        public: g.public_url(),
+        admin: g.admin_url(),
+    };
+    c.wait_ready().await;
+    (g, c)
+}
+
 /// HTTP client of one gateway.
 pub struct Client {
     pub http: reqwest::Client,
@@ -82,9 +126,7 @@ impl Client {
     }
 
     pub async fn get(&self, url: &str) -> (u16, Value) {
-        let resp = self.http.get(url).send().await.expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        super::http::request(&self.http, reqwest::Method::GET, url, None, None).await
     }
 
     pub async fn public(&self, path: &str) -> (u16, Value) {
@@ -101,6 +143,30 @@ impl Client {
             .expect("admin request");
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         resp.json().await.expect("json")
+    }
+
+    /// An admin request: the status and the JSON body (null when none).
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.admin);
+        super::http::request(&self.http, method, &url, Some(TOKEN), body).await
+    }
+
+    /// Waits until the gateway answers `/readyz`.
+    pub async fn wait_ready(&self) {
+        wait_for("the gateway", WAIT, || async {
+            let r = self
+                .http
+                .get(format!("{}/readyz", self.public))
+                .send()
+                .await;
+            r.ok().filter(|r| r.status().is_success()).map(|_| ())
+        })
+        .await;
     }
 
     pub async fn create_account(&self, address: &str) {
@@ -146,6 +212,16 @@ impl Client {
             .to_string();
         let verify = answer["verify"].as_str().expect("verify").to_string();
         (pr, verify, metadata)
+    }
+
+    /// Pays `name@localhost` `msat` through its Lightning Address, the invoice settled by
+    /// `settle` (the simulator paying it), and waits until the balance shows it.
+    pub async fn fund<R>(&self, name: &str, msat: u64, settle: impl FnOnce(&str) -> R) {
+        let address = format!("{name}@localhost");
+        let before = self.balance(&address).await;
+        let (pr, _, _) = self.invoice(name, msat).await;
+        settle(&pr);
+        self.wait_balance(&address, before + msat).await;
     }
 
     pub async fn wait_balance(&self, address: &str, want: u64) {

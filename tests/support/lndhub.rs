@@ -147,3 +147,18 @@ pub fn assert_bad_auth(answer: &(u16, Value)) {
     assert_eq!(answer.1["code"], 1, "{answer:?}");
     assert_eq!(answer.0, 401, "{answer:?}");
 }
+
+/// Waits for racing `payinvoice` calls: how many were paid. Every other answer must be the
+/// refusal for a short balance (400, code 2).
+pub async fn count_paid(mut jobs: tokio::task::JoinSet<(u16, Value)>) -> u64 {
+    let mut ok = 0u64;
+    while let Some(r) = jobs.join_next().await {
+        let (status, body) = r.expect("join");
+        match status {
+            200 => ok += 1,
+            400 => assert_eq!(body["code"], 2, "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    ok
+}

@@ -127,25 +127,30 @@ pub async fn tokens_expire_and_are_taken_once(store: Arc<dyn Store>) {
         .put_lndhub_token("h-refresh", &refresh)
         .await
         .expect("put");
-    let mut racers = Vec::new();
-    for _ in 0..20 {
-        let s = store.clone();
-        racers.push(tokio::spawn(async move {
-            s.take_lndhub_token("h-refresh", t).await.expect("take")
-        }));
-    }
-    let mut won = 0;
-    for r in racers {
-        if let Some(got) = r.await.expect("join") {
-            assert_eq!(got, refresh);
-            won += 1;
-        }
-    }
-    assert_eq!(won, 1, "one caller takes a refresh token");
+    let won = race_to_take(&store, |s| async move {
+        s.take_lndhub_token("h-refresh", t).await.expect("take")
+    })
+    .await;
+    assert_eq!(won, [refresh], "one caller takes a refresh token");
     assert_eq!(
         store.lndhub_token("h-refresh", t).await.expect("read"),
         None
     );
+}
+
+/// 20 callers race `take` on one store: what each winner took.
+async fn race_to_take<T, F, Fut>(store: &Arc<dyn Store>, take: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = Option<T>> + Send + 'static,
+{
+    let racers: Vec<_> = (0..20).map(|_| tokio::spawn(take(store.clone()))).collect();
+    let mut won = Vec::new();
+    for r in racers {
+        won.extend(r.await.expect("join"));
+    }
+    won
 }
 
 pub async fn invites_are_taken_once(store: Arc<dyn Store>) {
@@ -173,21 +178,11 @@ pub async fn invites_are_taken_once(store: Arc<dyn Store>) {
         store.take_invite("old-hash", t + 1).await.expect("take"),
         None
     );
-    let mut racers = Vec::new();
-    for _ in 0..20 {
-        let s = store.clone();
-        racers.push(tokio::spawn(async move {
-            s.take_invite("code-hash", t).await.expect("take")
-        }));
-    }
-    let mut won = 0;
-    for r in racers {
-        if let Some(got) = r.await.expect("join") {
-            assert_eq!(got, invite);
-            won += 1;
-        }
-    }
-    assert_eq!(won, 1, "an invite opens one account");
+    let won = race_to_take(&store, |s| async move {
+        s.take_invite("code-hash", t).await.expect("take")
+    })
+    .await;
+    assert_eq!(won, [invite], "an invite opens one account");
 }
 
 pub async fn invoice_list_newest_first(store: Arc<dyn Store>) {

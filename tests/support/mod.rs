@@ -5,6 +5,7 @@ pub mod browser;
 pub mod conformance;
 pub mod domain_suite;
 pub mod gateway;
+pub mod http;
 pub mod lnd_gateway;
 pub mod lndhub;
 pub mod lndhub_suite;

@@ -1,10 +1,12 @@
 //! Helpers for tests that run several real `lnaddr serve` processes on one shared store: HTTP
 //! with bounded requests, the pay flow as a wallet drives it, and the exactly-once check.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::lnd_gateway::Lnd;
 use super::process::{GatewayProcess, wait_for};
 
 pub const TOKEN: &str = "redis-gateway-test-token-0123456789";
@@ -29,6 +31,89 @@ pub fn redis_gateway(dir: &std::path::Path, url: &str, extra: &[(&str, &str)]) -
     GatewayProcess::start(dir, &env)
 }
 
+/// [`redis_gateway`] on the LND at `lnd` instead of its own fake node.
+pub fn redis_lnd_gateway(dir: &std::path::Path, url: &str, lnd: &Lnd) -> GatewayProcess {
+    let cert = lnd.cert.display().to_string();
+    let macaroon = lnd.macaroon.display().to_string();
+    redis_gateway(
+        dir,
+        url,
+        &[
+            ("LNADDR_LIGHTNING__KIND", "lnd"),
+            ("LNADDR_LIGHTNING__LND__ENDPOINT", &lnd.endpoint),
+            ("LNADDR_LIGHTNING__LND__TLS_CERT", &cert),
+            ("LNADDR_LIGHTNING__LND__MACAROON", &macaroon),
+        ],
+    )
+}
+
+/// Gateways `a` and `b` (data in `dir/a`, `dir/b`) started by `start(data dir)`, once both
+/// answer `/healthz`.
+pub async fn two_healthy(
+    http: &reqwest::Client,
+    dir: &std::path::Path,
+    start: impl Fn(&std::path::Path) -> GatewayProcess,
+) -> (GatewayProcess, GatewayProcess) {
+    let a = start(&dir.join("a"));
+    let b = start(&dir.join("b"));
+    wait_healthy(http, &a.public_url()).await;
+    wait_healthy(http, &b.public_url()).await;
+    (a, b)
+}
+
+/// An invoice of `user` through `public`, retried (while that gateway is down) until
+/// `deadline`; a lost answer only orphans an unpaid invoice.
+pub async fn invoice_retrying(
+    http: &reqwest::Client,
+    public: &str,
+    user: &str,
+    amount: u64,
+    deadline: Instant,
+) -> String {
+    loop {
+        match request_invoice(http, public, user, amount).await {
+            Ok(pr) => break pr,
+            Err(e) => assert!(Instant::now() < deadline, "invoice of {amount}: {e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Mid-run: once `paid` reaches `at_least`, `kill -9` gateway `g` while payments are in flight,
+/// start it again and wait until it answers.
+pub async fn kill9_and_restart_when(
+    http: &reqwest::Client,
+    g: &mut GatewayProcess,
+    paid: &AtomicUsize,
+    at_least: usize,
+) {
+    wait_for("a third of the payments", DEADLINE, || {
+        let n = paid.load(Ordering::SeqCst);
+        async move { (n >= at_least).then_some(()) }
+    })
+    .await;
+    g.kill9();
+    g.restart();
+    wait_healthy(http, &g.public_url()).await;
+}
+
+/// The sum of the amounts every job answered.
+pub async fn total(mut jobs: tokio::task::JoinSet<u64>) -> u64 {
+    let mut sum = 0;
+    while let Some(amount) = jobs.join_next().await {
+        sum += amount.expect("job");
+    }
+    sum
+}
+
+/// No panic in the log of gateway `g` (named `name`).
+pub fn assert_no_panic(g: &GatewayProcess, name: &str) {
+    assert!(
+        !g.log_text().contains("panicked"),
+        "gateway {name} panicked"
+    );
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -47,15 +132,53 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
 }
 
 pub async fn create_account(http: &reqwest::Client, g: &GatewayProcess, address: &str) -> Value {
-    let resp = http
-        .post(format!("{}/api/v1/accounts", g.admin_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "address": address }))
-        .send()
-        .await
-        .expect("create account");
-    assert_eq!(resp.status(), 201, "create {address}");
-    resp.json().await.expect("account json")
+    g.create_account(http, TOKEN, address).await
+}
+
+/// An admin request to `g` with `token`: the status and the JSON body (null when none).
+pub async fn admin_request(
+    http: &reqwest::Client,
+    g: &GatewayProcess,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}{path}", g.admin_url());
+    super::http::request(http, method, &url, Some(token), body).await
+}
+
+/// [`admin_request`] with the test token.
+pub async fn admin(
+    http: &reqwest::Client,
+    g: &GatewayProcess,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    admin_request(http, g, TOKEN, method, path, body).await
+}
+
+/// A GET of a full URL (e.g. a callback): the status and the JSON body (null when none).
+pub async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
+    super::http::request(http, reqwest::Method::GET, url, None, None).await
+}
+
+/// Waits until an admin GET of `path` on `g` answers `status`.
+pub async fn wait_admin_status(
+    http: &reqwest::Client,
+    g: &GatewayProcess,
+    path: &str,
+    status: u16,
+    what: &str,
+    timeout: Duration,
+) {
+    let url = format!("{}{path}", g.admin_url());
+    wait_for(what, timeout, || async {
+        let resp = http.get(&url).bearer_auth(TOKEN).send().await.ok()?;
+        (resp.status() == status).then_some(())
+    })
+    .await;
 }
 
 /// The account as the admin API of `g` shows it.

@@ -31,6 +31,30 @@ where
     }
 }
 
+/// `lnaddr --admin-url ADMIN --token-file TOKEN_FILE ARGS…` with an empty environment.
+pub fn cli(admin: &str, token_file: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lnaddr"))
+        .arg("--admin-url")
+        .arg(admin)
+        .arg("--token-file")
+        .arg(token_file)
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run cli")
+}
+
+/// [`cli`], which must succeed: its standard output.
+pub fn cli_ok(admin: &str, token_file: &Path, args: &[&str]) -> String {
+    let out = cli(admin, token_file, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
 /// A gateway process.
 pub struct GatewayProcess {
     pub child: Child,
@@ -88,6 +112,44 @@ impl GatewayProcess {
             env,
             log,
         }
+    }
+
+    /// [`cli`] against this gateway's admin API with the token it created.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        cli(&self.admin_url(), &self.data_dir.join("admin.token"), args)
+    }
+
+    /// [`cli_ok`] against this gateway's admin API with the token it created.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        cli_ok(&self.admin_url(), &self.data_dir.join("admin.token"), args)
+    }
+
+    /// Creates `address` through the admin API with `token`: the account as answered (201).
+    pub async fn create_account(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        address: &str,
+    ) -> serde_json::Value {
+        let resp = http
+            .post(format!("{}/api/v1/accounts", self.admin_url()))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "address": address }))
+            .send()
+            .await
+            .expect("create account");
+        assert_eq!(resp.status(), 201, "create {address}");
+        resp.json().await.expect("account json")
+    }
+
+    /// Waits until the gateway answers `/healthz`.
+    pub async fn wait_healthy(&self, http: &reqwest::Client, timeout: Duration) {
+        let url = format!("{}/healthz", self.public_url());
+        wait_for("the gateway", timeout, || async {
+            let r = http.get(&url).send().await;
+            r.ok().filter(|r| r.status().is_success())
+        })
+        .await;
     }
 
     pub fn public_url(&self) -> String {

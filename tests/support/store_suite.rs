@@ -40,6 +40,29 @@ pub fn invoice_for(account: &Account, n: u64, amount: u64) -> InvoiceRecord {
     }
 }
 
+/// A new account at `address`.
+pub async fn created<S: Store + ?Sized>(store: &S, address: &str) -> Account {
+    store
+        .create_account(new_account(address))
+        .await
+        .expect("create")
+}
+
+/// The invoice `hash` as the store holds it now.
+pub async fn stored<S: Store + ?Sized>(store: &S, hash: &PaymentHash) -> Option<InvoiceRecord> {
+    store.invoice(hash).await.expect("read")
+}
+
+/// The balance of account `id` now.
+pub async fn balance_of<S: Store + ?Sized>(store: &S, id: &AccountId) -> Msat {
+    store
+        .account(id)
+        .await
+        .expect("read")
+        .expect("account")
+        .balance_msat
+}
+
 pub fn settlement(invoice: &InvoiceRecord, index: u64) -> Settlement {
     Settlement {
         payment_hash: invoice.payment_hash,
@@ -264,10 +287,7 @@ pub async fn cursor_resets_only_from_expected(store: Arc<dyn Store>) {
 }
 
 pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("fay@example.com"))
-        .await
-        .expect("create");
+    let a = created(&*store, "fay@example.com").await;
     let now = lnaddr::types::unix_now();
     let mut unpaid = invoice_for(&a, 1, 1_000);
     unpaid.expires_at = now - 10;
@@ -292,11 +312,7 @@ pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
             .await
             .expect("forget")
     );
-    let kept = store
-        .invoice(&paid.payment_hash)
-        .await
-        .expect("read")
-        .expect("kept");
+    let kept = stored(&*store, &paid.payment_hash).await.expect("kept");
     assert!(kept.settled.is_some());
     // An unpaid one is, once.
     assert!(
@@ -305,13 +321,7 @@ pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
             .await
             .expect("forget")
     );
-    assert!(
-        store
-            .invoice(&unpaid.payment_hash)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(stored(&*store, &unpaid.payment_hash).await.is_none());
     assert!(
         !store
             .forget_unpaid_invoice(&unpaid.payment_hash)
@@ -327,15 +337,7 @@ pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
     );
     let listed = store.expired_unpaid_invoices(now, 100).await.expect("list");
     assert!(listed.is_empty(), "{listed:?}");
-    assert_eq!(
-        store
-            .account(&a.id)
-            .await
-            .expect("read")
-            .expect("a")
-            .balance_msat,
-        Msat(2_000)
-    );
+    assert_eq!(balance_of(&*store, &a.id).await, Msat(2_000));
 }
 
 pub async fn delete_refused_with_balance(store: Arc<dyn Store>) {

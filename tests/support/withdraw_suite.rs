@@ -62,6 +62,45 @@ async fn balance(store: &Arc<dyn Store>, a: &Account) -> u64 {
         .0
 }
 
+/// A link of `account` with `uses` uses up to `max`, stored.
+async fn stored_link(
+    store: &Arc<dyn Store>,
+    account: &Account,
+    uses: u32,
+    max: u64,
+) -> WithdrawLink {
+    let l = link(account, uses, max);
+    store.create_withdraw_link(&l).await.expect("link");
+    l
+}
+
+/// The link `k1` as stored now.
+async fn link_now(store: &Arc<dyn Store>, k1: &str) -> WithdrawLink {
+    store.withdraw_link(k1).await.expect("read").expect("l")
+}
+
+async fn reserve(store: &Arc<dyn Store>, r: &Reservation) -> ReserveOutcome {
+    store.reserve_withdrawal(r).await.expect("reserve")
+}
+
+async fn finish(store: &Arc<dyn Store>, hash: &PaymentHash, f: &Finish, now: u64) -> FinishOutcome {
+    store.finish_withdrawal(hash, f, now).await.expect("finish")
+}
+
+fn failed(reason: &str) -> Finish {
+    Finish::Failed {
+        reason: reason.into(),
+    }
+}
+
+async fn nothing_pending(store: &Arc<dyn Store>) -> bool {
+    store
+        .pending_withdrawals()
+        .await
+        .expect("pending")
+        .is_empty()
+}
+
 pub async fn links_round_trip(store: Arc<dyn Store>) {
     let a = funded(&store, "wl@example.com", 10).await;
     let l = link(&a, 3, 1000);
@@ -89,31 +128,24 @@ pub async fn links_round_trip(store: Arc<dyn Store>) {
 
 pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
     let a = funded(&store, "wr@example.com", 10_000).await;
-    let l = link(&a, 2, 10_000);
-    store.create_withdraw_link(&l).await.expect("link");
+    let l = stored_link(&store, &a, 2, 10_000).await;
     let mut unknown = reservation(&l, 1, 0);
     unknown.k1 = "ff".repeat(32);
-    assert_eq!(
-        store.reserve_withdrawal(&unknown).await.expect("reserve"),
-        ReserveOutcome::UnknownLink
-    );
+    assert_eq!(reserve(&store, &unknown).await, ReserveOutcome::UnknownLink);
     // Short by one msat: nothing moves.
     let short = reservation(&l, 9_000, 1_001);
     assert_eq!(
-        store.reserve_withdrawal(&short).await.expect("reserve"),
+        reserve(&store, &short).await,
         ReserveOutcome::InsufficientBalance
     );
     assert_eq!(balance(&store, &a).await, 10_000);
     let ok = reservation(&l, 4_000, 1_000);
-    let ReserveOutcome::Reserved(p) = store.reserve_withdrawal(&ok).await.expect("reserve") else {
+    let ReserveOutcome::Reserved(p) = reserve(&store, &ok).await else {
         panic!("expected a reservation")
     };
     assert_eq!(p.status, WithdrawStatus::Pending);
     assert_eq!(balance(&store, &a).await, 5_000);
-    assert_eq!(
-        store.reserve_withdrawal(&ok).await.expect("reserve"),
-        ReserveOutcome::DuplicatePayment
-    );
+    assert_eq!(reserve(&store, &ok).await, ReserveOutcome::DuplicatePayment);
     let txs = store.transactions(&a.id, 10).await.expect("txs");
     assert_eq!(txs[0].kind, TxKind::Debit);
     assert_eq!(txs[0].status, TxStatus::Pending);
@@ -133,17 +165,11 @@ pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
     );
     // Second use, then the link is used up.
     assert!(matches!(
-        store
-            .reserve_withdrawal(&reservation(&l, 1, 0))
-            .await
-            .expect("reserve"),
+        reserve(&store, &reservation(&l, 1, 0)).await,
         ReserveOutcome::Reserved(_)
     ));
     assert_eq!(
-        store
-            .reserve_withdrawal(&reservation(&l, 1, 0))
-            .await
-            .expect("reserve"),
+        reserve(&store, &reservation(&l, 1, 0)).await,
         ReserveOutcome::UsedUp
     );
     // Expired and disabled links pay nothing.
@@ -151,20 +177,13 @@ pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
     expiring.expires_at = Some(1_000);
     store.create_withdraw_link(&expiring).await.expect("link");
     assert_eq!(
-        store
-            .reserve_withdrawal(&reservation(&expiring, 1, 0))
-            .await
-            .expect("reserve"),
+        reserve(&store, &reservation(&expiring, 1, 0)).await,
         ReserveOutcome::Expired
     );
-    let off = link(&a, 5, 10_000);
-    store.create_withdraw_link(&off).await.expect("link");
+    let off = stored_link(&store, &a, 5, 10_000).await;
     store.disable_withdraw_link(&off.k1).await.expect("disable");
     assert_eq!(
-        store
-            .reserve_withdrawal(&reservation(&off, 1, 0))
-            .await
-            .expect("reserve"),
+        reserve(&store, &reservation(&off, 1, 0)).await,
         ReserveOutcome::Disabled
     );
     assert_eq!(balance(&store, &a).await, 4_999);
@@ -172,11 +191,10 @@ pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
 
 pub async fn finish_is_once(store: Arc<dyn Store>) {
     let a = funded(&store, "wf@example.com", 10_000).await;
-    let l = link(&a, 1, 10_000);
-    store.create_withdraw_link(&l).await.expect("link");
+    let l = stored_link(&store, &a, 1, 10_000).await;
     let paid = reservation(&l, 3_000, 500);
     assert!(matches!(
-        store.reserve_withdrawal(&paid).await.expect("reserve"),
+        reserve(&store, &paid).await,
         ReserveOutcome::Reserved(_)
     ));
     assert_eq!(balance(&store, &a).await, 6_500);
@@ -184,11 +202,7 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
         fee: Msat(120),
         preimage: Some([7; 32]),
     };
-    let FinishOutcome::Finished(done) = store
-        .finish_withdrawal(&paid.payment_hash, &ok, 2_000)
-        .await
-        .expect("finish")
-    else {
+    let FinishOutcome::Finished(done) = finish(&store, &paid.payment_hash, &ok, 2_000).await else {
         panic!("expected finished")
     };
     assert_eq!(done.fee_msat, Msat(120));
@@ -199,17 +213,9 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
     );
     assert_eq!(balance(&store, &a).await, 10_000 - 3_120);
     // Once: neither a replay nor the other outcome moves money.
-    for again in [
-        ok.clone(),
-        Finish::Failed {
-            reason: "late".into(),
-        },
-    ] {
+    for again in [ok.clone(), failed("late")] {
         assert!(matches!(
-            store
-                .finish_withdrawal(&paid.payment_hash, &again, 2_001)
-                .await
-                .expect("finish"),
+            finish(&store, &paid.payment_hash, &again, 2_001).await,
             FinishOutcome::AlreadyFinished(_)
         ));
     }
@@ -218,59 +224,32 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
     assert_eq!(txs.len(), 2, "the pending entry is rewritten, not added");
     assert_eq!(txs[0].status, TxStatus::Settled);
     assert_eq!(txs[0].fee_msat, Msat(120));
+    assert_eq!(link_now(&store, &l.k1).await.uses_left(), 0);
+    assert!(nothing_pending(&store).await);
     assert_eq!(
-        store
-            .withdraw_link(&l.k1)
-            .await
-            .expect("read")
-            .expect("link")
-            .uses_left(),
-        0
-    );
-    assert!(
-        store
-            .pending_withdrawals()
-            .await
-            .expect("pending")
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .finish_withdrawal(&PaymentHash([9; 32]), &ok, 1)
-            .await
-            .expect("finish"),
+        finish(&store, &PaymentHash([9; 32]), &ok, 1).await,
         FinishOutcome::Unknown
     );
 
     // A failure refunds everything and gives the use back.
-    let l2 = link(&a, 1, 10_000);
-    store.create_withdraw_link(&l2).await.expect("link");
+    let l2 = stored_link(&store, &a, 1, 10_000).await;
     let failing = reservation(&l2, 1_000, 100);
     assert!(matches!(
-        store.reserve_withdrawal(&failing).await.expect("reserve"),
+        reserve(&store, &failing).await,
         ReserveOutcome::Reserved(_)
     ));
     assert_eq!(balance(&store, &a).await, 5_780);
-    let fail = Finish::Failed {
-        reason: "no route".into(),
-    };
+    let fail = failed("no route");
     assert!(matches!(
-        store
-            .finish_withdrawal(&failing.payment_hash, &fail, 3)
-            .await
-            .expect("finish"),
+        finish(&store, &failing.payment_hash, &fail, 3).await,
         FinishOutcome::Finished(_)
     ));
     assert!(matches!(
-        store
-            .finish_withdrawal(&failing.payment_hash, &fail, 3)
-            .await
-            .expect("finish"),
+        finish(&store, &failing.payment_hash, &fail, 3).await,
         FinishOutcome::AlreadyFinished(_)
     ));
     assert_eq!(balance(&store, &a).await, 6_880);
-    let link_after = store.withdraw_link(&l2.k1).await.expect("read").expect("l");
-    assert_eq!(link_after.uses_left(), 1);
+    assert_eq!(link_now(&store, &l2.k1).await.uses_left(), 1);
     let txs = store.transactions(&a.id, 10).await.expect("txs");
     assert_eq!(txs[0].status, TxStatus::Failed);
     assert_eq!(txs[0].fee_msat, Msat::ZERO);
@@ -301,8 +280,7 @@ async fn race_reservations(
 /// Hundreds of reservations race on a single-use link: exactly one wins.
 pub async fn concurrent_single_use(store: Arc<dyn Store>) {
     let a = funded(&store, "wc@example.com", 1_000_000).await;
-    let l = link(&a, 1, 1_000_000);
-    store.create_withdraw_link(&l).await.expect("link");
+    let l = stored_link(&store, &a, 1, 1_000_000).await;
     let mut reserved = 0;
     for outcome in race_reservations(&store, &l, 200, 1_000, 10).await {
         match outcome {
@@ -319,8 +297,7 @@ pub async fn concurrent_single_use(store: Arc<dyn Store>) {
 /// balance ends exact and never below zero, and the uses taken equal the reservations made.
 pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
     let a = funded(&store, "wb@example.com", 37_000).await;
-    let l = link(&a, 300, 1_000_000);
-    store.create_withdraw_link(&l).await.expect("link");
+    let l = stored_link(&store, &a, 300, 1_000_000).await;
     let mut reserved = Vec::new();
     for outcome in race_reservations(&store, &l, 300, 900, 100).await {
         match outcome {
@@ -331,17 +308,14 @@ pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
     }
     assert_eq!(reserved.len(), 37);
     assert_eq!(balance(&store, &a).await, 0);
-    let link_now = store.withdraw_link(&l.k1).await.expect("read").expect("l");
-    assert_eq!(link_now.used, 37);
+    assert_eq!(link_now(&store, &l.k1).await.used, 37);
     // Finish them all concurrently, each twice: half fail, half succeed with a fee of 40.
     let tasks: Vec<_> = reserved
         .iter()
         .enumerate()
         .flat_map(|(i, p)| {
             let finish = if i % 2 == 0 {
-                Finish::Failed {
-                    reason: "no route".into(),
-                }
+                failed("no route")
             } else {
                 Finish::Succeeded {
                     fee: Msat(40),
@@ -364,15 +338,8 @@ pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
         balance(&store, &a).await,
         failed * 1_000 + succeeded * (100 - 40)
     );
-    let link_now = store.withdraw_link(&l.k1).await.expect("read").expect("l");
-    assert_eq!(u64::from(link_now.used), succeeded);
-    assert!(
-        store
-            .pending_withdrawals()
-            .await
-            .expect("pending")
-            .is_empty()
-    );
+    assert_eq!(u64::from(link_now(&store, &l.k1).await.used), succeeded);
+    assert!(nothing_pending(&store).await);
 }
 
 /// Leases (`lease_payment`): one holder at a time, renewed by its holder, released only by it,
@@ -433,11 +400,10 @@ pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
         .credit_settlement(&settlement(&inv, 1))
         .await
         .expect("credit");
-    let l = link(&payer, 1, 10_000);
-    store.create_withdraw_link(&l).await.expect("link");
+    let l = stored_link(&store, &payer, 1, 10_000).await;
     let r = reservation(&l, 9_000, 1_000);
     assert!(matches!(
-        store.reserve_withdrawal(&r).await.expect("reserve"),
+        reserve(&store, &r).await,
         ReserveOutcome::Reserved(_)
     ));
     assert_eq!(balance(&store, &payer).await, 0);
@@ -450,10 +416,7 @@ pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
         fee: Msat(1_000),
         preimage: None,
     };
-    store
-        .finish_withdrawal(&r.payment_hash, &all_fee, 2_000)
-        .await
-        .expect("finish");
+    finish(&store, &r.payment_hash, &all_fee, 2_000).await;
     store
         .delete_account(&payer.id)
         .await
@@ -490,14 +453,8 @@ pub async fn payments_without_a_link(store: Arc<dyn Store>) {
         ReserveOutcome::UnknownLink
     );
     assert_eq!(balance(&store, &a).await, 3_000, "refusals moved nothing");
-    let failed = Finish::Failed {
-        reason: "no route".into(),
-    };
     assert!(matches!(
-        store
-            .finish_withdrawal(&p.payment_hash, &failed, 2_000)
-            .await
-            .expect("finish"),
+        finish(&store, &p.payment_hash, &failed("no route"), 2_000).await,
         FinishOutcome::Finished(_)
     ));
     assert_eq!(balance(&store, &a).await, 10_000);
