@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::gateway::Gateway;
 use crate::payments::{PayError, Payment, Refusal, Source, SpendRequest};
-use crate::store::{Account, TxKind, TxStatus, WithdrawStatus};
+use crate::store::{Account, PaymentStatus, TxKind, TxStatus};
 use crate::types::{Msat, PaymentHash};
 
 /// Where an outgoing payment stands.
@@ -117,9 +117,9 @@ impl From<PayError> for SpendError {
 /// How LndHub shows a payment of the engine.
 fn outgoing(p: Payment) -> Outgoing {
     let (status, fee) = match p.status {
-        WithdrawStatus::Pending => (OutgoingStatus::Pending, p.fee_reserve_msat),
-        WithdrawStatus::Succeeded => (OutgoingStatus::Succeeded, p.fee_msat),
-        WithdrawStatus::Failed => (OutgoingStatus::Failed, Msat::ZERO),
+        PaymentStatus::Pending => (OutgoingStatus::Pending, p.fee_reserve_msat),
+        PaymentStatus::Succeeded => (OutgoingStatus::Succeeded, p.fee_msat),
+        PaymentStatus::Failed => (OutgoingStatus::Failed, Msat::ZERO),
     };
     let preimage = p
         .preimage

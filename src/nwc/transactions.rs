@@ -7,9 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::events::{Received, Sent};
 use crate::store::withdraw::INTERNAL_PREIMAGE;
-use crate::store::{
-    AccountId, InvoiceRecord, Store, StoreError, TxKind, WithdrawPayment, WithdrawStatus,
-};
+use crate::store::{AccountId, InvoiceRecord, Payment, PaymentStatus, Store, StoreError, TxKind};
 use crate::types::{PaymentHash, unix_now};
 
 /// Default page size of `list_transactions`.
@@ -91,11 +89,11 @@ pub fn incoming(inv: &InvoiceRecord) -> Value {
 }
 
 /// A payment from the account.
-pub fn outgoing(p: &WithdrawPayment) -> Value {
+pub fn outgoing(p: &Payment) -> Value {
     let state = match p.status {
-        WithdrawStatus::Pending => "pending",
-        WithdrawStatus::Succeeded => "settled",
-        WithdrawStatus::Failed => "failed",
+        PaymentStatus::Pending => "pending",
+        PaymentStatus::Succeeded => "settled",
+        PaymentStatus::Failed => "failed",
     };
     let mut v = json!({
         "type": "outgoing",
@@ -106,7 +104,7 @@ pub fn outgoing(p: &WithdrawPayment) -> Value {
         "fees_paid": p.fee_msat.0,
         "created_at": p.created_at,
     });
-    if p.status == WithdrawStatus::Succeeded
+    if p.status == PaymentStatus::Succeeded
         && let Some(at) = p.finished_at
     {
         v["settled_at"] = json!(at);

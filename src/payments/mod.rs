@@ -23,16 +23,12 @@ pub use payer::Payer;
 
 use crate::config::Settings;
 use crate::lightning::{LightningError, LightningNode};
-use crate::store::{
-    Account, AccountId, Reservation, ReserveOutcome, Store, StoreError, WithdrawPayment,
-    WithdrawStatus,
-};
+use crate::store::{Account, AccountId, Reservation, ReserveOutcome, Store, StoreError};
 use crate::types::{Msat, PaymentHash, unix_now};
 
-/// A payment record (the store's; a withdrawal is a payment made through a link).
-pub type Payment = WithdrawPayment;
-/// Where a payment stands.
-pub type PaymentStatus = WithdrawStatus;
+/// A payment record and where it stands: the store's (a withdrawal is a payment made through a
+/// link).
+pub use crate::store::{Payment, PaymentStatus};
 
 /// Who asked for a payment (logged, and shown in the ledger entry's comment when no memo is
 /// given).
@@ -338,8 +334,7 @@ impl Payments {
                 .withdrawal(&hash)
                 .await?
                 .ok_or(PayError::UnknownAccount)?;
-            if current.status != WithdrawStatus::Pending || tokio::time::Instant::now() >= deadline
-            {
+            if current.status != PaymentStatus::Pending || tokio::time::Instant::now() >= deadline {
                 return Ok(current);
             }
             tokio::time::sleep(POLL).await;

@@ -31,7 +31,7 @@ use crate::lightning::{
     CancelOutcome, LightningError, LightningNode, PaymentRequest, PaymentResult,
 };
 use crate::store::{
-    CreditOutcome, Finish, FinishOutcome, Settlement, Store, WithdrawPayment, WithdrawStatus,
+    CreditOutcome, Finish, FinishOutcome, Payment, PaymentStatus, Settlement, Store,
 };
 use crate::types::PaymentHash;
 use crate::types::unix_now;
@@ -51,19 +51,19 @@ pub use crate::store::withdraw::INTERNAL_PREIMAGE;
 /// Hands reserved withdrawals to the payer task.
 #[derive(Clone)]
 pub struct Payer {
-    tx: mpsc::UnboundedSender<WithdrawPayment>,
+    tx: mpsc::UnboundedSender<Payment>,
 }
 
 impl Payer {
     /// A payer handle and the receiving end for [`run`].
-    pub fn channel() -> (Payer, mpsc::UnboundedReceiver<WithdrawPayment>) {
+    pub fn channel() -> (Payer, mpsc::UnboundedReceiver<Payment>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Payer { tx }, rx)
     }
 
     /// Queues a reserved withdrawal. If the payer is gone (shutting down), it stays pending in
     /// the store and is resumed on the next start.
-    pub fn submit(&self, payment: WithdrawPayment) {
+    pub fn submit(&self, payment: Payment) {
         if self.tx.send(payment).is_err() {
             tracing::warn!("withdrawal payer stopped; the payment resumes on the next start");
         }
@@ -93,7 +93,7 @@ const LEASE_TTL: Duration = Duration::from_secs(15);
 /// worked on under its lease, so two processes never both send, track or finish one.
 pub async fn run(
     deps: PayerDeps,
-    mut jobs: mpsc::UnboundedReceiver<WithdrawPayment>,
+    mut jobs: mpsc::UnboundedReceiver<Payment>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let holder = hex::encode(rand::random::<[u8; 16]>());
@@ -155,7 +155,7 @@ pub async fn run(
 /// Works on one payment under its lease: takes it (or leaves the payment to the process that
 /// holds it), reads the payment again under the lease (another process may have finished it),
 /// settles it while renewing the lease, and gives the lease up.
-async fn work(deps: PayerDeps, holder: String, payment: WithdrawPayment, resume: bool) {
+async fn work(deps: PayerDeps, holder: String, payment: Payment, resume: bool) {
     let hash = payment.payment_hash;
     match deps.store.lease_payment(&hash, &holder, LEASE_TTL).await {
         Ok(true) => {}
@@ -169,7 +169,7 @@ async fn work(deps: PayerDeps, holder: String, payment: WithdrawPayment, resume:
         }
     }
     match deps.store.withdrawal(&hash).await {
-        Ok(Some(p)) if p.status == WithdrawStatus::Pending => {
+        Ok(Some(p)) if p.status == PaymentStatus::Pending => {
             tokio::select! {
                 () = settle(&deps, p, resume) => {}
                 () = keep_lease(&deps, &hash, &holder) => {
@@ -206,7 +206,7 @@ async fn keep_lease(deps: &PayerDeps, hash: &PaymentHash, holder: &str) {
 }
 
 /// Pays (or, when `resume`, tracks) one withdrawal to a final state and finishes it in the store.
-async fn settle(deps: &PayerDeps, payment: WithdrawPayment, resume: bool) {
+async fn settle(deps: &PayerDeps, payment: Payment, resume: bool) {
     let hash = payment.payment_hash;
     let (finish, preimage) = if payment.internal {
         // Settled inside the ledger: no preimage was ever revealed.
@@ -243,7 +243,7 @@ async fn settle(deps: &PayerDeps, payment: WithdrawPayment, resume: bool) {
 /// but a store written by an older version may hold) is never dropped silently: it is counted in
 /// `lnaddr_orphaned_msat_total` and logged at error level for the operator. An account holding a
 /// refund cannot be removed, so an account missing right after the finish never got it.
-async fn park_orphaned_refund(deps: &PayerDeps, done: &WithdrawPayment) {
+async fn park_orphaned_refund(deps: &PayerDeps, done: &Payment) {
     let refund = done.refund();
     if refund == crate::types::Msat::ZERO {
         return;
@@ -257,10 +257,10 @@ async fn park_orphaned_refund(deps: &PayerDeps, done: &WithdrawPayment) {
 }
 
 /// Announces a finished withdrawal on the ledger event broadcast.
-fn announce(events: &Events, done: &WithdrawPayment, preimage: Option<[u8; 32]>) {
+fn announce(events: &Events, done: &Payment, preimage: Option<[u8; 32]>) {
     let event = match done.status {
-        WithdrawStatus::Pending => return,
-        WithdrawStatus::Succeeded => LedgerEvent::Sent(Box::new(Sent {
+        PaymentStatus::Pending => return,
+        PaymentStatus::Succeeded => LedgerEvent::Sent(Box::new(Sent {
             account_id: done.account_id.clone(),
             payment_hash: done.payment_hash,
             amount_msat: done.amount_msat,
@@ -270,7 +270,7 @@ fn announce(events: &Events, done: &WithdrawPayment, preimage: Option<[u8; 32]>)
             created_at: done.created_at,
             settled_at: done.finished_at.unwrap_or_else(unix_now),
         })),
-        WithdrawStatus::Failed => LedgerEvent::Failed(Box::new(Failed {
+        PaymentStatus::Failed => LedgerEvent::Failed(Box::new(Failed {
             account_id: done.account_id.clone(),
             payment_hash: done.payment_hash,
             amount_msat: done.amount_msat,
@@ -285,7 +285,7 @@ fn announce(events: &Events, done: &WithdrawPayment, preimage: Option<[u8; 32]>)
 /// Pays (or tracks) an external withdrawal to a final state; the preimage when it succeeded.
 async fn settle_external(
     deps: &PayerDeps,
-    payment: &WithdrawPayment,
+    payment: &Payment,
     resume: bool,
 ) -> (Finish, Option<[u8; 32]>) {
     let hash = payment.payment_hash;
@@ -353,7 +353,7 @@ const CANCEL_RETRY_MAX: Duration = Duration::from_secs(5);
 /// uncredited. So a node that cannot be reached holds the withdrawal pending (retried with
 /// backoff) until it answers. If the network paid the invoice first, the settlement follower
 /// credits that payment and this withdrawal fails, refunded.
-async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
+async fn settle_internal(deps: &PayerDeps, payment: &Payment) -> Finish {
     let hash = payment.payment_hash;
     let mut backoff = Backoff::default();
     loop {
@@ -378,7 +378,7 @@ async fn settle_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish 
 }
 
 /// Credits the payee of an internal withdrawal (once) and announces the credit.
-async fn credit_internal(deps: &PayerDeps, payment: &WithdrawPayment) -> Finish {
+async fn credit_internal(deps: &PayerDeps, payment: &Payment) -> Finish {
     let settlement = Settlement {
         payment_hash: payment.payment_hash,
         preimage: INTERNAL_PREIMAGE,

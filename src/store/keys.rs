@@ -18,7 +18,7 @@
 //! | `rl:<bucket>` | string | a rate-limit bucket's GCRA arrival time (ms, server clock), with a TTL | `take_token` (Lua) |
 //! | `{a:<id>}:wl:<k1>` | hash | a withdraw link: `json` (the [`WithdrawLink`](super::WithdrawLink) as created), `uses`, `used`, `expires_at` (0: never), `disabled` | `create_withdraw_link`, `reserve_withdrawal`, `finish_withdrawal`, `disable_withdraw_link` |
 //! | `wl:<k1>` | string | the account id a withdraw link belongs to | `create_withdraw_link` (SET NX) |
-//! | `{a:<id>}:wd:<hash>` | hash | a withdrawal: `json` (the [`WithdrawPayment`](super::WithdrawPayment)), `status`, `tx` (its ledger entry exactly as in the ledger list) | `reserve_withdrawal`, `finish_withdrawal` |
+//! | `{a:<id>}:wd:<hash>` | hash | a withdrawal: `json` (the [`Payment`](super::Payment)), `status`, `tx` (its ledger entry exactly as in the ledger list) | `reserve_withdrawal`, `finish_withdrawal` |
 //! | `wd:<hash>` | string | the account id a withdrawal's payment hash is claimed by | `reserve_withdrawal` (SET NX) |
 //! | `wd:pending` | set | `<id>:<hash>` of withdrawals that may still be pending | `reserve_withdrawal`, `finish_withdrawal`, `pending_withdrawals` |
 //! | `lh:login:<login>` | string | an LndHub credential ([`LndhubCredential`](super::LndhubCredential) JSON, password hashed) | `create_lndhub_credential` (SET NX), `revoke_lndhub_credential` (GETDEL) |

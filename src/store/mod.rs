@@ -23,8 +23,8 @@ pub use ratelimit::RateLimitStore;
 pub use records::*;
 pub use webhooks::WebhookStore;
 pub use withdraw::{
-    Finish, FinishOutcome, Reservation, ReserveOutcome, WithdrawLink, WithdrawPayment,
-    WithdrawStatus, WithdrawStore,
+    Finish, FinishOutcome, Payment, PaymentStatus, Reservation, ReserveOutcome, WithdrawLink,
+    WithdrawStore,
 };
 
 use async_trait::async_trait;

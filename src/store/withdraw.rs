@@ -45,18 +45,19 @@ impl WithdrawLink {
     }
 }
 
-/// Where a withdrawal stands.
+/// Where a payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum WithdrawStatus {
+pub enum PaymentStatus {
     Pending,
     Succeeded,
     Failed,
 }
 
-/// One withdrawal: a wallet's invoice paid (or being paid) from an account through a link.
+/// One payment from an account, made (or being made) by the payment engine: through a withdraw
+/// link (a withdrawal: `k1` names the link), LndHub, NWC or the admin API (`k1` empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithdrawPayment {
+pub struct Payment {
     pub payment_hash: PaymentHash,
     pub k1: String,
     pub account_id: AccountId,
@@ -66,7 +67,7 @@ pub struct WithdrawPayment {
     pub fee_reserve_msat: Msat,
     /// The routing fee paid, once succeeded.
     pub fee_msat: Msat,
-    pub status: WithdrawStatus,
+    pub status: PaymentStatus,
     /// An invoice of this gateway: settled inside the ledger, not by the node.
     pub internal: bool,
     pub created_at: u64,
@@ -80,13 +81,13 @@ pub struct WithdrawPayment {
     pub preimage: Option<String>,
 }
 
-impl WithdrawPayment {
+impl Payment {
     /// The ledger entry showing this withdrawal in its current state.
     pub fn ledger_entry(&self) -> Transaction {
         let (status, fee) = match self.status {
-            WithdrawStatus::Pending => (TxStatus::Pending, self.fee_reserve_msat),
-            WithdrawStatus::Succeeded => (TxStatus::Settled, self.fee_msat),
-            WithdrawStatus::Failed => (TxStatus::Failed, Msat::ZERO),
+            PaymentStatus::Pending => (TxStatus::Pending, self.fee_reserve_msat),
+            PaymentStatus::Succeeded => (TxStatus::Settled, self.fee_msat),
+            PaymentStatus::Failed => (TxStatus::Failed, Msat::ZERO),
         };
         Transaction {
             kind: TxKind::Debit,
@@ -105,9 +106,9 @@ impl WithdrawPayment {
     /// `None` while pending.
     pub fn outgoing(&self) -> Option<super::webhooks::Outgoing> {
         let succeeded = match self.status {
-            WithdrawStatus::Pending => return None,
-            WithdrawStatus::Succeeded => true,
-            WithdrawStatus::Failed => false,
+            PaymentStatus::Pending => return None,
+            PaymentStatus::Succeeded => true,
+            PaymentStatus::Failed => false,
         };
         Some(super::webhooks::Outgoing {
             payment_hash: self.payment_hash,
@@ -125,17 +126,17 @@ impl WithdrawPayment {
 
     /// The record once finished: succeeded with `fee` (capped at the reserve, so the balance
     /// never pays more than was reserved), or failed with `reason`.
-    pub fn finished(&self, outcome: &Finish, now: u64) -> WithdrawPayment {
+    pub fn finished(&self, outcome: &Finish, now: u64) -> Payment {
         let mut done = self.clone();
         done.finished_at = Some(now);
         match outcome {
             Finish::Succeeded { fee, preimage } => {
-                done.status = WithdrawStatus::Succeeded;
+                done.status = PaymentStatus::Succeeded;
                 done.fee_msat = Msat(fee.0.min(self.fee_reserve_msat.0));
                 done.preimage = preimage.map(hex::encode);
             }
             Finish::Failed { reason } => {
-                done.status = WithdrawStatus::Failed;
+                done.status = PaymentStatus::Failed;
                 done.failure = Some(reason.clone());
             }
         }
@@ -145,11 +146,11 @@ impl WithdrawPayment {
     /// What finishing gives back to the balance: the unused reserve, or everything.
     pub fn refund(&self) -> Msat {
         match self.status {
-            WithdrawStatus::Pending => Msat::ZERO,
-            WithdrawStatus::Succeeded => {
+            PaymentStatus::Pending => Msat::ZERO,
+            PaymentStatus::Succeeded => {
                 Msat(self.fee_reserve_msat.0.saturating_sub(self.fee_msat.0))
             }
-            WithdrawStatus::Failed => self.reserved().unwrap_or(Msat::ZERO),
+            PaymentStatus::Failed => self.reserved().unwrap_or(Msat::ZERO),
         }
     }
 }
@@ -168,8 +169,8 @@ pub struct Reservation {
 }
 
 impl Reservation {
-    pub fn payment(&self, account_id: AccountId) -> WithdrawPayment {
-        WithdrawPayment {
+    pub fn payment(&self, account_id: AccountId) -> Payment {
+        Payment {
             payment_hash: self.payment_hash,
             k1: self.k1.clone(),
             account_id,
@@ -177,7 +178,7 @@ impl Reservation {
             amount_msat: self.amount,
             fee_reserve_msat: self.fee_reserve,
             fee_msat: Msat::ZERO,
-            status: WithdrawStatus::Pending,
+            status: PaymentStatus::Pending,
             internal: self.internal,
             created_at: self.now,
             finished_at: None,
@@ -191,7 +192,7 @@ impl Reservation {
 /// How a reservation ended. Every outcome but `Reserved` changed nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReserveOutcome {
-    Reserved(Box<WithdrawPayment>),
+    Reserved(Box<Payment>),
     UnknownLink,
     Disabled,
     Expired,
@@ -218,10 +219,10 @@ pub enum Finish {
 /// The answer of [`WithdrawStore::finish_withdrawal`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishOutcome {
-    /// Finished now: the balance got [`WithdrawPayment::refund`] back.
-    Finished(WithdrawPayment),
+    /// Finished now: the balance got [`Payment::refund`] back.
+    Finished(Payment),
     /// Finished before; nothing changed.
-    AlreadyFinished(WithdrawPayment),
+    AlreadyFinished(Payment),
     /// No withdrawal with this hash.
     Unknown,
 }
@@ -295,10 +296,10 @@ pub trait WithdrawStore: Send + Sync {
     ) -> Result<FinishOutcome, StoreError>;
 
     /// One withdrawal.
-    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<WithdrawPayment>, StoreError>;
+    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<Payment>, StoreError>;
 
     /// Every withdrawal still pending, for the payer to resume after a restart.
-    async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError>;
+    async fn pending_withdrawals(&self) -> Result<Vec<Payment>, StoreError>;
 
     /// Takes the lease on the payment `hash` for `holder` for `ttl`, or renews it when `holder`
     /// holds it already; `false` when another holder has it. Only a lease holder sends, tracks or

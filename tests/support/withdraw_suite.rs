@@ -143,7 +143,7 @@ pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
     let ReserveOutcome::Reserved(p) = reserve(&store, &ok).await else {
         panic!("expected a reservation")
     };
-    assert_eq!(p.status, WithdrawStatus::Pending);
+    assert_eq!(p.status, PaymentStatus::Pending);
     assert_eq!(balance(&store, &a).await, 5_000);
     assert_eq!(reserve(&store, &ok).await, ReserveOutcome::DuplicatePayment);
     let txs = store.transactions(&a.id, 10).await.expect("txs");
@@ -436,7 +436,7 @@ pub async fn payments_without_a_link(store: Arc<dyn Store>) {
         panic!("expected reserved")
     };
     assert_eq!(p.account_id, a.id);
-    assert_eq!(p.status, WithdrawStatus::Pending);
+    assert_eq!(p.status, PaymentStatus::Pending);
     assert_eq!(balance(&store, &a).await, 3_000);
     assert_eq!(
         store.reserve_payment(&a.id, &r).await.expect("reserve"),

@@ -58,7 +58,7 @@ impl Leases {
 /// A withdrawal and where its ledger entry is.
 #[derive(Serialize, Deserialize)]
 struct Row {
-    payment: WithdrawPayment,
+    payment: Payment,
     ledger_seq: u64,
 }
 
@@ -97,11 +97,7 @@ fn account_of(tx: &WriteTransaction, id: &AccountId) -> Result<Option<super::Acc
 }
 
 /// Writes the ledger entry at `seq` (a new sequence number when `seq` is 0); answers the sequence.
-fn put_ledger(
-    tx: &WriteTransaction,
-    payment: &WithdrawPayment,
-    seq: u64,
-) -> Result<u64, StoreError> {
+fn put_ledger(tx: &WriteTransaction, payment: &Payment, seq: u64) -> Result<u64, StoreError> {
     let seq = if seq == 0 { next_seq(tx)? } else { seq };
     let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
     txs.insert(
@@ -322,7 +318,7 @@ impl WithdrawStore for EmbeddedStore {
             let Some(row) = get_row(tx, &hash)? else {
                 return Ok(FinishOutcome::Unknown);
             };
-            if row.payment.status != WithdrawStatus::Pending {
+            if row.payment.status != PaymentStatus::Pending {
                 return Ok(FinishOutcome::AlreadyFinished(row.payment));
             }
             let done = row.payment.finished(&finish, now);
@@ -336,7 +332,7 @@ impl WithdrawStore for EmbeddedStore {
                     super::webhooks::enqueue_on_finish(tx, &outgoing, &account)?;
                 }
             }
-            if done.status == WithdrawStatus::Failed
+            if done.status == PaymentStatus::Failed
                 && let Some(mut link) = get_link(tx, &done.k1)?
             {
                 link.used = link.used.saturating_sub(1);
@@ -359,7 +355,7 @@ impl WithdrawStore for EmbeddedStore {
         .await
     }
 
-    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<WithdrawPayment>, StoreError> {
+    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<Payment>, StoreError> {
         let key = hash.0;
         self.read(move |tx| {
             let t = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
@@ -385,7 +381,7 @@ impl WithdrawStore for EmbeddedStore {
         Ok(())
     }
 
-    async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError> {
+    async fn pending_withdrawals(&self) -> Result<Vec<Payment>, StoreError> {
         self.read(move |tx| {
             let pending = tx.open_table(PENDING).map_err(StoreError::backend)?;
             let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;

@@ -72,7 +72,7 @@ pub(super) fn job_on_credit(
 /// The `payment.sent`/`payment.failed` job the finish script writes; `None` while pending or when
 /// the account is gone (no one to tell).
 pub(super) fn job_on_finish(
-    done: &crate::store::WithdrawPayment,
+    done: &crate::store::Payment,
     account: Option<&Account>,
 ) -> Result<Option<CreditJob>, StoreError> {
     let (Some(outgoing), Some(account)) = (done.outgoing(), account) else {

@@ -175,11 +175,11 @@ return 0
     )
 });
 
-fn status_text(s: WithdrawStatus) -> &'static str {
+fn status_text(s: PaymentStatus) -> &'static str {
     match s {
-        WithdrawStatus::Pending => "pending",
-        WithdrawStatus::Succeeded => "succeeded",
-        WithdrawStatus::Failed => "failed",
+        PaymentStatus::Pending => "pending",
+        PaymentStatus::Succeeded => "succeeded",
+        PaymentStatus::Failed => "failed",
     }
 }
 
@@ -217,7 +217,7 @@ impl RedisStore {
         &self,
         id: &AccountId,
         hash: &PaymentHash,
-    ) -> Result<Option<WithdrawPayment>, StoreError> {
+    ) -> Result<Option<Payment>, StoreError> {
         let mut cmd = ::redis::cmd("HGET");
         cmd.arg(keys::withdrawal(id, hash)).arg(FIELD_JSON);
         let json: Option<Vec<u8>> = self.conn.query(&cmd).await?;
@@ -232,7 +232,7 @@ impl RedisStore {
         id: &AccountId,
         r: &Reservation,
         script: impl FnOnce(
-            &WithdrawPayment,
+            &Payment,
             crate::types::Msat,
         ) -> Result<::redis::ScriptInvocation<'static>, StoreError>,
     ) -> Result<ReserveOutcome, StoreError> {
@@ -419,7 +419,7 @@ impl WithdrawStore for RedisStore {
         let Some(current) = self.read_withdrawal(&id, hash).await? else {
             return Ok(FinishOutcome::Unknown);
         };
-        if current.status != WithdrawStatus::Pending {
+        if current.status != PaymentStatus::Pending {
             return Ok(FinishOutcome::AlreadyFinished(current));
         }
         let done = current.finished(finish, now);
@@ -443,7 +443,7 @@ impl WithdrawStore for RedisStore {
             .arg(encode(&done)?)
             .arg(encode(&done.ledger_entry())?)
             .arg(done.refund().0.to_string())
-            .arg(if done.status == WithdrawStatus::Failed {
+            .arg(if done.status == PaymentStatus::Failed {
                 "1"
             } else {
                 "0"
@@ -476,7 +476,7 @@ impl WithdrawStore for RedisStore {
         Ok(outcome)
     }
 
-    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<WithdrawPayment>, StoreError> {
+    async fn withdrawal(&self, hash: &PaymentHash) -> Result<Option<Payment>, StoreError> {
         match self.owner(&keys::withdrawal_owner(hash)).await? {
             Some(id) => self.read_withdrawal(&id, hash).await,
             None => Ok(None),
@@ -505,7 +505,7 @@ impl WithdrawStore for RedisStore {
         Ok(())
     }
 
-    async fn pending_withdrawals(&self) -> Result<Vec<WithdrawPayment>, StoreError> {
+    async fn pending_withdrawals(&self) -> Result<Vec<Payment>, StoreError> {
         let members: Vec<String> = self
             .conn
             .query(::redis::cmd("SMEMBERS").arg(keys::withdrawals_pending()))
@@ -517,7 +517,7 @@ impl WithdrawStore for RedisStore {
             });
             let Some((id, hash)) = parsed else { continue };
             match self.read_withdrawal(&id, &hash).await? {
-                Some(p) if p.status == WithdrawStatus::Pending => out.push(p),
+                Some(p) if p.status == PaymentStatus::Pending => out.push(p),
                 // No record but a claim: a reservation another process is making right now
                 // (claim and member come before the script), or one a crash cut short. Either
                 // way it is not this payer's to drop.
