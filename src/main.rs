@@ -518,14 +518,26 @@ async fn admin_command(client: &AdminClient, command: Command) -> Result<()> {
         } => client.pay(&address, &invoice, amount_msat).await?,
         Command::Fake(FakeCmd::Pay { invoice }) => client.fake_pay(&invoice).await?,
     };
-    if let serde_json::Value::String(text) = &out {
-        print!("{text}");
-        return Ok(());
+    let text = match &out {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => return Ok(()),
+        other => format!("{}\n", serde_json::to_string_pretty(other)?),
+    };
+    write_out(&text)
+}
+
+/// Writes the command's answer to stdout. A reader that went away (`| head`, `| jq` that failed)
+/// is not an error of ours: the answer is dropped quietly rather than with a panic.
+fn write_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("cannot write to stdout")?),
     }
-    if !out.is_null() {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    }
-    Ok(())
 }
 
 /// `lnaddr doctor`: every finding on its own line; a config that does not load is the first.

@@ -211,3 +211,29 @@ async fn the_cli_drives_a_running_gateway() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lnaddr serve"));
 }
+
+/// `lnaddr account list | head -1`: the reader goes away before the answer is written; the CLI
+/// drops the rest quietly (exit 0, no panic) instead of dying with a backtrace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_writing_to_a_closed_pipe_exits_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = TestGateway::start(dir.path()).await;
+    gw.create_account("fred@localhost").await;
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, TOKEN).expect("token");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnaddr"))
+        .arg("--admin-url")
+        .arg(&gw.admin)
+        .arg("--token-file")
+        .arg(&token_file)
+        .args(["account", "list"])
+        .env_clear()
+        .stdout(writer)
+        .output()
+        .expect("run cli");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
