@@ -7,6 +7,7 @@
 pub mod backup;
 mod domains;
 mod forget;
+mod leased;
 mod lndhub;
 mod nwc;
 mod outbox;

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
+use super::leased::Outbox;
 use super::{EmbeddedStore, decode, encode};
 use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
 use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
@@ -15,6 +16,12 @@ pub(super) const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 pub(super) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_jobs");
 pub(super) const DUE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_due");
 pub(super) const AGE: TableDefinition<(u64, &str), ()> = TableDefinition::new("webhook_age");
+
+/// The delivery jobs as a leased outbox.
+const OUTBOX: Outbox<String> = Outbox {
+    jobs: JOBS,
+    due: DUE,
+};
 
 /// Creates the tables (at open).
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
@@ -66,16 +73,6 @@ pub(super) fn enqueue(tx: &WriteTransaction, job: &DeliveryJob) -> Result<(), St
     Ok(())
 }
 
-fn read_job(
-    jobs: &impl ReadableTable<&'static str, &'static [u8]>,
-    id: &str,
-) -> Result<Option<DeliveryJob>, StoreError> {
-    match jobs.get(id).map_err(StoreError::backend)? {
-        Some(v) => Ok(Some(decode(v.value())?)),
-        None => Ok(None),
-    }
-}
-
 #[async_trait]
 impl WebhookStore for EmbeddedStore {
     async fn create_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
@@ -120,79 +117,27 @@ impl WebhookStore for EmbeddedStore {
         lease_ms: u64,
         limit: usize,
     ) -> Result<Vec<DeliveryJob>, StoreError> {
-        // An idle outbox costs a read, not a write (and its fsync).
-        let anything_due = self
-            .read(move |tx| {
-                let due = tx.open_table(DUE).map_err(StoreError::backend)?;
-                match due.first().map_err(StoreError::backend)? {
-                    Some((k, _)) => Ok(k.value().0 <= now_ms),
-                    None => Ok(false),
-                }
-            })
-            .await?;
-        if !anything_due {
+        if !self.read(move |tx| OUTBOX.anything_due(tx, now_ms)).await? {
             return Ok(Vec::new());
         }
         let owner = owner.to_string();
-        self.write(move |tx| {
-            let mut due = tx.open_table(DUE).map_err(StoreError::backend)?;
-            let mut jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
-            let mut picked: Vec<(u64, String)> = Vec::new();
-            for entry in due.range((0u64, "")..).map_err(StoreError::backend)? {
-                let (k, _) = entry.map_err(StoreError::backend)?;
-                let (at, id) = k.value();
-                if at > now_ms || picked.len() >= limit {
-                    break;
-                }
-                picked.push((at, id.to_string()));
-            }
-            let until = now_ms.saturating_add(lease_ms);
-            let mut out = Vec::new();
-            for (at, id) in picked {
-                due.remove((at, id.as_str())).map_err(StoreError::backend)?;
-                let Some(mut job) = read_job(&jobs, &id)? else {
-                    continue;
-                };
-                job.lease_owner = Some(owner.clone());
-                job.due_at_ms = until;
-                jobs.insert(id.as_str(), encode(&job)?.as_slice())
-                    .map_err(StoreError::backend)?;
-                due.insert((until, id.as_str()), ())
-                    .map_err(StoreError::backend)?;
-                out.push(job);
-            }
-            Ok(out)
-        })
-        .await
+        self.write(move |tx| OUTBOX.claim(tx, &owner, now_ms, lease_ms, limit))
+            .await
     }
 
     async fn save_webhook_job(&self, owner: &str, job: &DeliveryJob) -> Result<bool, StoreError> {
         let owner = owner.to_string();
         let job = job.clone();
         self.write(move |tx| {
-            let mut job = job.clone();
             let id = job.event.id.clone();
-            let mut jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
-            let Some(stored) = read_job(&jobs, &id)? else {
+            let Some(stored) = OUTBOX.save(tx, &id, &owner, &job)? else {
                 return Ok(false);
             };
-            if stored.lease_owner.as_deref() != Some(owner.as_str()) {
-                return Ok(false);
-            }
-            let mut due = tx.open_table(DUE).map_err(StoreError::backend)?;
-            due.remove((stored.due_at_ms, id.as_str()))
-                .map_err(StoreError::backend)?;
-            job.lease_owner = None;
             if job.done {
                 let mut age = tx.open_table(AGE).map_err(StoreError::backend)?;
                 age.remove((stored.queued_at_ms, id.as_str()))
                     .map_err(StoreError::backend)?;
-            } else {
-                due.insert((job.due_at_ms, id.as_str()), ())
-                    .map_err(StoreError::backend)?;
             }
-            jobs.insert(id.as_str(), encode(&job)?.as_slice())
-                .map_err(StoreError::backend)?;
             Ok(true)
         })
         .await
@@ -206,7 +151,7 @@ impl WebhookStore for EmbeddedStore {
         let id = event_id.to_string();
         self.read(move |tx| {
             let jobs = tx.open_table(JOBS).map_err(StoreError::backend)?;
-            read_job(&jobs, &id)
+            OUTBOX.read(&jobs, &id)
         })
         .await
     }
