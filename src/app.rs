@@ -190,6 +190,13 @@ pub async fn start_with_listeners(
         Arc::new(settings.clone()),
         payer.clone(),
     );
+    let withdrawals = crate::withdraw::Withdrawals::new(
+        store.clone(),
+        node.clone(),
+        settings.withdraw.clone(),
+        domains.clone(),
+        payer,
+    );
     let gateway = Arc::new(Gateway {
         settings,
         store,
@@ -197,7 +204,7 @@ pub async fn start_with_listeners(
         metrics,
         admin_token,
         domains,
-        payer,
+        withdrawals,
         payments,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
         events: crate::events::Events::default(),

@@ -99,8 +99,8 @@ pub struct Gateway {
     pub(crate) admin_token: Secret,
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
     pub(crate) domains: Arc<Domains>,
-    /// Pays reserved withdrawals (LUD-03) in the background.
-    pub(crate) payer: crate::payments::Payer,
+    /// Withdraw links and the LNURL-withdraw callback (LUD-03).
+    pub(crate) withdrawals: crate::withdraw::Withdrawals,
     /// The payment engine every way of spending uses.
     pub(crate) payments: crate::payments::Payments,
     /// Each address's metadata, description hash and lookup answer, made once.
@@ -144,6 +144,11 @@ pub struct Verification {
 }
 
 impl Gateway {
+    /// The withdraw service: links and the LNURL-withdraw callback.
+    pub fn withdrawals(&self) -> &crate::withdraw::Withdrawals {
+        &self.withdrawals
+    }
+
     /// The domain a request is for: the one named in the path (`/d/{domain}/...`, see
     /// [`DomainSettings::lnurl_base`]) when there is one, else by Host header. With one domain
     /// served, it answers any Host; otherwise the Host must match a domain name (with its port when
