@@ -184,10 +184,11 @@ pub async fn start_with_listeners(
 
     let metrics = Metrics::default();
     let (payer, payer_jobs) = crate::payments::Payer::channel();
+    let shared_settings = Arc::new(settings.clone());
     let payments = crate::payments::Payments::new(
         store.clone(),
         node.clone(),
-        Arc::new(settings.clone()),
+        shared_settings.clone(),
         payer.clone(),
     );
     let withdrawals = crate::withdraw::Withdrawals::new(
@@ -196,6 +197,12 @@ pub async fn start_with_listeners(
         settings.withdraw.clone(),
         domains.clone(),
         payer,
+    );
+    let nwc_signal = Arc::new(crate::nwc::NwcSignal::default());
+    let nwc_connections = crate::nwc::NwcConnections::new(
+        store.clone(),
+        settings.nwc.relays.clone(),
+        nwc_signal.clone(),
     );
     let gateway = Arc::new(Gateway {
         settings,
@@ -208,7 +215,7 @@ pub async fn start_with_listeners(
         payments,
         pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
         events: crate::events::Events::default(),
-        nwc: Arc::new(crate::nwc::NwcSignal::default()),
+        nwc_connections,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -286,14 +293,17 @@ pub async fn start_with_listeners(
         let service = crate::nwc::NwcService {
             store: gateway.store.clone(),
             methods: crate::nwc::methods::Methods {
-                gateway: gateway.clone(),
+                store: gateway.store.clone(),
+                node: gateway.node.clone(),
+                settings: shared_settings,
+                invoices: gateway.clone(),
                 spender: Arc::new(crate::nwc::spend::EngineSpender {
                     payments: gateway.payments.clone(),
                 }),
             },
             relays: gateway.settings.nwc.relays.clone(),
             events: gateway.events.clone(),
-            signal: gateway.nwc.clone(),
+            signal: nwc_signal,
         };
         tasks.spawn(service.run(shutdown_rx));
     }

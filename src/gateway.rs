@@ -107,8 +107,8 @@ pub struct Gateway {
     pub(crate) pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
     pub events: crate::events::Events,
-    /// Between the NWC connections made or revoked here and this process's NWC service.
-    pub(crate) nwc: Arc<crate::nwc::NwcSignal>,
+    /// Making, listing and revoking NWC connections.
+    pub(crate) nwc_connections: crate::nwc::NwcConnections,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is
@@ -147,6 +147,11 @@ impl Gateway {
     /// The withdraw service: links and the LNURL-withdraw callback.
     pub fn withdrawals(&self) -> &crate::withdraw::Withdrawals {
         &self.withdrawals
+    }
+
+    /// The NWC connection service: making, listing and revoking connections.
+    pub fn nwc_connections(&self) -> &crate::nwc::NwcConnections {
+        &self.nwc_connections
     }
 
     /// The domain a request is for: the one named in the path (`/d/{domain}/...`, see

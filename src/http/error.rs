@@ -14,6 +14,7 @@ use crate::gateway::Error;
 use crate::lightning::LightningError;
 use crate::lightning::fake::{FakeControlError, FakePayError};
 use crate::lnurl::ErrorBody;
+use crate::nwc::ConnectionError;
 use crate::payments::PayError;
 use crate::store::StoreError;
 use crate::withdraw::WithdrawError;
@@ -54,6 +55,22 @@ impl From<WithdrawError> for Error {
 
 impl From<WithdrawError> for ApiError {
     fn from(e: WithdrawError) -> Self {
+        ApiError::Domain(e.into())
+    }
+}
+
+impl From<ConnectionError> for Error {
+    fn from(e: ConnectionError) -> Self {
+        match e {
+            ConnectionError::UnknownUser => Error::UnknownUser,
+            ConnectionError::BadRequest(reason) => Error::BadRequest(reason),
+            ConnectionError::Store(e) => Error::Store(e),
+        }
+    }
+}
+
+impl From<ConnectionError> for ApiError {
+    fn from(e: ConnectionError) -> Self {
         ApiError::Domain(e.into())
     }
 }
