@@ -6,12 +6,14 @@
 mod account_invoice;
 mod accounts;
 pub mod export;
+mod parts;
 mod spend;
 mod webhooks;
 mod wellknown;
 mod zap;
 mod zap_outbox;
 
+pub use parts::Parts;
 pub use webhooks::WebhookView;
 pub use wellknown::WellKnownFiles;
 pub use zap::{ReceiptView, TransactionView};
@@ -89,26 +91,28 @@ impl Error {
     }
 }
 
-/// Everything a request handler needs, shared by all connections.
+/// Everything a request handler needs, shared by all connections. Its fields are private: the
+/// services and shared parts are reached through their accessors, the admin token only through
+/// [`Gateway::is_admin_token`].
 pub struct Gateway {
-    pub settings: Settings,
-    pub store: Arc<dyn Store>,
-    pub node: Arc<dyn LightningNode>,
-    pub metrics: Metrics,
+    settings: Settings,
+    store: Arc<dyn Store>,
+    node: Arc<dyn LightningNode>,
+    metrics: Metrics,
     /// Compared only by [`Gateway::is_admin_token`].
-    pub(crate) admin_token: Secret,
+    admin_token: Secret,
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
-    pub(crate) domains: Arc<Domains>,
+    domains: Arc<Domains>,
     /// Withdraw links and the LNURL-withdraw callback (LUD-03).
-    pub(crate) withdrawals: crate::withdraw::Withdrawals,
+    withdrawals: crate::withdraw::Withdrawals,
     /// The payment engine every way of spending uses.
-    pub(crate) payments: crate::payments::Payments,
+    payments: crate::payments::Payments,
     /// Each address's metadata, description hash and lookup answer, made once.
-    pub(crate) pay_cache: PayCache,
+    pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
-    pub events: crate::events::Events,
+    events: crate::events::Events,
     /// Making, listing and revoking NWC connections.
-    pub(crate) nwc_connections: crate::nwc::NwcConnections,
+    nwc_connections: crate::nwc::NwcConnections,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is
@@ -144,16 +148,6 @@ pub struct Verification {
 }
 
 impl Gateway {
-    /// The withdraw service: links and the LNURL-withdraw callback.
-    pub fn withdrawals(&self) -> &crate::withdraw::Withdrawals {
-        &self.withdrawals
-    }
-
-    /// The NWC connection service: making, listing and revoking connections.
-    pub fn nwc_connections(&self) -> &crate::nwc::NwcConnections {
-        &self.nwc_connections
-    }
-
     /// The domain a request is for: the one named in the path (`/d/{domain}/...`, see
     /// [`DomainSettings::lnurl_base`]) when there is one, else by Host header. With one domain
     /// served, it answers any Host; otherwise the Host must match a domain name (with its port when
