@@ -1,7 +1,8 @@
 //! The gateway's domain logic, between HTTP and the backends: which domain a request is for, which
 //! account a name resolves to, issuing invoices bound to an account (LUD-06/16/18), verifying them
-//! (LUD-21 verify); the account operations of the admin API are in `accounts`, zaps in `zap`. No
-//! HTTP types here.
+//! (LUD-21 verify); the account operations of the admin API are in `accounts`, zaps in `zap`. The
+//! gateway holds the services (withdrawals, the payment engine, NWC connections) and is built from
+//! its [`Parts`] (`parts`, with the accessors). No HTTP types here.
 
 mod account_invoice;
 mod accounts;
