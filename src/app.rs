@@ -16,7 +16,6 @@ use crate::gateway::Gateway;
 use crate::lightning::LightningNode;
 use crate::lightning::fake::{FakeControls, FakeNode};
 use crate::lightning::lnd::{LndConfig, LndNode, LndStartError};
-use crate::metrics::Metrics;
 use crate::nostr::publisher::Publisher;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -182,33 +181,43 @@ pub async fn start_with_listeners(
             .map_err(StartError::Domains)?,
     );
 
-    let metrics = Metrics::default();
     let (payer, payer_jobs) = crate::payments::Payer::channel();
+    let shared_settings = Arc::new(settings.clone());
     let payments = crate::payments::Payments::new(
         store.clone(),
         node.clone(),
-        Arc::new(settings.clone()),
+        shared_settings.clone(),
         payer.clone(),
     );
-    let gateway = Arc::new(Gateway {
+    let withdrawals = crate::withdraw::Withdrawals::new(
+        store.clone(),
+        node.clone(),
+        settings.withdraw.clone(),
+        domains.clone(),
+        payer,
+    );
+    let nwc_signal = Arc::new(crate::nwc::NwcSignal::default());
+    let nwc_connections = crate::nwc::NwcConnections::new(
+        store.clone(),
+        settings.nwc.relays.clone(),
+        nwc_signal.clone(),
+    );
+    let gateway = Arc::new(Gateway::new(crate::gateway::Parts {
         settings,
         store,
         node,
-        metrics,
         admin_token,
         domains,
-        payer,
+        withdrawals,
         payments,
-        pay_cache: crate::lnurl::pay_cache::PayCache::new(crate::gateway::PAY_CACHE_PER_DOMAIN),
-        events: crate::events::Events::default(),
-        nwc: Arc::new(crate::nwc::NwcSignal::default()),
-    });
+        nwc_connections,
+    }));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
-    let limits = &gateway.settings.limits;
+    let limits = &gateway.settings().limits;
     // Connections get most of the shutdown timeout; the rest is for the settlement in progress.
-    let grace = gateway.settings.shutdown_timeout.mul_f64(0.8);
+    let grace = gateway.settings().shutdown_timeout.mul_f64(0.8);
     let conn_limits = http::limits::ConnLimits::new(limits, grace);
     let (gw, layers) = (gateway.clone(), http::layers::Layers::new(limits));
     tasks.spawn(http::serve(
@@ -229,64 +238,67 @@ pub async fn start_with_listeners(
         shutdown_rx.clone(),
         conn_limits,
     ));
-    tasks.spawn(gateway.domains.clone().watch(shutdown_rx.clone()));
+    tasks.spawn(gateway.domains().clone().watch(shutdown_rx.clone()));
     let zap_wake = Arc::new(Notify::new());
     tasks.spawn(crate::payments::payer::run(
         crate::payments::payer::PayerDeps {
-            store: gateway.store.clone(),
-            node: gateway.node.clone(),
-            settings: gateway.settings.withdraw.clone(),
-            events: gateway.events.clone(),
-            payments: gateway.settings.payments.clone(),
-            metrics: gateway.metrics.clone(),
+            store: gateway.store().clone(),
+            node: gateway.node().clone(),
+            settings: gateway.settings().withdraw.clone(),
+            events: gateway.events().clone(),
+            payments: gateway.settings().payments.clone(),
+            metrics: gateway.metrics().clone(),
         },
         payer_jobs,
         shutdown_rx.clone(),
     ));
     tasks.spawn(ledger::follow_settlements(
-        gateway.store.clone(),
-        gateway.node.clone(),
-        gateway.metrics.clone(),
+        gateway.store().clone(),
+        gateway.node().clone(),
+        gateway.metrics().clone(),
         zap_wake.clone(),
-        gateway.events.clone(),
-        gateway.settings.ledger.replay_window,
+        gateway.events().clone(),
+        gateway.settings().ledger.replay_window,
         shutdown_rx.clone(),
     ));
     tasks.spawn(ledger::forget::run(
-        gateway.store.clone(),
-        gateway.node.clone(),
-        gateway.settings.store_options.forget_unpaid_after_secs,
+        gateway.store().clone(),
+        gateway.node().clone(),
+        gateway.settings().store_options.forget_unpaid_after_secs,
         shutdown_rx.clone(),
     ));
     let publisher = Publisher {
-        store: gateway.store.clone(),
-        zappers: gateway.domains.clone(),
-        zaps: gateway.settings.zaps.clone(),
-        metrics: gateway.metrics.clone(),
+        store: gateway.store().clone(),
+        zappers: gateway.domains().clone(),
+        zaps: gateway.settings().zaps.clone(),
+        metrics: gateway.metrics().clone(),
         wake: zap_wake,
         owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
         resolver: Arc::new(crate::nostr::relay_guard::SystemResolver),
     };
     tasks.spawn(publisher.run(shutdown_rx.clone()));
     let deliverer = crate::webhooks::deliverer::Deliverer {
-        store: gateway.store.clone(),
-        metrics: gateway.metrics.clone(),
-        allow_private: gateway.settings.webhooks.allow_private_addresses,
+        store: gateway.store().clone(),
+        metrics: gateway.metrics().clone(),
+        allow_private: gateway.settings().webhooks.allow_private_addresses,
         owner: format!("gw-{}", hex::encode(rand::random::<[u8; 8]>())),
     };
     tasks.spawn(deliverer.run(shutdown_rx.clone()));
-    if !gateway.settings.nwc.relays.is_empty() {
+    if !gateway.settings().nwc.relays.is_empty() {
         let service = crate::nwc::NwcService {
-            store: gateway.store.clone(),
+            store: gateway.store().clone(),
             methods: crate::nwc::methods::Methods {
-                gateway: gateway.clone(),
+                store: gateway.store().clone(),
+                node: gateway.node().clone(),
+                settings: shared_settings,
+                invoices: gateway.clone(),
                 spender: Arc::new(crate::nwc::spend::EngineSpender {
-                    payments: gateway.payments.clone(),
+                    payments: gateway.payments().clone(),
                 }),
             },
-            relays: gateway.settings.nwc.relays.clone(),
-            events: gateway.events.clone(),
-            signal: gateway.nwc.clone(),
+            relays: gateway.settings().nwc.relays.clone(),
+            events: gateway.events().clone(),
+            signal: nwc_signal,
         };
         tasks.spawn(service.run(shutdown_rx));
     }

@@ -1,17 +1,20 @@
 //! The gateway's domain logic, between HTTP and the backends: which domain a request is for, which
 //! account a name resolves to, issuing invoices bound to an account (LUD-06/16/18), verifying them
-//! (LUD-21 verify); the account operations of the admin API are in `accounts`, zaps in `zap`. No
-//! HTTP types here.
+//! (LUD-21 verify); the account operations of the admin API are in `accounts`, zaps in `zap`. The
+//! gateway holds the services (withdrawals, the payment engine, NWC connections) and is built from
+//! its [`Parts`] (`parts`, with the accessors). No HTTP types here.
 
 mod account_invoice;
 mod accounts;
 pub mod export;
+mod parts;
 mod spend;
 mod webhooks;
 mod wellknown;
 mod zap;
 mod zap_outbox;
 
+pub use parts::Parts;
 pub use webhooks::WebhookView;
 pub use wellknown::WellKnownFiles;
 pub use zap::{ReceiptView, TransactionView};
@@ -89,26 +92,28 @@ impl Error {
     }
 }
 
-/// Everything a request handler needs, shared by all connections.
+/// Everything a request handler needs, shared by all connections. Its fields are private: the
+/// services and shared parts are reached through their accessors, the admin token only through
+/// [`Gateway::is_admin_token`].
 pub struct Gateway {
-    pub settings: Settings,
-    pub store: Arc<dyn Store>,
-    pub node: Arc<dyn LightningNode>,
-    pub metrics: Metrics,
+    settings: Settings,
+    store: Arc<dyn Store>,
+    node: Arc<dyn LightningNode>,
+    metrics: Metrics,
     /// Compared only by [`Gateway::is_admin_token`].
-    pub(crate) admin_token: Secret,
+    admin_token: Secret,
     /// The served domains (config file and store) with their zapper keys, reloaded while running.
-    pub(crate) domains: Arc<Domains>,
-    /// Pays reserved withdrawals (LUD-03) in the background.
-    pub(crate) payer: crate::payments::Payer,
+    domains: Arc<Domains>,
+    /// Withdraw links and the LNURL-withdraw callback (LUD-03).
+    withdrawals: crate::withdraw::Withdrawals,
     /// The payment engine every way of spending uses.
-    pub(crate) payments: crate::payments::Payments,
+    payments: crate::payments::Payments,
     /// Each address's metadata, description hash and lookup answer, made once.
-    pub(crate) pay_cache: PayCache,
+    pay_cache: PayCache,
     /// The in-process ledger event broadcast (credits, payments sent or failed).
-    pub events: crate::events::Events,
-    /// Between the NWC connections made or revoked here and this process's NWC service.
-    pub(crate) nwc: Arc<crate::nwc::NwcSignal>,
+    events: crate::events::Events,
+    /// Making, listing and revoking NWC connections.
+    nwc_connections: crate::nwc::NwcConnections,
 }
 
 /// How many addresses per domain keep their LNURL-pay answers made ([`PayCache`]); an entry is

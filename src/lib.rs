@@ -6,7 +6,8 @@
 //! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers;
 //!   around the routers, rate limits, request and connection limits and the access log; the pay
 //!   page, voucher styling and operator console in [`http::pages`].
-//! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts.
+//! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts;
+//!   holds the services below (private fields, accessors).
 //! - [`domains`]: domains as tenants: the served set (config file + store), reloaded while
 //!   running; domain administration and domain tokens.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
@@ -14,8 +15,10 @@
 //! - [`lndhub`]: the LndHub API (BlueWallet, Zeus): credentials, tokens, each account's wallet.
 //! - [`webhooks`]: signed webhooks: URL guard (SSRF), `lnaddr-signature`, the deliverer task that
 //!   drains the store's delivery outbox (events queued atomically with the ledger change).
-//! - [`nwc`]: Nostr Wallet Connect (NIP-47): connections, budgets, the wallet service on relays.
-//! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers: links and the callback's atomic reservation.
+//! - [`nwc`]: Nostr Wallet Connect (NIP-47): the connections service, budgets, the wallet service
+//!   on relays.
+//! - [`withdraw`]: LNURL-withdraw (LUD-03) vouchers, the `Withdrawals` service: links and the
+//!   callback's atomic reservation.
 //! - [`payments`]: the payment engine every way of spending uses (withdraw links, the admin
 //!   `payments` call, LndHub, NWC), and its payer that finishes each payment once (resumed after
 //!   a restart, swept under a lease).

@@ -682,7 +682,7 @@ async fn serve(settings: Settings) -> Result<()> {
         running.public_addr, running.admin_addr
     );
     let shutdown = running.shutdown_handle();
-    let timeout = running.gateway.settings.shutdown_timeout;
+    let timeout = running.gateway.settings().shutdown_timeout;
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!(timeout_secs = timeout.as_secs(), "shutting down");

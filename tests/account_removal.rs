@@ -56,7 +56,7 @@ async fn refused_while_money_moves(gw: &TestGateway) {
         .create_link("dave@localhost", json!({"max_msat": 20_000}))
         .await;
     let (pr, hash) = foreign_invoice(Currency::Regtest, 10_000);
-    let store = &gw.running.as_ref().expect("running").gateway.store;
+    let store = &gw.running.as_ref().expect("running").gateway.store();
     let reserved = store
         .reserve_withdrawal(&Reservation {
             k1: link["k1"].as_str().expect("k1").to_string(),
@@ -111,7 +111,7 @@ async fn a_payment_for_a_removed_account_is_parked(gw: &TestGateway) {
     let account = gw.account("frank@localhost").await;
     let running = &gw.running.as_ref().expect("running").gateway;
     let created = running
-        .node
+        .node()
         .create_invoice(InvoiceRequest {
             amount: Msat(7_000),
             description_hash: [7; 32],
@@ -120,7 +120,7 @@ async fn a_payment_for_a_removed_account_is_parked(gw: &TestGateway) {
         .await
         .expect("invoice");
     running
-        .store
+        .store()
         .add_invoice(InvoiceRecord {
             payment_hash: created.payment_hash,
             account_id: lnaddr::store::AccountId(account["id"].as_str().expect("id").into()),

@@ -20,7 +20,7 @@ fn events(gw: &TestGateway) -> Receiver<LedgerEvent> {
         .as_ref()
         .expect("running")
         .gateway
-        .events
+        .events()
         .subscribe()
 }
 

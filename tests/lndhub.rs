@@ -267,7 +267,7 @@ async fn expired_access_tokens_answer_code_1() {
     assert_eq!(alice.authorize().await.0, 200);
     assert_eq!(alice.balance().await, 0);
     // Expire the token in the store itself (the same record the gateway reads).
-    let store = gw.gateway.store.clone();
+    let store = gw.gateway.store().clone();
     let hash = lnaddr::lndhub::digest(&alice.access_token);
     let mut record = store
         .lndhub_token(&hash, 0)

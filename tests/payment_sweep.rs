@@ -81,7 +81,7 @@ async fn an_abandoned_reservation_is_finished(gw: &TestGateway, crashed: &dyn St
         .admin(Method::GET, &format!("/api/v1/withdraw-links/{k1}"), None)
         .await;
     assert_eq!(shown["uses_left"], 1, "{shown}");
-    let node = &gw.running.as_ref().expect("running").gateway.node;
+    let node = &gw.running.as_ref().expect("running").gateway.node();
     assert_eq!(
         node.track_payment(&PaymentHash(hash), Duration::ZERO)
             .await
@@ -95,7 +95,13 @@ async fn an_abandoned_reservation_is_finished(gw: &TestGateway, crashed: &dyn St
 async fn an_abandoned_reservation_is_finished_on_embedded() {
     let dir = tempfile::tempdir().expect("tmp");
     let gw = gateway(dir.path(), Vec::new()).await;
-    let store = gw.running.as_ref().expect("running").gateway.store.clone();
+    let store = gw
+        .running
+        .as_ref()
+        .expect("running")
+        .gateway
+        .store()
+        .clone();
     an_abandoned_reservation_is_finished(&gw, store.as_ref()).await;
 }
 

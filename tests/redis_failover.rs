@@ -69,7 +69,13 @@ async fn a_credit_lost_in_a_failover_is_credited_again_once() {
     pay_issued(&gw, &second, 2_000).await;
     let node_key = {
         let running = gw.running.as_ref().expect("running");
-        running.gateway.node.status().await.expect("status").pubkey
+        running
+            .gateway
+            .node()
+            .status()
+            .await
+            .expect("status")
+            .pubkey
     };
     let cursor_key = format!("cursor:{node_key}");
     assert_eq!(

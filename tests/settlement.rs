@@ -32,7 +32,7 @@ async fn paid_once_credited_once_through_pay_twice_replay_and_restart() {
     let running = gw.running.as_ref().expect("running");
     let gateway = running.gateway.clone();
     let mut stream = gateway
-        .node
+        .node()
         .subscribe_settlements(0)
         .await
         .expect("subscribe");
@@ -42,10 +42,10 @@ async fn paid_once_credited_once_through_pay_twice_replay_and_restart() {
         .expect("item")
         .expect("ok");
     let outcome = lnaddr::ledger::apply_settlement(
-        gateway.store.as_ref(),
-        &gateway.node.status().await.expect("status").pubkey,
+        gateway.store().as_ref(),
+        &gateway.node().status().await.expect("status").pubkey,
         &replayed,
-        &gateway.metrics,
+        gateway.metrics(),
     )
     .await
     .expect("apply");

@@ -309,7 +309,7 @@ async fn an_invoice_of_this_gateway_settles_inside_the_ledger() {
         .parse()
         .expect("hash");
     // The node was never asked to pay.
-    let node = &gw.running.as_ref().expect("running").gateway.node;
+    let node = &gw.running.as_ref().expect("running").gateway.node();
     assert_eq!(
         node.track_payment(&hash, Duration::ZERO)
             .await

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Error, Gateway};
 use crate::lightning::InvoiceRequest;
+use crate::nwc::invoices::IssueError;
 use crate::store::{AccountId, InvoiceRecord};
 use crate::types::{Msat, unix_now};
 
@@ -81,5 +82,31 @@ impl Gateway {
         self.metrics.invoices_created.inc();
         tracing::info!(account = %account.id, payment_hash = %record.payment_hash, amount_msat = amount.0, "account invoice issued");
         Ok(record)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::nwc::invoices::AccountInvoices for Gateway {
+    async fn issue_account_invoice(
+        &self,
+        account_id: &AccountId,
+        amount: Msat,
+        description: Option<String>,
+        description_hash: Option<[u8; 32]>,
+        expiry_secs: Option<u64>,
+    ) -> Result<InvoiceRecord, IssueError> {
+        Gateway::issue_account_invoice(
+            self,
+            account_id,
+            amount,
+            description,
+            description_hash,
+            expiry_secs,
+        )
+        .await
+        .map_err(|e| match e {
+            Error::BadRequest(reason) => IssueError::Refused(reason),
+            other => IssueError::Failed(Box::new(other)),
+        })
     }
 }

@@ -34,9 +34,7 @@ impl Gateway {
 
     /// The account at `address` (tags are not part of an account's address).
     pub async fn account(&self, address: &str) -> Result<Account, Error> {
-        let address: LightningAddress = address.parse().map_err(|_| Error::UnknownUser)?;
-        self.store
-            .account_by_name(&address.domain, &address.username)
+        crate::store::account_at(self.store.as_ref(), address)
             .await?
             .ok_or(Error::UnknownUser)
     }

@@ -104,7 +104,7 @@ pub async fn handle(
     };
     // The one place an admin handler's error becomes its answer.
     let mut resp = answer.unwrap_or_else(|e| into_response(&e, Surface::Admin));
-    gw.metrics.observe_request(
+    gw.metrics().observe_request(
         route,
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -293,7 +293,7 @@ async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
 }
 
 fn metrics(gw: &Gateway) -> Response<Body> {
-    let mut resp = Response::new(Body::from(gw.metrics.render()));
+    let mut resp = Response::new(Body::from(gw.metrics().render()));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

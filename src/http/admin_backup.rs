@@ -13,7 +13,7 @@ use crate::gateway::Gateway;
 
 /// Makes the snapshot and answers it; the temporary file is gone when this returns.
 pub async fn backup(gw: &Gateway) -> Answer {
-    let dir = &gw.settings.data_dir;
+    let dir = &gw.settings().data_dir;
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
         tracing::error!(error = %e, "backup: cannot create data_dir");
     }

@@ -138,12 +138,12 @@ pub async fn route(
 async fn add(gw: &Gateway, auth: &Auth, body: &[u8]) -> Answer {
     auth.require_admin()?;
     let raw: RawDomain = parse(body)?;
-    let domain = gw.domains.add(raw).await?;
+    let domain = gw.domains().add(raw).await?;
     Ok(json(StatusCode::CREATED, &DomainView::new(&domain)))
 }
 
 fn list(gw: &Gateway, auth: &Auth) -> Response<Body> {
-    let set = gw.domains.current();
+    let set = gw.domains().current();
     let views: Vec<DomainView> = set
         .all()
         .iter()
@@ -158,7 +158,7 @@ async fn one(gw: &Gateway, auth: &Auth, method: &Method, name: &str, body: &[u8]
     let domain = match *method {
         Method::GET => {
             auth.require_domain(&name)?;
-            gw.domains
+            gw.domains()
                 .current()
                 .named(&name)
                 .ok_or(Error::UnknownDomain)?
@@ -166,11 +166,11 @@ async fn one(gw: &Gateway, auth: &Auth, method: &Method, name: &str, body: &[u8]
         Method::PATCH => {
             auth.require_admin()?;
             let patch: Map<String, Value> = parse(body)?;
-            gw.domains.patch(&name, patch).await?
+            gw.domains().patch(&name, patch).await?
         }
         Method::DELETE => {
             auth.require_admin()?;
-            gw.domains.remove(&name).await?;
+            gw.domains().remove(&name).await?;
             return Ok(no_content());
         }
         _ => {
@@ -191,7 +191,7 @@ async fn create_token(gw: &Gateway, auth: &Auth, name: &str, body: &[u8]) -> Ans
         parse(body)?
     };
     let made = gw
-        .domains
+        .domains()
         .create_token(&name.to_ascii_lowercase(), req.label)
         .await?;
     let view = NewTokenView {
@@ -206,14 +206,14 @@ async fn create_token(gw: &Gateway, auth: &Auth, name: &str, body: &[u8]) -> Ans
 
 async fn tokens(gw: &Gateway, auth: &Auth, name: &str) -> Answer {
     auth.require_admin()?;
-    let tokens = gw.domains.tokens(&name.to_ascii_lowercase()).await?;
+    let tokens = gw.domains().tokens(&name.to_ascii_lowercase()).await?;
     let views: Vec<_> = tokens.into_iter().map(TokenView::from).collect();
     Ok(json(StatusCode::OK, &views))
 }
 
 async fn revoke_token(gw: &Gateway, auth: &Auth, id: &str) -> Answer {
     auth.require_admin()?;
-    gw.domains.revoke_token(id).await?;
+    gw.domains().revoke_token(id).await?;
     Ok(no_content())
 }
 

@@ -74,7 +74,7 @@ pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
         title: req.title,
         expires_in_secs: req.expires_in_secs,
     };
-    let (link, urls) = gw.create_withdraw_link(address, new).await?;
+    let (link, urls) = gw.withdrawals().create_withdraw_link(address, new).await?;
     Ok(json(StatusCode::CREATED, &LinkView::new(&link, &urls)))
 }
 
@@ -83,7 +83,7 @@ pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Answer {
     match *method {
         Method::GET => {}
         Method::DELETE => {
-            gw.disable_withdraw_link(k1).await?;
+            gw.withdrawals().disable_withdraw_link(k1).await?;
         }
         _ => {
             return Ok(error_response(
@@ -92,6 +92,6 @@ pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Answer {
             ));
         }
     }
-    let (link, _, urls) = gw.withdraw_link_view(k1).await?;
+    let (link, _, urls) = gw.withdrawals().withdraw_link_view(k1).await?;
     Ok(json(StatusCode::OK, &LinkView::new(&link, &urls)))
 }

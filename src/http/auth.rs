@@ -57,7 +57,7 @@ impl Auth {
         if bearer.len() != 64 || !bearer.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AuthError::Missing);
         }
-        match gw.domains.authenticate(bearer).await {
+        match gw.domains().authenticate(bearer).await {
             Ok(Some(t)) if t.token_hash == token::hash(bearer) => Ok(Auth::Domain {
                 domain: t.domain,
                 token_id: t.id,
@@ -118,7 +118,7 @@ impl Auth {
         if *self == Auth::Admin {
             return Ok(());
         }
-        let (_, account, _) = gw.withdraw_link_view(k1).await?;
+        let (_, account, _) = gw.withdrawals().withdraw_link_view(k1).await?;
         self.require_domain(&account.domain)
     }
 

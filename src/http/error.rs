@@ -14,8 +14,10 @@ use crate::gateway::Error;
 use crate::lightning::LightningError;
 use crate::lightning::fake::{FakeControlError, FakePayError};
 use crate::lnurl::ErrorBody;
+use crate::nwc::ConnectionError;
 use crate::payments::PayError;
 use crate::store::StoreError;
+use crate::withdraw::WithdrawError;
 
 /// Which listener answers: the public one (wallets) or the admin API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,40 @@ pub enum ApiError {
     Domain(#[from] Error),
     #[error(transparent)]
     Fake(#[from] FakeControlError),
+}
+
+impl From<WithdrawError> for Error {
+    fn from(e: WithdrawError) -> Self {
+        match e {
+            WithdrawError::UnknownUser => Error::UnknownUser,
+            WithdrawError::UnknownLink => Error::UnknownLink,
+            WithdrawError::BadRequest(reason) => Error::BadRequest(reason),
+            WithdrawError::Store(e) => Error::Store(e),
+            WithdrawError::Lightning(e) => Error::Lightning(e),
+        }
+    }
+}
+
+impl From<WithdrawError> for ApiError {
+    fn from(e: WithdrawError) -> Self {
+        ApiError::Domain(e.into())
+    }
+}
+
+impl From<ConnectionError> for Error {
+    fn from(e: ConnectionError) -> Self {
+        match e {
+            ConnectionError::UnknownUser => Error::UnknownUser,
+            ConnectionError::BadRequest(reason) => Error::BadRequest(reason),
+            ConnectionError::Store(e) => Error::Store(e),
+        }
+    }
+}
+
+impl From<ConnectionError> for ApiError {
+    fn from(e: ConnectionError) -> Self {
+        ApiError::Domain(e.into())
+    }
 }
 
 impl From<DomainError> for ApiError {

@@ -72,7 +72,7 @@ pub async fn public(
         .or_insert(HeaderValue::from_static("no-store"));
     if !request_log::finish(&info, &mut resp, template) {
         let elapsed = info.started.elapsed().as_secs_f64();
-        gw.metrics
+        gw.metrics()
             .observe_request(template, resp.status().as_u16(), elapsed);
     }
     resp

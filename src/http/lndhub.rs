@@ -138,7 +138,7 @@ async fn route(
     let client = super::client_ip::client_ip(
         peer.ip(),
         req.headers(),
-        &gw.settings.limits.trusted_proxies,
+        &gw.settings().limits.trusted_proxies,
     );
     let host = req
         .headers()

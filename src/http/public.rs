@@ -158,7 +158,7 @@ fn finish(
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    gw.metrics.observe_request(
+    gw.metrics().observe_request(
         template,
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),

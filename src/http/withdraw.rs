@@ -14,7 +14,7 @@ use crate::withdraw::qr;
 
 /// `GET /lnurlw/{k1}`
 pub async fn request(gw: &Gateway, k1: &str) -> Answer {
-    let (link, urls, min, max) = gw.withdraw_request(k1).await?;
+    let (link, urls, min, max) = gw.withdrawals().withdraw_request(k1).await?;
     let description = link.title.as_deref().unwrap_or("Withdrawal");
     Ok(json(
         StatusCode::OK,
@@ -31,19 +31,20 @@ pub async fn request(gw: &Gateway, k1: &str) -> Answer {
 
 /// `GET /lnurlw/{k1}/callback?k1=K1&pr=BOLT11`
 pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
-    gw.withdraw_callback(
-        k1,
-        query_param(query, "k1").as_deref(),
-        query_param(query, "pr").as_deref(),
-    )
-    .await?;
+    gw.withdrawals()
+        .withdraw_callback(
+            k1,
+            query_param(query, "k1").as_deref(),
+            query_param(query, "pr").as_deref(),
+        )
+        .await?;
     Ok(json(StatusCode::OK, &OK))
 }
 
 /// `GET /withdraw/{k1}`: the printable voucher.
 pub async fn page(gw: &Gateway, k1: &str) -> Answer {
-    let (link, account, urls) = gw.withdraw_link_view(k1).await?;
-    let (_, max) = gw.withdrawable(&link, account.balance_msat);
+    let (link, account, urls) = gw.withdrawals().withdraw_link_view(k1).await?;
+    let (_, max) = gw.withdrawals().withdrawable(&link, account.balance_msat);
     let svg = qr::svg(&urls.lnurl).map_err(|e| Error::BadRequest(e.to_string()))?;
     let html = voucher::render(&voucher::Voucher {
         link: &link,
@@ -57,7 +58,7 @@ pub async fn page(gw: &Gateway, k1: &str) -> Answer {
 
 /// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
 pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Answer {
-    let (_, _, urls) = gw.withdraw_link_view(k1).await?;
+    let (_, _, urls) = gw.withdrawals().withdraw_link_view(k1).await?;
     let failed = |e: qr::QrError| Error::BadRequest(e.to_string());
     Ok(if png {
         body(qr::png(&urls.lnurl, 8).map_err(failed)?, "image/png")

@@ -56,7 +56,10 @@ impl Hub<'_> {
             password_hash: digest(&password),
             created_at: unix_now(),
         };
-        self.gw.store.create_lndhub_credential(&credential).await?;
+        self.gw
+            .store()
+            .create_lndhub_credential(&credential)
+            .await?;
         tracing::info!(account = %account.id, login = %login, "lndhub credential created");
         let url = format!("lndhub://{login}:{password}@{}/lndhub", domain.public_url);
         Ok(NewCredential {
@@ -73,7 +76,7 @@ impl Hub<'_> {
         address: &str,
     ) -> Result<Vec<LndhubCredential>, crate::gateway::Error> {
         let account = self.gw.account(address).await?;
-        Ok(self.gw.store.lndhub_credentials(&account.id).await?)
+        Ok(self.gw.store().lndhub_credentials(&account.id).await?)
     }
 
     /// Revokes a credential: its tokens stop working at once.
@@ -84,7 +87,7 @@ impl Hub<'_> {
         if login.is_empty() || login.len() > 64 || !login.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let revoked = self.gw.store.revoke_lndhub_credential(login).await?;
+        let revoked = self.gw.store().revoke_lndhub_credential(login).await?;
         if let Some(c) = &revoked {
             tracing::info!(account = %c.account_id, login = %c.login, "lndhub credential revoked");
         }
@@ -94,14 +97,14 @@ impl Hub<'_> {
     /// Takes a token from a shared bucket; `Err(RateLimited)` when it is empty. A store that cannot
     /// be reached lets the attempt through (the attempt then meets the same store).
     async fn limit(&self, bucket: String) -> Result<(), HubError> {
-        let limits = &self.gw.settings.limits;
+        let limits = &self.gw.settings().limits;
         if !limits.enabled {
             return Ok(());
         }
-        let rate = self.gw.settings.lndhub.auth;
+        let rate = self.gw.settings().lndhub.auth;
         match self
             .gw
-            .store
+            .store()
             .take_token(&bucket, rate.interval(), rate.burst)
             .await
         {
@@ -131,7 +134,7 @@ impl Hub<'_> {
         }
         let cred = self
             .gw
-            .store
+            .store()
             .lndhub_credential(login)
             .await?
             .ok_or(HubError::BadAuth)?;
@@ -140,7 +143,7 @@ impl Hub<'_> {
             tracing::info!(login = %cred.login, "lndhub login refused: wrong password");
             return Err(HubError::BadAuth);
         }
-        if self.gw.store.account(&cred.account_id).await?.is_none() {
+        if self.gw.store().account(&cred.account_id).await?.is_none() {
             return Err(HubError::BadAuth);
         }
         self.issue(&cred).await
@@ -150,19 +153,19 @@ impl Hub<'_> {
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, HubError> {
         let hash = digest(refresh_token.trim());
         let now = unix_now();
-        let peek = self.gw.store.lndhub_token(&hash, now).await?;
+        let peek = self.gw.store().lndhub_token(&hash, now).await?;
         if !peek.is_some_and(|t| t.kind == TokenKind::Refresh) {
             return Err(HubError::BadAuth);
         }
         let token = self
             .gw
-            .store
+            .store()
             .take_lndhub_token(&hash, now)
             .await?
             .ok_or(HubError::BadAuth)?;
         let cred = self
             .gw
-            .store
+            .store()
             .lndhub_credential(&token.login)
             .await?
             .filter(|c| c.account_id == token.account_id)
@@ -172,7 +175,7 @@ impl Hub<'_> {
 
     async fn issue(&self, cred: &LndhubCredential) -> Result<Tokens, HubError> {
         let now = unix_now();
-        let settings = &self.gw.settings.lndhub;
+        let settings = &self.gw.settings().lndhub;
         let access = random_hex(32);
         let refresh = random_hex(32);
         for (token, kind, ttl) in [
@@ -186,7 +189,7 @@ impl Hub<'_> {
                 expires_at: now.saturating_add(ttl.as_secs()),
             };
             self.gw
-                .store
+                .store()
                 .put_lndhub_token(&digest(token), &record)
                 .await?;
         }
@@ -205,20 +208,20 @@ impl Hub<'_> {
         let token = token.ok_or(HubError::BadAuth)?;
         let record = self
             .gw
-            .store
+            .store()
             .lndhub_token(&digest(token), unix_now())
             .await?
             .filter(|t| t.kind == TokenKind::Access)
             .ok_or(HubError::BadAuth)?;
         self.gw
-            .store
+            .store()
             .lndhub_credential(&record.login)
             .await?
             .filter(|c| c.account_id == record.account_id)
             .ok_or(HubError::BadAuth)?;
         let account = self
             .gw
-            .store
+            .store()
             .account(&record.account_id)
             .await?
             .ok_or(HubError::BadAuth)?;

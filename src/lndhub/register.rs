@@ -49,7 +49,10 @@ impl Hub<'_> {
             created_at: now,
             expires_at: now.saturating_add(secs),
         };
-        self.gw.store.create_invite(&digest(&code), &invite).await?;
+        self.gw
+            .store()
+            .create_invite(&digest(&code), &invite)
+            .await?;
         tracing::info!(domain = %d.name, "lndhub invite created");
         Ok(NewInvite {
             url: format!("{}/lndhub/i/{code}", d.public_url),
@@ -60,14 +63,14 @@ impl Hub<'_> {
     }
 
     async fn create_limit(&self, client: IpAddr) -> Result<(), HubError> {
-        if !self.gw.settings.limits.enabled {
+        if !self.gw.settings().limits.enabled {
             return Ok(());
         }
-        let s = &self.gw.settings.lndhub;
+        let s = &self.gw.settings().lndhub;
         let ip = crate::ip::bucket_key(client);
         match self
             .gw
-            .store
+            .store()
             .take_token(
                 &format!("lh-create:{ip}"),
                 s.create_interval,
@@ -103,12 +106,16 @@ impl Hub<'_> {
                     .map(str::trim)
                     .filter(|c| !c.is_empty() && c.len() <= 128)
                     .ok_or_else(|| HubError::Forbidden("an invite code is needed".into()))?;
-                let taken = self.gw.store.take_invite(&digest(code), unix_now()).await?;
+                let taken = self
+                    .gw
+                    .store()
+                    .take_invite(&digest(code), unix_now())
+                    .await?;
                 match taken {
                     Some(i) if i.domain == domain.name.as_str() => {}
                     Some(i) => {
                         // Wrong domain: give it back untouched.
-                        self.gw.store.create_invite(&digest(code), &i).await?;
+                        self.gw.store().create_invite(&digest(code), &i).await?;
                         return Err(HubError::Forbidden("unknown or used invite code".into()));
                     }
                     None => return Err(HubError::Forbidden("unknown or used invite code".into())),
@@ -123,7 +130,7 @@ impl Hub<'_> {
                 .map_err(|_| HubError::Unavailable)?;
             match self
                 .gw
-                .store
+                .store()
                 .create_account(NewAccount {
                     address,
                     nostr_pubkey: None,

@@ -146,7 +146,7 @@ impl EngineSpend<'_> {
     ) -> Result<Option<Outgoing>, SpendError> {
         Ok(self
             .gw
-            .payments
+            .payments()
             .payment(hash)
             .await?
             .filter(|p| p.account_id == account.id)
@@ -171,7 +171,7 @@ impl Spend for EngineSpend<'_> {
             idempotency_key: None,
             memo: Some("LndHub payment".into()),
         };
-        let paid = self.gw.payments.pay(request, wait).await?;
+        let paid = self.gw.payments().pay(request, wait).await?;
         Ok(outgoing(paid))
     }
     async fn outgoing(
@@ -182,7 +182,7 @@ impl Spend for EngineSpend<'_> {
     ) -> Result<Vec<Outgoing>, SpendError> {
         let txs = self
             .gw
-            .store
+            .store()
             .transactions(
                 &account.id,
                 offset.saturating_add(limit).saturating_mul(4).min(10_000),

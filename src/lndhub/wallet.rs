@@ -162,11 +162,11 @@ impl Hub<'_> {
 
     /// `GET /getinfo`: the shared node's identity (BlueWallet checks `identity_pubkey`).
     pub async fn info(&self) -> Info {
-        let (pubkey, synced) = match self.gw.node.status().await {
+        let (pubkey, synced) = match self.gw.node().status().await {
             Ok(s) => (s.pubkey, s.synced),
-            Err(_) => (self.gw.node.node_id(), false),
+            Err(_) => (self.gw.node().node_id(), false),
         };
-        let network = match self.gw.node.network().await {
+        let network = match self.gw.node().network().await {
             Ok(n) => n.to_core_arg().to_string(),
             Err(_) => String::new(),
         };
@@ -213,7 +213,7 @@ impl Hub<'_> {
             )
             .await?;
         self.gw
-            .store
+            .store()
             .note_lndhub_invoice(&s.account.id, &issued.payment_hash)
             .await?;
         let hash = issued.payment_hash.to_hex();
@@ -235,7 +235,7 @@ impl Hub<'_> {
         limit: usize,
     ) -> Result<Vec<UserInvoice>, HubError> {
         let limit = limit.min(MAX_LIST);
-        let store = &self.gw.store;
+        let store = &self.gw.store();
         let mut hashes: Vec<PaymentHash> = store.lndhub_invoices(&s.account.id, limit).await?;
         hashes.extend(
             store
@@ -293,7 +293,7 @@ impl Hub<'_> {
             Some(0) | None => None,
             Some(sats) => Some(sats_to_msat(sats)?),
         };
-        let wait: Duration = self.gw.settings.lndhub.payment_wait;
+        let wait: Duration = self.gw.settings().lndhub.payment_wait;
         let paid = self.spend().pay(&s.account, bolt11, amount, wait).await?;
         match paid.status {
             OutgoingStatus::Pending => return Err(HubError::InFlight),
@@ -333,7 +333,7 @@ impl Hub<'_> {
     /// outgoing payments, whether it succeeded). Another account's hash is not found.
     pub async fn check_payment(&self, s: &Session, hash: &str) -> Result<Paid, HubError> {
         let hash: PaymentHash = hash.parse().map_err(|_| HubError::NotFound)?;
-        if let Some(inv) = self.gw.store.invoice(&hash).await?
+        if let Some(inv) = self.gw.store().invoice(&hash).await?
             && inv.account_id == s.account.id
         {
             return Ok(Paid {

@@ -1,18 +1,37 @@
 //! Making, listing and revoking NWC connections (the admin API and `lnaddr nwc`). A connection gets
 //! its own wallet service key (kept in the store, never shown) and a client key whose secret goes
 //! into the connection URI once and is never stored: only its public key is, to check who signs
-//! requests. No HTTP types here.
+//! requests. [`NwcConnections`] is the service, holding only its dependencies (store, relays, the
+//! signal to this process's NWC service); it fails with its own [`ConnectionError`]. No HTTP
+//! types here.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use nostr_sdk::Keys;
 use serde::Serialize;
 
+use super::NwcSignal;
 use super::budget::period_start;
 use super::nip47;
-use crate::gateway::{Error, Gateway};
-use crate::store::{BudgetRenewal, NwcConnection, WalletSecret};
+use crate::store::{Account, BudgetRenewal, NwcConnection, Store, StoreError, WalletSecret};
 use crate::types::{Msat, unix_now};
+
+/// What a connection operation can fail with; `http::error` answers each as the gateway's error
+/// of the same name.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// No account has that address.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The request is not a valid one; the reason says what.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Error = ConnectionError;
 
 /// Longest connection name, in characters.
 const MAX_NAME: usize = 100;
@@ -56,7 +75,30 @@ pub struct ConnectionView {
 /// The longest a new connection waits for this process's NWC service to listen for it.
 const LISTEN_WAIT: Duration = Duration::from_secs(3);
 
-impl Gateway {
+/// Making, listing and revoking connections (see the module docs).
+pub struct NwcConnections {
+    store: Arc<dyn Store>,
+    /// `[nwc] relays`, named in every connection URI.
+    relays: Vec<String>,
+    signal: Arc<NwcSignal>,
+}
+
+impl NwcConnections {
+    pub fn new(store: Arc<dyn Store>, relays: Vec<String>, signal: Arc<NwcSignal>) -> Self {
+        NwcConnections {
+            store,
+            relays,
+            signal,
+        }
+    }
+
+    /// The account at `address`.
+    async fn account(&self, address: &str) -> Result<Account, Error> {
+        crate::store::account_at(self.store.as_ref(), address)
+            .await?
+            .ok_or(Error::UnknownUser)
+    }
+
     /// Makes a connection for the account at `address`; answers it with its URI.
     pub async fn create_nwc_connection(
         &self,
@@ -64,7 +106,7 @@ impl Gateway {
         new: NewConnection,
     ) -> Result<ConnectionView, Error> {
         let account = self.account(address).await?;
-        let relays = &self.settings.nwc.relays;
+        let relays = &self.relays;
         if relays.is_empty() {
             return Err(Error::BadRequest(
                 "no NWC relays are configured ([nwc] relays)".into(),
@@ -140,10 +182,10 @@ impl Gateway {
                 other => Error::Store(other),
             })?;
         tracing::info!(account = %account.id, wallet_pubkey = %conn.id, "nwc connection created");
-        self.nwc.changed();
+        self.signal.changed();
         // Answered from the moment the URI is shown: a request sent before the service listens
         // would be lost (relays keep no requests). Bounded: a slow relay does not hold this up.
-        if !self.nwc.wait_listening(&conn.id, LISTEN_WAIT).await {
+        if !self.signal.wait_listening(&conn.id, LISTEN_WAIT).await {
             tracing::debug!(wallet_pubkey = %conn.id, "nwc: connection made before the service listens");
         }
         let uri = nip47::connection_uri(
@@ -178,7 +220,7 @@ impl Gateway {
             .await?
             .ok_or(Error::Store(crate::store::StoreError::NotFound))?;
         tracing::info!(account = %conn.account_id, wallet_pubkey = %conn.id, "nwc connection revoked");
-        self.nwc.changed();
+        self.signal.changed();
         let address = match self.store.account(&conn.account_id).await? {
             Some(a) => a.address(),
             None => String::new(),
@@ -199,7 +241,7 @@ impl Gateway {
             budget_msat: c.budget_msat.map(|m| m.0),
             budget_renewal: c.budget_renewal,
             budget_used_msat: c.used_in(period).0,
-            relays: self.settings.nwc.relays.clone(),
+            relays: self.relays.clone(),
             created_at: c.created_at,
             expires_at: c.expires_at,
             revoked: c.revoked,

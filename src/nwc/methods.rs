@@ -9,17 +9,23 @@ use lightning_invoice::Bolt11Invoice;
 use serde_json::{Value, json};
 
 use super::budget::period_start;
+use super::invoices::{AccountInvoices, IssueError};
 use super::nip47::{ErrorCode, NOTIFICATIONS, NwcError};
 use super::spend::{SpendError, SpendOutcome, SpendRequest, Spender};
 use super::transactions;
-use crate::gateway::Gateway;
-use crate::store::{BudgetOutcome, NwcConnection, StoreError};
+use crate::config::Settings;
+use crate::lightning::LightningNode;
+use crate::store::{BudgetOutcome, NwcConnection, Store, StoreError};
 use crate::types::{Msat, PaymentHash, unix_now};
 
 /// What the methods work with.
 #[derive(Clone)]
 pub struct Methods {
-    pub gateway: Arc<Gateway>,
+    pub store: Arc<dyn Store>,
+    pub node: Arc<dyn LightningNode>,
+    /// The fee reserve (`[withdraw]`), the request rate (`[nwc]`, `[limits]`).
+    pub settings: Arc<Settings>,
+    pub invoices: Arc<dyn AccountInvoices>,
     pub spender: Arc<dyn Spender>,
 }
 
@@ -82,7 +88,7 @@ impl Methods {
     }
 
     async fn get_info(&self, conn: &NwcConnection) -> Result<Value, NwcError> {
-        let node = &self.gateway.node;
+        let node = &self.node;
         let network = match node.network().await.map_err(internal)? {
             bitcoin::Network::Bitcoin => "mainnet",
             bitcoin::Network::Testnet | bitcoin::Network::Testnet4 => "testnet",
@@ -100,7 +106,6 @@ impl Methods {
 
     async fn get_balance(&self, conn: &NwcConnection) -> Result<Value, NwcError> {
         let account = self
-            .gateway
             .store
             .account(&conn.account_id)
             .await
@@ -126,7 +131,7 @@ impl Methods {
         };
         let expiry = param_u64(params, "expiry")?;
         let invoice = self
-            .gateway
+            .invoices
             .issue_account_invoice(
                 &conn.account_id,
                 Msat(amount),
@@ -136,7 +141,7 @@ impl Methods {
             )
             .await
             .map_err(|e| match e {
-                crate::gateway::Error::BadRequest(reason) => bad(reason),
+                IssueError::Refused(reason) => bad(reason),
                 other => internal(other),
             })?;
         Ok(transactions::incoming(&invoice))
@@ -169,12 +174,12 @@ impl Methods {
                 "the amount is above this connection's largest payment",
             ));
         }
-        let fee_reserve = self.gateway.settings.withdraw.fee_reserve(amount);
+        let fee_reserve = self.settings.withdraw.fee_reserve(amount);
         let hold = amount
             .checked_add(fee_reserve)
             .ok_or_else(|| bad("amount too large"))?;
         let period = period_start(conn.budget_renewal, unix_now());
-        let store = &self.gateway.store;
+        let store = &self.store;
         // Held for this request (the event id): a request run again after a restart finds its
         // hold and is counted once.
         match store
@@ -259,7 +264,7 @@ impl Methods {
             }
             (None, None) => return Err(bad("payment_hash or invoice is required")),
         };
-        transactions::lookup(self.gateway.store.as_ref(), &conn.account_id, &hash)
+        transactions::lookup(self.store.as_ref(), &conn.account_id, &hash)
             .await
             .map_err(store_err)?
             .ok_or_else(|| NwcError::new(ErrorCode::NotFound, "no such invoice or payment"))
@@ -282,7 +287,7 @@ impl Methods {
                 Some(_) => return Err(bad("type must be incoming or outgoing")),
             },
         };
-        let list = transactions::list(self.gateway.store.as_ref(), &conn.account_id, &query)
+        let list = transactions::list(self.store.as_ref(), &conn.account_id, &query)
             .await
             .map_err(store_err)?;
         Ok(json!({"transactions": list}))

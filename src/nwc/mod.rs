@@ -6,13 +6,14 @@
 //! - [`connections`]: making, listing and revoking connections (admin API, CLI).
 //! - [`methods`]: the methods, one connection at a time; [`transactions`]: the ledger as
 //!   NIP-47 transactions.
-//! - [`spend`]: the boundary to the payment engine.
+//! - [`spend`]: the boundary to the payment engine; [`invoices`]: the boundary to invoice issuing.
 //! - [`service`]: the task that listens on the relays, answers, and notifies; [`signal`]: what
 //!   ties it to the connections made in its process.
 
 pub mod budget;
 pub mod connections;
 pub mod envelope;
+pub mod invoices;
 pub mod methods;
 pub mod nip47;
 pub mod service;
@@ -20,6 +21,6 @@ pub mod signal;
 pub mod spend;
 pub mod transactions;
 
-pub use connections::{ConnectionView, NewConnection};
+pub use connections::{ConnectionError, ConnectionView, NewConnection, NwcConnections};
 pub use service::NwcService;
 pub use signal::NwcSignal;

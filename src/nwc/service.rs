@@ -387,7 +387,7 @@ async fn keep_claimed<T>(shared: &Shared, key: &str, work: impl Future<Output = 
 /// by every process on the store; `RATE_LIMITED` when it is empty. A store that cannot be reached
 /// lets the request through (the request then meets the same store).
 async fn rate_limit(shared: &Shared, conn: &NwcConnection) -> Result<(), NwcError> {
-    let settings = &shared.methods.gateway.settings;
+    let settings = &shared.methods.settings;
     if !settings.limits.enabled {
         return Ok(());
     }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::gateway::Error;
 use crate::payments::{self, PayError, Payment, PaymentStatus, Payments, Source};
 use crate::store::AccountId;
 use crate::types::{Msat, PaymentHash};
@@ -51,7 +50,7 @@ pub enum SpendError {
     #[error("{0}")]
     Refused(String),
     #[error("the wallet is unavailable")]
-    Unavailable(#[source] Error),
+    Unavailable(#[source] PayError),
 }
 
 /// Pays invoices from accounts.
@@ -104,7 +103,7 @@ impl Spender for EngineSpender {
             }
             Err(PayError::InsufficientBalance) => Err(SpendError::InsufficientBalance),
             Err(e @ (PayError::Store(_) | PayError::Lightning(_))) => {
-                Err(SpendError::Unavailable(Error::Pay(e)))
+                Err(SpendError::Unavailable(e))
             }
             Err(e) => Err(SpendError::Refused(e.to_string())),
         }

@@ -200,3 +200,14 @@ pub trait Store:
     /// with backups of its own answers [`StoreError::Unsupported`] (Redis: its persistence).
     async fn snapshot(&self, out: &std::path::Path) -> Result<(), StoreError>;
 }
+
+/// The account at `address` (`user@domain`; tags are not part of an account's address): `None`
+/// when the address is not a valid one or names no account.
+pub async fn account_at(store: &dyn Store, address: &str) -> Result<Option<Account>, StoreError> {
+    let Ok(address) = address.parse::<crate::types::LightningAddress>() else {
+        return Ok(None);
+    };
+    store
+        .account_by_name(&address.domain, &address.username)
+        .await
+}

@@ -2,7 +2,9 @@
 //! `withdrawRequest` a wallet reads, and the callback that checks the wallet's invoice, reserves
 //! `amount + fee reserve` in one atomic store step and hands the payment to the [`payer`]. Money
 //! rules: a link pays at most `uses` times, a balance never goes below zero, a failed payment is
-//! refunded, an invoice of this gateway settles inside the ledger. No HTTP types here.
+//! refunded, an invoice of this gateway settles inside the ledger. [`Withdrawals`] is the service,
+//! holding only its dependencies (store, node, the withdraw settings, the domains for the links'
+//! URLs, the payer); it fails with its own [`WithdrawError`]. No HTTP types here.
 
 pub mod fees;
 pub mod qr;
@@ -10,11 +12,36 @@ pub mod qr;
 /// The payer moved to the payment engine; kept here for the callers that name it so.
 pub use crate::payments::payer::{self, Payer};
 
-use crate::gateway::{Error, Gateway};
+use std::sync::Arc;
+
+use crate::config::WithdrawSettings;
+use crate::domains::{Domain, Domains};
+use crate::lightning::{LightningError, LightningNode};
 use crate::lnurl::withdraw::{self as lud03, InvoiceProblem};
 use crate::payments;
-use crate::store::{Account, Reservation, ReserveOutcome, WithdrawLink};
+use crate::store::{Account, Reservation, ReserveOutcome, Store, StoreError, WithdrawLink};
 use crate::types::{Msat, unix_now};
+
+/// What a withdraw operation can fail with; `http::error` answers each as the gateway's error of
+/// the same name.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawError {
+    /// No account has that address.
+    #[error("unknown user")]
+    UnknownUser,
+    /// No withdraw link has that k1 (LUD-03).
+    #[error("unknown withdraw link")]
+    UnknownLink,
+    /// The client sent something the protocol does not allow; the reason says what.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lightning(#[from] LightningError),
+}
+
+type Error = WithdrawError;
 
 /// Longest link title, in characters.
 const MAX_TITLE: usize = 200;
@@ -40,7 +67,46 @@ pub struct LinkUrls {
     pub page: String,
 }
 
-impl Gateway {
+/// Withdraw links and the LNURL-withdraw callback (see the module docs).
+pub struct Withdrawals {
+    store: Arc<dyn Store>,
+    node: Arc<dyn LightningNode>,
+    settings: WithdrawSettings,
+    domains: Arc<Domains>,
+    payer: Payer,
+}
+
+impl Withdrawals {
+    pub fn new(
+        store: Arc<dyn Store>,
+        node: Arc<dyn LightningNode>,
+        settings: WithdrawSettings,
+        domains: Arc<Domains>,
+        payer: Payer,
+    ) -> Self {
+        Withdrawals {
+            store,
+            node,
+            settings,
+            domains,
+            payer,
+        }
+    }
+
+    /// The account at `address`.
+    async fn account(&self, address: &str) -> Result<Account, Error> {
+        crate::store::account_at(self.store.as_ref(), address)
+            .await?
+            .ok_or(Error::UnknownUser)
+    }
+
+    /// The served domain of an account.
+    fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
+        self.domains.current().named(name).ok_or_else(|| {
+            Error::BadRequest(format!("domain {name} is not served by this gateway"))
+        })
+    }
+
     /// Creates a withdraw link on the account at `address`.
     pub async fn create_withdraw_link(
         &self,
@@ -160,7 +226,7 @@ impl Gateway {
     /// balance pays after the fee reserve. When even the minimum is out of reach, both are 0
     /// (LUD-03 "Zero balance": a success with nothing to withdraw, not an error).
     pub fn withdrawable(&self, link: &WithdrawLink, balance: Msat) -> (Msat, Msat) {
-        let affordable = self.settings.withdraw.max_payable(balance);
+        let affordable = self.settings.max_payable(balance);
         if affordable < link.min_msat {
             return (Msat::ZERO, Msat::ZERO);
         }
@@ -224,7 +290,7 @@ impl Gateway {
         let fee_reserve = if internal {
             Msat::ZERO
         } else {
-            self.settings.withdraw.fee_reserve(checked.amount)
+            self.settings.fee_reserve(checked.amount)
         };
         let reservation = Reservation {
             k1: link.k1.clone(),

@@ -1,0 +1,85 @@
+//! Building a [`Gateway`] from its [`Parts`] (the services and shared parts `app` makes once), and
+//! the accessors to what its private fields hold.
+
+use std::sync::Arc;
+
+use super::{Gateway, PAY_CACHE_PER_DOMAIN};
+use crate::config::Settings;
+use crate::domains::Domains;
+use crate::lightning::LightningNode;
+use crate::lnurl::pay_cache::PayCache;
+use crate::metrics::Metrics;
+use crate::secret::Secret;
+use crate::store::Store;
+
+/// What a [`Gateway`] is made of; `app` builds the services and the shared parts once.
+pub struct Parts {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub node: Arc<dyn LightningNode>,
+    pub admin_token: Secret,
+    pub domains: Arc<Domains>,
+    pub withdrawals: crate::withdraw::Withdrawals,
+    pub payments: crate::payments::Payments,
+    pub nwc_connections: crate::nwc::NwcConnections,
+}
+
+impl Gateway {
+    /// A gateway of `parts`, with new metrics, ledger event broadcast and pay cache.
+    pub fn new(parts: Parts) -> Self {
+        Gateway {
+            settings: parts.settings,
+            store: parts.store,
+            node: parts.node,
+            metrics: Metrics::default(),
+            admin_token: parts.admin_token,
+            domains: parts.domains,
+            withdrawals: parts.withdrawals,
+            payments: parts.payments,
+            pay_cache: PayCache::new(PAY_CACHE_PER_DOMAIN),
+            events: crate::events::Events::default(),
+            nwc_connections: parts.nwc_connections,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn node(&self) -> &Arc<dyn LightningNode> {
+        &self.node
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The in-process ledger event broadcast.
+    pub fn events(&self) -> &crate::events::Events {
+        &self.events
+    }
+
+    /// The served domains, reloaded while running.
+    pub fn domains(&self) -> &Arc<Domains> {
+        &self.domains
+    }
+
+    /// The payment engine.
+    pub fn payments(&self) -> &crate::payments::Payments {
+        &self.payments
+    }
+
+    /// The withdraw service: links and the LNURL-withdraw callback.
+    pub fn withdrawals(&self) -> &crate::withdraw::Withdrawals {
+        &self.withdrawals
+    }
+
+    /// The NWC connection service: making, listing and revoking connections.
+    pub fn nwc_connections(&self) -> &crate::nwc::NwcConnections {
+        &self.nwc_connections
+    }
+}
