@@ -6,12 +6,14 @@
 mod account_invoice;
 mod accounts;
 pub mod export;
+mod refusal;
 mod spend;
 mod webhooks;
 mod wellknown;
 mod zap;
 mod zap_outbox;
 
+pub use refusal::Refusal;
 pub use webhooks::WebhookView;
 pub use wellknown::WellKnownFiles;
 pub use zap::{ReceiptView, TransactionView};
@@ -51,9 +53,9 @@ pub enum Error {
     /// The payment engine refused or failed (the payment did not start; nothing changed).
     #[error(transparent)]
     Pay(#[from] crate::payments::PayError),
-    /// The client sent something the protocol does not allow; the reason says what.
-    #[error("{0}")]
-    BadRequest(String),
+    /// The client sent something the protocol or the API does not allow; the refusal says what.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The name is already taken on that domain.
     #[error("the name is already taken")]
     NameTaken,
@@ -168,9 +170,10 @@ impl Gateway {
 
     /// The served domain of an address, for the admin API.
     pub fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
-        self.domains.current().named(name).ok_or_else(|| {
-            Error::BadRequest(format!("domain {name} is not served by this gateway"))
-        })
+        self.domains
+            .current()
+            .named(name)
+            .ok_or_else(|| Refusal::DomainNotServed(name.to_string()).into())
     }
 
     /// Resolves `name` or `name+tag` on `domain` to its account.
@@ -243,17 +246,14 @@ impl Gateway {
         params: CallbackParams,
     ) -> Result<IssuedInvoice, Error> {
         let (account, tagged) = self.resolve(domain, name).await?;
-        let raw_amount = params
-            .amount
-            .ok_or_else(|| Error::BadRequest("missing amount".into()))?;
-        let amount = pay::parse_amount(&raw_amount).ok_or_else(|| {
-            Error::BadRequest("amount must be a whole number of millisatoshis".into())
-        })?;
+        let raw_amount = params.amount.ok_or(Refusal::MissingAmount)?;
+        let amount = pay::parse_amount(&raw_amount).ok_or(Refusal::AmountNotInteger)?;
         if amount < domain.min_sendable.0 || amount > domain.max_sendable.0 {
-            return Err(Error::BadRequest(format!(
-                "amount must be between {} and {} millisatoshis",
-                domain.min_sendable.0, domain.max_sendable.0
-            )));
+            return Err(Refusal::AmountOutOfRange {
+                min: domain.min_sendable,
+                max: domain.max_sendable,
+            }
+            .into());
         }
         let zap = match params.nostr.as_deref() {
             Some(raw) => Some(self.check_zap(domain, &account, raw, amount)?),
@@ -265,7 +265,7 @@ impl Gateway {
             None => params.payer_data,
         };
         if let Some(pd) = payer_data.as_deref() {
-            pay::check_payer_data(pd).map_err(|e| Error::BadRequest(e.to_string()))?;
+            pay::check_payer_data(pd).map_err(Refusal::from)?;
         }
         // NIP-57: with a zap request, its content is the comment.
         let comment = match &zap {

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::lightning::InvoiceRequest;
 use crate::store::{AccountId, InvoiceRecord};
 use crate::types::{Msat, unix_now};
@@ -32,25 +32,26 @@ impl Gateway {
             .ok_or(Error::UnknownUser)?;
         let domain = self.domain_named(&account.domain)?;
         if amount < domain.min_sendable || amount > domain.max_sendable {
-            return Err(Error::BadRequest(format!(
-                "amount must be between {} and {} millisatoshis",
-                domain.min_sendable.0, domain.max_sendable.0
-            )));
+            return Err(Refusal::AmountOutOfRange {
+                min: domain.min_sendable,
+                max: domain.max_sendable,
+            }
+            .into());
         }
         let description = description.filter(|d| !d.is_empty());
         if description
             .as_ref()
             .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
         {
-            return Err(Error::BadRequest(format!(
-                "description must be at most {MAX_DESCRIPTION} characters"
-            )));
+            return Err(Refusal::TooLong {
+                field: "description",
+                max: MAX_DESCRIPTION,
+            }
+            .into());
         }
         let expiry_secs = expiry_secs.unwrap_or(self.settings.lightning.invoice_expiry_secs);
         if !EXPIRY_RANGE.contains(&expiry_secs) {
-            return Err(Error::BadRequest(
-                "expiry must be between 60 and 604800 seconds".into(),
-            ));
+            return Err(Refusal::ExpiryOutOfRange.into());
         }
         let description_hash = description_hash.unwrap_or_else(|| {
             Sha256::digest(description.as_deref().unwrap_or("").as_bytes()).into()

@@ -1,7 +1,7 @@
 //! The account operations of the admin API and the CLI: create, read, change the nostr key,
 //! remove, list the ledger, and an account's LUD-01 LNURL.
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::store::{Account, AccountId, NewAccount, Transaction};
 use crate::types::{DomainName, LightningAddress, NostrPubkey};
 
@@ -14,12 +14,12 @@ impl Gateway {
     ) -> Result<Account, Error> {
         let address: LightningAddress = address
             .parse()
-            .map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
+            .map_err(|e: crate::types::NameError| Refusal::from(e))?;
         self.domain_named(address.domain.as_str())?;
         let nostr_pubkey = nostr_pubkey
             .map(NostrPubkey::parse)
             .transpose()
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
+            .map_err(Refusal::from)?;
         let account = self
             .store
             .create_account(NewAccount {
@@ -60,7 +60,7 @@ impl Gateway {
         let pubkey = pubkey
             .map(NostrPubkey::parse)
             .transpose()
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
+            .map_err(Refusal::from)?;
         self.store
             .set_nostr_pubkey(&account.id, pubkey)
             .await

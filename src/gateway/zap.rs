@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::domains::Domain;
 use crate::nostr::nip57::{self, ZapRequest, ZapRequestError};
 use crate::store::{Account, ReceiptStatus, Transaction, ZapJob};
@@ -78,7 +78,7 @@ impl Gateway {
         raw: &str,
         amount: u64,
     ) -> Result<ZapRequest, Error> {
-        let refuse = |e: ZapRequestError| Error::BadRequest(e.to_string());
+        let refuse = |e: ZapRequestError| Error::from(Refusal::Zap(e));
         if self.zap_pubkey(domain, account).is_none() {
             return Err(refuse(ZapRequestError::NotAccepted));
         }

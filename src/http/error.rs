@@ -37,6 +37,9 @@ pub enum ApiError {
     Domain(#[from] Error),
     #[error(transparent)]
     Fake(#[from] FakeControlError),
+    /// A withdraw link's QR code could not be drawn.
+    #[error(transparent)]
+    Qr(#[from] crate::withdraw::qr::QrError),
 }
 
 impl From<DomainError> for ApiError {
@@ -66,6 +69,7 @@ pub fn into_response(err: &ApiError, surface: Surface) -> Response<Body> {
                 FakePayError::Node(inner) => lightning_status(inner),
             },
         },
+        ApiError::Qr(e) => (bad_request, e.to_string()),
     };
     if status.is_server_error() {
         tracing::error!(error = %err, source = ?std::error::Error::source(err), "request failed");
@@ -83,7 +87,7 @@ fn domain_status(err: &Error, bad_request: StatusCode) -> (StatusCode, String) {
         Error::UnknownUser => (StatusCode::NOT_FOUND, "unknown user".into()),
         Error::UnknownInvoice => (StatusCode::NOT_FOUND, "unknown invoice".into()),
         Error::UnknownLink => (StatusCode::NOT_FOUND, "unknown withdraw link".into()),
-        Error::BadRequest(reason) => (bad_request, reason.clone()),
+        Error::Refused(refusal) => (bad_request, refusal.to_string()),
         Error::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
         Error::BalanceNotZero => (
             StatusCode::CONFLICT,

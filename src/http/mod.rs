@@ -163,8 +163,7 @@ pub(crate) type Answer = Result<Response<Body>, error::ApiError>;
 pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
     body: &'a [u8],
 ) -> Result<T, crate::gateway::Error> {
-    serde_json::from_slice(body)
-        .map_err(|e| crate::gateway::Error::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| crate::gateway::Refusal::InvalidJson(e).into())
 }
 
 /// An empty 204 answer.

@@ -7,7 +7,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::{Answer, Body, json, pages, query_param, voucher};
-use crate::gateway::{Error, Gateway};
+use crate::gateway::Gateway;
 use crate::lnurl::withdraw::{OK, WithdrawRequest};
 use crate::types::unix_now;
 use crate::withdraw::qr;
@@ -44,7 +44,7 @@ pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
 pub async fn page(gw: &Gateway, k1: &str) -> Answer {
     let (link, account, urls) = gw.withdraw_link_view(k1).await?;
     let (_, max) = gw.withdrawable(&link, account.balance_msat);
-    let svg = qr::svg(&urls.lnurl).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let svg = qr::svg(&urls.lnurl)?;
     let html = voucher::render(&voucher::Voucher {
         link: &link,
         urls: &urls,
@@ -58,14 +58,10 @@ pub async fn page(gw: &Gateway, k1: &str) -> Answer {
 /// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
 pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Answer {
     let (_, _, urls) = gw.withdraw_link_view(k1).await?;
-    let failed = |e: qr::QrError| Error::BadRequest(e.to_string());
     Ok(if png {
-        body(qr::png(&urls.lnurl, 8).map_err(failed)?, "image/png")
+        body(qr::png(&urls.lnurl, 8)?, "image/png")
     } else {
-        body(
-            qr::svg(&urls.lnurl).map_err(failed)?.into_bytes(),
-            "image/svg+xml",
-        )
+        body(qr::svg(&urls.lnurl)?.into_bytes(), "image/svg+xml")
     })
 }
 

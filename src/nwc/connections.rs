@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::budget::period_start;
 use super::nip47;
-use crate::gateway::{Error, Gateway};
+use crate::gateway::{Error, Gateway, Refusal};
 use crate::store::{BudgetRenewal, NwcConnection, WalletSecret};
 use crate::types::{Msat, unix_now};
 
@@ -66,18 +66,18 @@ impl Gateway {
         let account = self.account(address).await?;
         let relays = &self.settings.nwc.relays;
         if relays.is_empty() {
-            return Err(Error::BadRequest(
-                "no NWC relays are configured ([nwc] relays)".into(),
-            ));
+            return Err(Refusal::NoNwcRelays.into());
         }
         let name = new
             .name
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty());
         if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
-            return Err(Error::BadRequest(format!(
-                "name must be at most {MAX_NAME} characters"
-            )));
+            return Err(Refusal::TooLong {
+                field: "name",
+                max: MAX_NAME,
+            }
+            .into());
         }
         let methods = match new.methods {
             None => nip47::METHODS.iter().map(|m| m.to_string()).collect(),
@@ -85,17 +85,18 @@ impl Gateway {
                 let mut out: Vec<String> = Vec::new();
                 for m in list {
                     if !nip47::is_method(&m) {
-                        return Err(Error::BadRequest(format!(
-                            "unknown method {m:?}; known: {}",
-                            nip47::METHODS.join(", ")
-                        )));
+                        return Err(Refusal::UnknownNwcMethod {
+                            name: m,
+                            known: nip47::METHODS,
+                        }
+                        .into());
                     }
                     if !out.contains(&m) {
                         out.push(m);
                     }
                 }
                 if out.is_empty() {
-                    return Err(Error::BadRequest("methods must not be empty".into()));
+                    return Err(Refusal::NoNwcMethods.into());
                 }
                 out
             }
@@ -103,13 +104,11 @@ impl Gateway {
         if new.max_amount_msat.is_some_and(|m| m.0 == 0)
             || new.budget_msat.is_some_and(|b| b.0 == 0)
         {
-            return Err(Error::BadRequest(
-                "max_amount_msat and budget_msat must be positive".into(),
-            ));
+            return Err(Refusal::NwcLimitsNotPositive.into());
         }
         let now = unix_now();
         let expires_at = match new.expires_in_secs {
-            Some(0) => return Err(Error::BadRequest("expires_in_secs must be positive".into())),
+            Some(0) => return Err(Refusal::NotPositive("expires_in_secs").into()),
             Some(secs) => Some(now.saturating_add(secs)),
             None => None,
         };

@@ -136,7 +136,7 @@ impl Methods {
             )
             .await
             .map_err(|e| match e {
-                crate::gateway::Error::BadRequest(reason) => bad(reason),
+                crate::gateway::Error::Refused(reason) => bad(reason.to_string()),
                 other => internal(other),
             })?;
         Ok(transactions::incoming(&invoice))

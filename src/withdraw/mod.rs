@@ -10,8 +10,8 @@ pub mod qr;
 /// The payer moved to the payment engine; kept here for the callers that name it so.
 pub use crate::payments::payer::{self, Payer};
 
-use crate::gateway::{Error, Gateway};
-use crate::lnurl::withdraw::{self as lud03, InvoiceProblem};
+use crate::gateway::{Error, Gateway, Refusal};
+use crate::lnurl::withdraw as lud03;
 use crate::payments;
 use crate::store::{Account, Reservation, ReserveOutcome, WithdrawLink};
 use crate::types::{Msat, unix_now};
@@ -49,12 +49,10 @@ impl Gateway {
     ) -> Result<(WithdrawLink, LinkUrls), Error> {
         let account = self.account(address).await?;
         if new.min_msat.0 == 0 || new.min_msat > new.max_msat {
-            return Err(Error::BadRequest("need 1 <= min_msat <= max_msat".into()));
+            return Err(Refusal::LinkBounds.into());
         }
         if new.uses == 0 || new.uses > MAX_USES {
-            return Err(Error::BadRequest(format!(
-                "uses must be between 1 and {MAX_USES}"
-            )));
+            return Err(Refusal::LinkUses { max: MAX_USES }.into());
         }
         let title = new
             .title
@@ -64,13 +62,15 @@ impl Gateway {
             .as_ref()
             .is_some_and(|t| t.chars().count() > MAX_TITLE)
         {
-            return Err(Error::BadRequest(format!(
-                "title must be at most {MAX_TITLE} characters"
-            )));
+            return Err(Refusal::TooLong {
+                field: "title",
+                max: MAX_TITLE,
+            }
+            .into());
         }
         let now = unix_now();
         let expires_at = match new.expires_in_secs {
-            Some(0) => return Err(Error::BadRequest("expires_in_secs must be positive".into())),
+            Some(0) => return Err(Refusal::NotPositive("expires_in_secs").into()),
             Some(secs) => Some(now.saturating_add(secs)),
             None => None,
         };
@@ -133,8 +133,7 @@ impl Gateway {
     fn link_urls(&self, account: &Account, k1: &str) -> Result<LinkUrls, Error> {
         let domain = self.domain_named(&account.domain)?;
         let url = format!("{}/lnurlw/{k1}", domain.public_url);
-        let lnurl = crate::lnurl::encode(&url)
-            .map_err(|e| Error::BadRequest(format!("public_url too long for an LNURL: {e}")))?;
+        let lnurl = crate::lnurl::encode(&url).map_err(Refusal::PublicUrlTooLong)?;
         Ok(LinkUrls {
             lnurlw: lud03::lnurlw_url(&url),
             page: format!("{}/withdraw/{k1}", domain.public_url),
@@ -143,14 +142,14 @@ impl Gateway {
         })
     }
 
-    /// Why a link cannot pay now, as the public reason; `None` when it can.
-    fn unusable(link: &WithdrawLink, now: u64) -> Option<&'static str> {
+    /// Why a link cannot pay now; `None` when it can.
+    fn unusable(link: &WithdrawLink, now: u64) -> Option<Refusal> {
         if link.disabled {
-            Some("this withdraw link is disabled")
+            Some(Refusal::LinkDisabled)
         } else if link.is_expired(now) {
-            Some("this withdraw link has expired")
+            Some(Refusal::LinkExpired)
         } else if link.uses_left() == 0 {
-            Some("this withdraw link has been used up")
+            Some(Refusal::LinkUsedUp)
         } else {
             None
         }
@@ -174,7 +173,7 @@ impl Gateway {
     ) -> Result<(WithdrawLink, LinkUrls, Msat, Msat), Error> {
         let (link, account, urls) = self.withdraw_link_view(k1).await?;
         if let Some(reason) = Self::unusable(&link, unix_now()) {
-            return Err(Error::BadRequest(reason.into()));
+            return Err(reason.into());
         }
         let (min, max) = self.withdrawable(&link, account.balance_msat);
         Ok((link, urls, min, max))
@@ -190,20 +189,19 @@ impl Gateway {
     ) -> Result<(), Error> {
         let link = self.withdraw_link(k1).await?;
         if query_k1 != Some(k1) {
-            return Err(Error::BadRequest("k1 does not match this link".into()));
+            return Err(Refusal::K1Mismatch.into());
         }
         let now = unix_now();
         if let Some(reason) = Self::unusable(&link, now) {
-            return Err(Error::BadRequest(reason.into()));
+            return Err(reason.into());
         }
         let pr = pr
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::BadRequest("missing pr".into()))?;
+            .ok_or(Refusal::MissingPr)?;
         let network = self.node.network().await?;
-        let bad = |p: InvoiceProblem| Error::BadRequest(p.to_string());
-        let checked =
-            lud03::check_invoice(pr, link.min_msat, link.max_msat, network, now).map_err(bad)?;
+        let checked = lud03::check_invoice(pr, link.min_msat, link.max_msat, network, now)
+            .map_err(Refusal::Invoice)?;
         // Rule 1, the payment engine's check: internal only for the very invoice we issued.
         let ours = self.store.invoice(&checked.payment_hash).await?;
         let internal = match payments::invoice::route(
@@ -214,12 +212,8 @@ impl Gateway {
             now,
         ) {
             Ok(route) => route == payments::Route::Internal,
-            Err(payments::Refusal::OwnInvoice) => {
-                return Err(Error::BadRequest(
-                    "a link cannot pay an invoice of its own account".into(),
-                ));
-            }
-            Err(refusal) => return Err(Error::BadRequest(refusal.to_string())),
+            Err(payments::Refusal::OwnInvoice) => return Err(Refusal::OwnInvoice.into()),
+            Err(refusal) => return Err(Refusal::InvoiceRefused(refusal).into()),
         };
         let fee_reserve = if internal {
             Msat::ZERO
@@ -236,7 +230,7 @@ impl Gateway {
             title: link.title.clone(),
             now,
         };
-        let refused = |r: &str| Err(Error::BadRequest(r.into()));
+        let refused = |r: Refusal| Err(r.into());
         match self.store.reserve_withdrawal(&reservation).await? {
             ReserveOutcome::Reserved(payment) => {
                 tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
@@ -246,13 +240,11 @@ impl Gateway {
                 Ok(())
             }
             ReserveOutcome::UnknownLink => Err(Error::UnknownLink),
-            ReserveOutcome::Disabled => refused("this withdraw link is disabled"),
-            ReserveOutcome::Expired => refused("this withdraw link has expired"),
-            ReserveOutcome::UsedUp => refused("this withdraw link has been used up"),
-            ReserveOutcome::InsufficientBalance => {
-                refused("the balance does not cover this amount and the fee reserve")
-            }
-            ReserveOutcome::DuplicatePayment => refused("this invoice is already being paid"),
+            ReserveOutcome::Disabled => refused(Refusal::LinkDisabled),
+            ReserveOutcome::Expired => refused(Refusal::LinkExpired),
+            ReserveOutcome::UsedUp => refused(Refusal::LinkUsedUp),
+            ReserveOutcome::InsufficientBalance => refused(Refusal::InsufficientBalance),
+            ReserveOutcome::DuplicatePayment => refused(Refusal::AlreadyBeingPaid),
         }
     }
 }
