@@ -119,14 +119,37 @@ pub const PAY_CACHE_PER_DOMAIN: usize = 4096;
 
 /// The callback parameters of LUD-06 (amount), LUD-12 (comment), LUD-18 (payerdata) and NIP-57
 /// (nostr).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CallbackParams {
-    pub amount: Option<String>,
+    /// The amount as the caller parsed it ([`CallbackParams::parse_amount`]), or why it has
+    /// none; the refusal is answered only once the address is known to exist.
+    pub amount: Result<Msat, Refusal>,
     pub comment: Option<String>,
     pub payer_data: Option<String>,
     /// The zap request as it appears in the query, still percent-encoded: its exact bytes matter,
     /// and [`crate::nostr::nip57::check_param`] decides how to decode it.
     pub nostr: Option<String>,
+}
+
+impl CallbackParams {
+    /// The LUD-06 `amount` query parameter: present, and a whole number of millisatoshis.
+    pub fn parse_amount(raw: Option<&str>) -> Result<Msat, Refusal> {
+        let raw = raw.ok_or(Refusal::MissingAmount)?;
+        pay::parse_amount(raw)
+            .map(Msat)
+            .ok_or(Refusal::AmountNotInteger)
+    }
+}
+
+impl Default for CallbackParams {
+    fn default() -> Self {
+        CallbackParams {
+            amount: Err(Refusal::MissingAmount),
+            comment: None,
+            payer_data: None,
+            nostr: None,
+        }
+    }
 }
 
 /// An invoice issued by the callback.
@@ -246,9 +269,8 @@ impl Gateway {
         params: CallbackParams,
     ) -> Result<IssuedInvoice, Error> {
         let (account, tagged) = self.resolve(domain, name).await?;
-        let raw_amount = params.amount.ok_or(Refusal::MissingAmount)?;
-        let amount = pay::parse_amount(&raw_amount).ok_or(Refusal::AmountNotInteger)?;
-        if amount < domain.min_sendable.0 || amount > domain.max_sendable.0 {
+        let amount = params.amount?;
+        if amount < domain.min_sendable || amount > domain.max_sendable {
             return Err(Refusal::AmountOutOfRange {
                 min: domain.min_sendable,
                 max: domain.max_sendable,
@@ -256,7 +278,7 @@ impl Gateway {
             .into());
         }
         let zap = match params.nostr.as_deref() {
-            Some(raw) => Some(self.check_zap(domain, &account, raw, amount)?),
+            Some(raw) => Some(self.check_zap(domain, &account, raw, amount.0)?),
             None => None,
         };
         let payer_data = match zap {
@@ -284,7 +306,7 @@ impl Gateway {
         let created = self
             .node
             .create_invoice(InvoiceRequest {
-                amount: Msat(amount),
+                amount,
                 description_hash,
                 expiry_secs: self.settings.lightning.invoice_expiry_secs,
             })
@@ -293,7 +315,7 @@ impl Gateway {
             .add_invoice(InvoiceRecord {
                 payment_hash: created.payment_hash,
                 account_id: account.id.clone(),
-                amount_msat: Msat(amount),
+                amount_msat: amount,
                 bolt11: created.bolt11.clone(),
                 comment,
                 tag: tagged.tag.clone(),
@@ -306,7 +328,7 @@ impl Gateway {
             })
             .await?;
         self.metrics.invoices_created.inc();
-        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount, zap = is_zap, "invoice issued");
+        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount.0, zap = is_zap, "invoice issued");
         Ok(IssuedInvoice {
             bolt11: created.bolt11,
             payment_hash: created.payment_hash,
@@ -315,15 +337,16 @@ impl Gateway {
     }
 
     /// LUD-21 verify: the state of an invoice issued to `name`, never of another account's (the
-    /// node is shared, and a preimage is proof of payment).
+    /// node is shared, and a preimage is proof of payment). `hash` is `None` when the request's
+    /// was not a payment hash: no invoice has it.
     pub async fn verify(
         &self,
         domain: &DomainSettings,
         name: &str,
-        hash: &str,
+        hash: Option<PaymentHash>,
     ) -> Result<Verification, Error> {
         let (account, _) = self.resolve(domain, name).await?;
-        let hash: PaymentHash = hash.parse().map_err(|_| Error::UnknownInvoice)?;
+        let hash = hash.ok_or(Error::UnknownInvoice)?;
         let invoice = self
             .store
             .invoice(&hash)

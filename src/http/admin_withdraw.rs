@@ -80,18 +80,16 @@ pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
 
 /// `GET` / `DELETE /api/v1/withdraw-links/{k1}`
 pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Answer {
-    match *method {
-        Method::GET => {}
-        Method::DELETE => {
-            gw.disable_withdraw_link(k1).await?;
-        }
-        _ => {
-            return Ok(error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed",
-            ));
-        }
+    if !matches!(*method, Method::GET | Method::DELETE) {
+        return Ok(error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ));
     }
-    let (link, _, urls) = gw.withdraw_link_view(k1).await?;
+    let k1 = super::k1(k1)?;
+    if *method == Method::DELETE {
+        gw.disable_withdraw_link(&k1).await?;
+    }
+    let (link, _, urls) = gw.withdraw_link_view(&k1).await?;
     Ok(json(StatusCode::OK, &LinkView::new(&link, &urls)))
 }

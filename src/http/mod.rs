@@ -166,6 +166,11 @@ pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
     serde_json::from_slice(body).map_err(|e| crate::gateway::Refusal::InvalidJson(e).into())
 }
 
+/// A withdraw link's k1 from a path: one that is not 64 hex characters names no link.
+pub(crate) fn k1(raw: &str) -> Result<crate::types::K1, crate::gateway::Error> {
+    raw.parse().map_err(|_| crate::gateway::Error::UnknownLink)
+}
+
 /// An empty 204 answer.
 pub(crate) fn no_content() -> Response<Body> {
     let mut resp = Response::new(Body::default());

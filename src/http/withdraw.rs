@@ -6,7 +6,7 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::{Answer, Body, json, pages, query_param, voucher};
+use super::{Answer, Body, json, k1 as parse_k1, pages, query_param, voucher};
 use crate::gateway::Gateway;
 use crate::lnurl::withdraw::{OK, WithdrawRequest};
 use crate::types::unix_now;
@@ -14,7 +14,7 @@ use crate::withdraw::qr;
 
 /// `GET /lnurlw/{k1}`
 pub async fn request(gw: &Gateway, k1: &str) -> Answer {
-    let (link, urls, min, max) = gw.withdraw_request(k1).await?;
+    let (link, urls, min, max) = gw.withdraw_request(&parse_k1(k1)?).await?;
     let description = link.title.as_deref().unwrap_or("Withdrawal");
     Ok(json(
         StatusCode::OK,
@@ -32,7 +32,7 @@ pub async fn request(gw: &Gateway, k1: &str) -> Answer {
 /// `GET /lnurlw/{k1}/callback?k1=K1&pr=BOLT11`
 pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
     gw.withdraw_callback(
-        k1,
+        &parse_k1(k1)?,
         query_param(query, "k1").as_deref(),
         query_param(query, "pr").as_deref(),
     )
@@ -42,7 +42,7 @@ pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
 
 /// `GET /withdraw/{k1}`: the printable voucher.
 pub async fn page(gw: &Gateway, k1: &str) -> Answer {
-    let (link, account, urls) = gw.withdraw_link_view(k1).await?;
+    let (link, account, urls) = gw.withdraw_link_view(&parse_k1(k1)?).await?;
     let (_, max) = gw.withdrawable(&link, account.balance_msat);
     let svg = qr::svg(&urls.lnurl)?;
     let html = voucher::render(&voucher::Voucher {
@@ -57,7 +57,7 @@ pub async fn page(gw: &Gateway, k1: &str) -> Answer {
 
 /// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
 pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Answer {
-    let (_, _, urls) = gw.withdraw_link_view(k1).await?;
+    let (_, _, urls) = gw.withdraw_link_view(&parse_k1(k1)?).await?;
     Ok(if png {
         body(qr::png(&urls.lnurl, 8)?, "image/png")
     } else {

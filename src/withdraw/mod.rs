@@ -14,7 +14,7 @@ use crate::gateway::{Error, Gateway, Refusal};
 use crate::lnurl::withdraw as lud03;
 use crate::payments;
 use crate::store::{Account, Reservation, ReserveOutcome, WithdrawLink};
-use crate::types::{Msat, unix_now};
+use crate::types::{K1, Msat, unix_now};
 
 /// Longest link title, in characters.
 const MAX_TITLE: usize = 200;
@@ -93,12 +93,9 @@ impl Gateway {
     }
 
     /// The link named `k1`; [`Error::UnknownLink`] when there is none.
-    pub async fn withdraw_link(&self, k1: &str) -> Result<WithdrawLink, Error> {
-        if k1.len() != 64 || !k1.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::UnknownLink);
-        }
+    pub async fn withdraw_link(&self, k1: &K1) -> Result<WithdrawLink, Error> {
         self.store
-            .withdraw_link(k1)
+            .withdraw_link(k1.as_str())
             .await?
             .ok_or(Error::UnknownLink)
     }
@@ -106,7 +103,7 @@ impl Gateway {
     /// The link with its account and URLs.
     pub async fn withdraw_link_view(
         &self,
-        k1: &str,
+        k1: &K1,
     ) -> Result<(WithdrawLink, Account, LinkUrls), Error> {
         let link = self.withdraw_link(k1).await?;
         let account = self
@@ -119,11 +116,11 @@ impl Gateway {
     }
 
     /// Disables a link for good.
-    pub async fn disable_withdraw_link(&self, k1: &str) -> Result<WithdrawLink, Error> {
+    pub async fn disable_withdraw_link(&self, k1: &K1) -> Result<WithdrawLink, Error> {
         self.withdraw_link(k1).await?;
         let link = self
             .store
-            .disable_withdraw_link(k1)
+            .disable_withdraw_link(k1.as_str())
             .await?
             .ok_or(Error::UnknownLink)?;
         tracing::info!(account = %link.account_id, "withdraw link disabled");
@@ -169,7 +166,7 @@ impl Gateway {
     /// LUD-03 §2: the link as a wallet sees it. Unusable links answer a protocol error.
     pub async fn withdraw_request(
         &self,
-        k1: &str,
+        k1: &K1,
     ) -> Result<(WithdrawLink, LinkUrls, Msat, Msat), Error> {
         let (link, account, urls) = self.withdraw_link_view(k1).await?;
         if let Some(reason) = Self::unusable(&link, unix_now()) {
@@ -183,12 +180,12 @@ impl Gateway {
     /// the payer. Anything refused changes nothing.
     pub async fn withdraw_callback(
         &self,
-        k1: &str,
+        k1: &K1,
         query_k1: Option<&str>,
         pr: Option<&str>,
     ) -> Result<(), Error> {
         let link = self.withdraw_link(k1).await?;
-        if query_k1 != Some(k1) {
+        if query_k1 != Some(k1.as_str()) {
             return Err(Refusal::K1Mismatch.into());
         }
         let now = unix_now();
