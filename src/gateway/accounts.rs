@@ -9,12 +9,9 @@ impl Gateway {
     /// Creates an account for `address` on one of the configured domains.
     pub async fn create_account(
         &self,
-        address: &str,
+        address: LightningAddress,
         nostr_pubkey: Option<&str>,
     ) -> Result<Account, Error> {
-        let address: LightningAddress = address
-            .parse()
-            .map_err(|e: crate::types::NameError| Refusal::from(e))?;
         self.domain_named(address.domain.as_str())?;
         let nostr_pubkey = nostr_pubkey
             .map(NostrPubkey::parse)
@@ -33,8 +30,7 @@ impl Gateway {
     }
 
     /// The account at `address` (tags are not part of an account's address).
-    pub async fn account(&self, address: &str) -> Result<Account, Error> {
-        let address: LightningAddress = address.parse().map_err(|_| Error::UnknownUser)?;
+    pub async fn account(&self, address: &LightningAddress) -> Result<Account, Error> {
         self.store
             .account_by_name(&address.domain, &address.username)
             .await?
@@ -53,7 +49,7 @@ impl Gateway {
 
     pub async fn set_nostr_pubkey(
         &self,
-        address: &str,
+        address: &LightningAddress,
         pubkey: Option<&str>,
     ) -> Result<Account, Error> {
         let account = self.account(address).await?;
@@ -67,7 +63,7 @@ impl Gateway {
             .map_err(Error::from_store)
     }
 
-    pub async fn delete_account(&self, address: &str) -> Result<(), Error> {
+    pub async fn delete_account(&self, address: &LightningAddress) -> Result<(), Error> {
         let account = self.account(address).await?;
         self.store
             .delete_account(&account.id)
@@ -79,7 +75,7 @@ impl Gateway {
 
     pub async fn transactions(
         &self,
-        address: &str,
+        address: &LightningAddress,
         limit: usize,
     ) -> Result<Vec<Transaction>, Error> {
         let account = self.account(address).await?;

@@ -92,7 +92,7 @@ impl Gateway {
     /// The account's ledger, newest first, with each zap's receipt status.
     pub async fn transactions_with_receipts(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         limit: usize,
     ) -> Result<Vec<TransactionView>, Error> {
         let txs = self.transactions(address, limit).await?;

@@ -26,7 +26,10 @@ struct CreateConnection {
 /// `GET` / `POST /api/v1/accounts/{address}/nwc`
 pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Answer {
     match *method {
-        Method::GET => Ok(json(StatusCode::OK, &gw.nwc_connections(address).await?)),
+        Method::GET => Ok(json(
+            StatusCode::OK,
+            &gw.nwc_connections(&super::address(address)?).await?,
+        )),
         Method::POST => {
             let req: CreateConnection = parse(body)?;
             let new = NewConnection {
@@ -37,7 +40,9 @@ pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) 
                 budget_renewal: req.budget_renewal,
                 expires_in_secs: req.expires_in_secs,
             };
-            let made = gw.create_nwc_connection(address, new).await?;
+            let made = gw
+                .create_nwc_connection(&super::address(address)?, new)
+                .await?;
             Ok(json(StatusCode::CREATED, &made))
         }
         _ => Ok(error_response(

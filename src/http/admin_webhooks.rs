@@ -87,7 +87,7 @@ fn time_param(query: Option<&str>, name: &'static str) -> Result<Option<u64>, Er
 async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> Answer {
     let from = time_param(query, "from")?;
     let to = time_param(query, "to")?;
-    let rows = gw.export(address, from, to).await?;
+    let rows = gw.export(&super::address(address)?, from, to).await?;
     if !csv {
         return Ok(json(StatusCode::OK, &rows));
     }

@@ -74,7 +74,9 @@ pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
         title: req.title,
         expires_in_secs: req.expires_in_secs,
     };
-    let (link, urls) = gw.create_withdraw_link(address, new).await?;
+    let (link, urls) = gw
+        .create_withdraw_link(&super::address(address)?, new)
+        .await?;
     Ok(json(StatusCode::CREATED, &LinkView::new(&link, &urls)))
 }
 

@@ -42,6 +42,12 @@ pub enum ApiError {
     Qr(#[from] crate::withdraw::qr::QrError),
 }
 
+impl From<crate::gateway::Refusal> for ApiError {
+    fn from(e: crate::gateway::Refusal) -> Self {
+        ApiError::Domain(Error::Refused(e))
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         ApiError::Domain(Error::Domain(e))

@@ -171,6 +171,11 @@ pub(crate) fn k1(raw: &str) -> Result<crate::types::K1, crate::gateway::Error> {
     raw.parse().map_err(|_| crate::gateway::Error::UnknownLink)
 }
 
+/// An account's address from a path: one that does not parse names no account.
+pub(crate) fn address(raw: &str) -> Result<crate::types::LightningAddress, crate::gateway::Error> {
+    raw.parse().map_err(|_| crate::gateway::Error::UnknownUser)
+}
+
 /// An empty 204 answer.
 pub(crate) fn no_content() -> Response<Body> {
     let mut resp = Response::new(Body::default());

@@ -60,7 +60,7 @@ impl Gateway {
     /// Makes a connection for the account at `address`; answers it with its URI.
     pub async fn create_nwc_connection(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         new: NewConnection,
     ) -> Result<ConnectionView, Error> {
         let account = self.account(address).await?;
@@ -157,7 +157,10 @@ impl Gateway {
     }
 
     /// The account's connections, revoked ones included, with their budget used.
-    pub async fn nwc_connections(&self, address: &str) -> Result<Vec<ConnectionView>, Error> {
+    pub async fn nwc_connections(
+        &self,
+        address: &crate::types::LightningAddress,
+    ) -> Result<Vec<ConnectionView>, Error> {
         let account = self.account(address).await?;
         let list = self.store.nwc_connections(Some(&account.id)).await?;
         Ok(list

@@ -44,7 +44,7 @@ impl Gateway {
     /// Creates a withdraw link on the account at `address`.
     pub async fn create_withdraw_link(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         new: NewLink,
     ) -> Result<(WithdrawLink, LinkUrls), Error> {
         let account = self.account(address).await?;
