@@ -238,8 +238,8 @@ impl Gateway {
             let answer = PayRequest {
                 tag: "payRequest",
                 callback: &callback,
-                min_sendable: domain.min_sendable.0,
-                max_sendable: domain.max_sendable.0,
+                min_sendable: domain.sendable.start().0,
+                max_sendable: domain.sendable.end().0,
                 metadata: &metadata,
                 comment_allowed: domain.comment_allowed,
                 allows_nostr: zapper.map(|_| true),
@@ -270,10 +270,10 @@ impl Gateway {
     ) -> Result<IssuedInvoice, Error> {
         let (account, tagged) = self.resolve(domain, name).await?;
         let amount = params.amount?;
-        if amount < domain.min_sendable || amount > domain.max_sendable {
+        if !domain.sendable.contains(&amount) {
             return Err(Refusal::AmountOutOfRange {
-                min: domain.min_sendable,
-                max: domain.max_sendable,
+                min: *domain.sendable.start(),
+                max: *domain.sendable.end(),
             }
             .into());
         }

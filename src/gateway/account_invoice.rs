@@ -31,10 +31,10 @@ impl Gateway {
             .await?
             .ok_or(Error::UnknownUser)?;
         let domain = self.domain_named(&account.domain)?;
-        if amount < domain.min_sendable || amount > domain.max_sendable {
+        if !domain.sendable.contains(&amount) {
             return Err(Refusal::AmountOutOfRange {
-                min: domain.min_sendable,
-                max: domain.max_sendable,
+                min: *domain.sendable.start(),
+                max: *domain.sendable.end(),
             }
             .into());
         }
