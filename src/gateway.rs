@@ -14,6 +14,7 @@ mod wellknown;
 mod zap;
 mod zap_outbox;
 
+pub use crate::refusal::Refusal;
 pub use parts::Parts;
 pub use webhooks::WebhookView;
 pub use wellknown::WellKnownFiles;
@@ -54,9 +55,9 @@ pub enum Error {
     /// The payment engine refused or failed (the payment did not start; nothing changed).
     #[error(transparent)]
     Pay(#[from] crate::payments::PayError),
-    /// The client sent something the protocol does not allow; the reason says what.
-    #[error("{0}")]
-    BadRequest(String),
+    /// The client sent something the protocol or the API does not allow; the refusal says what.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The name is already taken on that domain.
     #[error("the name is already taken")]
     NameTaken,
@@ -122,14 +123,37 @@ pub const PAY_CACHE_PER_DOMAIN: usize = 4096;
 
 /// The callback parameters of LUD-06 (amount), LUD-12 (comment), LUD-18 (payerdata) and NIP-57
 /// (nostr).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CallbackParams {
-    pub amount: Option<String>,
+    /// The amount as the caller parsed it ([`CallbackParams::parse_amount`]), or why it has
+    /// none; the refusal is answered only once the address is known to exist.
+    pub amount: Result<Msat, Refusal>,
     pub comment: Option<String>,
     pub payer_data: Option<String>,
     /// The zap request as it appears in the query, still percent-encoded: its exact bytes matter,
     /// and [`crate::nostr::nip57::check_param`] decides how to decode it.
     pub nostr: Option<String>,
+}
+
+impl CallbackParams {
+    /// The LUD-06 `amount` query parameter: present, and a whole number of millisatoshis.
+    pub fn parse_amount(raw: Option<&str>) -> Result<Msat, Refusal> {
+        let raw = raw.ok_or(Refusal::MissingAmount)?;
+        pay::parse_amount(raw)
+            .map(Msat)
+            .ok_or(Refusal::AmountNotInteger)
+    }
+}
+
+impl Default for CallbackParams {
+    fn default() -> Self {
+        CallbackParams {
+            amount: Err(Refusal::MissingAmount),
+            comment: None,
+            payer_data: None,
+            nostr: None,
+        }
+    }
 }
 
 /// An invoice issued by the callback.
@@ -173,9 +197,10 @@ impl Gateway {
 
     /// The served domain of an address, for the admin API.
     pub fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
-        self.domains.current().named(name).ok_or_else(|| {
-            Error::BadRequest(format!("domain {name} is not served by this gateway"))
-        })
+        self.domains
+            .current()
+            .named(name)
+            .ok_or_else(|| Refusal::DomainNotServed(name.to_string()).into())
     }
 
     /// Resolves `name` or `name+tag` on `domain` to its account.
@@ -217,8 +242,8 @@ impl Gateway {
             let answer = PayRequest {
                 tag: "payRequest",
                 callback: &callback,
-                min_sendable: domain.min_sendable.0,
-                max_sendable: domain.max_sendable.0,
+                min_sendable: domain.sendable.start().0,
+                max_sendable: domain.sendable.end().0,
                 metadata: &metadata,
                 comment_allowed: domain.comment_allowed,
                 allows_nostr: zapper.map(|_| true),
@@ -248,20 +273,16 @@ impl Gateway {
         params: CallbackParams,
     ) -> Result<IssuedInvoice, Error> {
         let (account, tagged) = self.resolve(domain, name).await?;
-        let raw_amount = params
-            .amount
-            .ok_or_else(|| Error::BadRequest("missing amount".into()))?;
-        let amount = pay::parse_amount(&raw_amount).ok_or_else(|| {
-            Error::BadRequest("amount must be a whole number of millisatoshis".into())
-        })?;
-        if amount < domain.min_sendable.0 || amount > domain.max_sendable.0 {
-            return Err(Error::BadRequest(format!(
-                "amount must be between {} and {} millisatoshis",
-                domain.min_sendable.0, domain.max_sendable.0
-            )));
+        let amount = params.amount?;
+        if !domain.sendable.contains(&amount) {
+            return Err(Refusal::AmountOutOfRange {
+                min: *domain.sendable.start(),
+                max: *domain.sendable.end(),
+            }
+            .into());
         }
         let zap = match params.nostr.as_deref() {
-            Some(raw) => Some(self.check_zap(domain, &account, raw, amount)?),
+            Some(raw) => Some(self.check_zap(domain, &account, raw, amount.0)?),
             None => None,
         };
         let payer_data = match zap {
@@ -270,7 +291,7 @@ impl Gateway {
             None => params.payer_data,
         };
         if let Some(pd) = payer_data.as_deref() {
-            pay::check_payer_data(pd).map_err(|e| Error::BadRequest(e.to_string()))?;
+            pay::check_payer_data(pd).map_err(Refusal::from)?;
         }
         // NIP-57: with a zap request, its content is the comment.
         let comment = match &zap {
@@ -289,7 +310,7 @@ impl Gateway {
         let created = self
             .node
             .create_invoice(InvoiceRequest {
-                amount: Msat(amount),
+                amount,
                 description_hash,
                 expiry_secs: self.settings.lightning.invoice_expiry_secs,
             })
@@ -298,7 +319,7 @@ impl Gateway {
             .add_invoice(InvoiceRecord {
                 payment_hash: created.payment_hash,
                 account_id: account.id.clone(),
-                amount_msat: Msat(amount),
+                amount_msat: amount,
                 bolt11: created.bolt11.clone(),
                 comment,
                 tag: tagged.tag.clone(),
@@ -311,7 +332,7 @@ impl Gateway {
             })
             .await?;
         self.metrics.invoices_created.inc();
-        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount, zap = is_zap, "invoice issued");
+        tracing::info!(account = %account.id, payment_hash = %created.payment_hash, amount_msat = amount.0, zap = is_zap, "invoice issued");
         Ok(IssuedInvoice {
             bolt11: created.bolt11,
             payment_hash: created.payment_hash,
@@ -320,15 +341,16 @@ impl Gateway {
     }
 
     /// LUD-21 verify: the state of an invoice issued to `name`, never of another account's (the
-    /// node is shared, and a preimage is proof of payment).
+    /// node is shared, and a preimage is proof of payment). `hash` is `None` when the request's
+    /// was not a payment hash: no invoice has it.
     pub async fn verify(
         &self,
         domain: &DomainSettings,
         name: &str,
-        hash: &str,
+        hash: Option<PaymentHash>,
     ) -> Result<Verification, Error> {
         let (account, _) = self.resolve(domain, name).await?;
-        let hash: PaymentHash = hash.parse().map_err(|_| Error::UnknownInvoice)?;
+        let hash = hash.ok_or(Error::UnknownInvoice)?;
         let invoice = self
             .store
             .invoice(&hash)

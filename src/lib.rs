@@ -37,7 +37,8 @@
 //! - [`seed`]: `lnaddr seed`, many accounts at once for benchmarks at scale.
 //! - [`batch_writer`]: group commit for redb (embedded store, fake node); [`backoff`]: retry delays;
 //!   [`leased`]: the loop of the leased outbox workers (zap receipts, webhook deliveries);
-//!   [`ratelimit`]: the GCRA rule and bounded in-memory buckets (pure; shared buckets are the store's).
+//!   [`ratelimit`]: the GCRA rule and bounded in-memory buckets (pure; shared buckets are the store's);
+//!   [`refusal`]: why a request the caller got wrong is refused (its text is the wire reason).
 //! - [`types`], [`secret`], [`metrics`], [`fsutil`], [`ip`]: newtypes, redacted secrets, Prometheus,
 //!   files, how a client address is counted.
 
@@ -63,6 +64,7 @@ pub mod nostr;
 pub mod nwc;
 pub mod payments;
 pub mod ratelimit;
+pub mod refusal;
 pub mod secret;
 pub mod seed;
 pub mod store;

@@ -1,10 +1,15 @@
 //! Newtypes for money and names. Validation happens in the constructors, so a value of one of these
-//! types is always well-formed once it exists (usernames lower-case and LUD-16 clean, hashes 32 bytes).
+//! types is always well-formed once it exists (usernames lower-case and LUD-16 clean, hashes 32 bytes,
+//! a withdraw link's [`K1`] 64 hex characters).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+mod k1;
+
+pub use k1::{BadK1, K1};
 
 /// An amount in millisatoshis. All money in lnaddr is exact integer arithmetic on this type.
 #[derive(

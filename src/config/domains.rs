@@ -97,8 +97,8 @@ pub struct DomainSettings {
     pub name: DomainName,
     /// Base of every callback URL handed to wallets, without a trailing slash.
     pub public_url: String,
-    pub min_sendable: Msat,
-    pub max_sendable: Msat,
+    /// The amounts a payer may send (LUD-06 `minSendable..=maxSendable`); never empty, never 0.
+    pub sendable: std::ops::RangeInclusive<Msat>,
     pub comment_allowed: u32,
     pub nostr_secret_key: Option<Secret>,
     pub relays: Vec<String>,
@@ -258,8 +258,7 @@ pub fn validate(d: &RawDomain, keys: KeySource) -> Result<DomainSettings, Vec<St
     Ok(DomainSettings {
         name,
         public_url,
-        min_sendable: Msat(min),
-        max_sendable: Msat(max),
+        sendable: Msat(min)..=Msat(max),
         comment_allowed,
         nostr_secret_key: d.nostr_secret_key.clone().map(Secret::new),
         relays: d.relays.clone(),

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::lightning::InvoiceRequest;
 use crate::nwc::invoices::IssueError;
 use crate::store::{AccountId, InvoiceRecord};
@@ -32,26 +32,27 @@ impl Gateway {
             .await?
             .ok_or(Error::UnknownUser)?;
         let domain = self.domain_named(&account.domain)?;
-        if amount < domain.min_sendable || amount > domain.max_sendable {
-            return Err(Error::BadRequest(format!(
-                "amount must be between {} and {} millisatoshis",
-                domain.min_sendable.0, domain.max_sendable.0
-            )));
+        if !domain.sendable.contains(&amount) {
+            return Err(Refusal::AmountOutOfRange {
+                min: *domain.sendable.start(),
+                max: *domain.sendable.end(),
+            }
+            .into());
         }
         let description = description.filter(|d| !d.is_empty());
         if description
             .as_ref()
             .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
         {
-            return Err(Error::BadRequest(format!(
-                "description must be at most {MAX_DESCRIPTION} characters"
-            )));
+            return Err(Refusal::TooLong {
+                field: "description",
+                max: MAX_DESCRIPTION,
+            }
+            .into());
         }
         let expiry_secs = expiry_secs.unwrap_or(self.settings.lightning.invoice_expiry_secs);
         if !EXPIRY_RANGE.contains(&expiry_secs) {
-            return Err(Error::BadRequest(
-                "expiry must be between 60 and 604800 seconds".into(),
-            ));
+            return Err(Refusal::ExpiryOutOfRange.into());
         }
         let description_hash = description_hash.unwrap_or_else(|| {
             Sha256::digest(description.as_deref().unwrap_or("").as_bytes()).into()
@@ -105,7 +106,7 @@ impl crate::nwc::invoices::AccountInvoices for Gateway {
         )
         .await
         .map_err(|e| match e {
-            Error::BadRequest(reason) => IssueError::Refused(reason),
+            Error::Refused(reason) => IssueError::Refused(reason.to_string()),
             other => IssueError::Failed(Box::new(other)),
         })
     }

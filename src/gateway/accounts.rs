@@ -1,7 +1,7 @@
 //! The account operations of the admin API and the CLI: create, read, change the nostr key,
 //! remove, list the ledger, and an account's LUD-01 LNURL.
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::store::{Account, AccountId, NewAccount, Transaction};
 use crate::types::{DomainName, LightningAddress, NostrPubkey};
 
@@ -9,17 +9,14 @@ impl Gateway {
     /// Creates an account for `address` on one of the configured domains.
     pub async fn create_account(
         &self,
-        address: &str,
+        address: LightningAddress,
         nostr_pubkey: Option<&str>,
     ) -> Result<Account, Error> {
-        let address: LightningAddress = address
-            .parse()
-            .map_err(|e: crate::types::NameError| Error::BadRequest(e.to_string()))?;
         self.domain_named(address.domain.as_str())?;
         let nostr_pubkey = nostr_pubkey
             .map(NostrPubkey::parse)
             .transpose()
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
+            .map_err(Refusal::from)?;
         let account = self
             .store
             .create_account(NewAccount {
@@ -33,7 +30,7 @@ impl Gateway {
     }
 
     /// The account at `address` (tags are not part of an account's address).
-    pub async fn account(&self, address: &str) -> Result<Account, Error> {
+    pub async fn account(&self, address: &LightningAddress) -> Result<Account, Error> {
         crate::store::account_at(self.store.as_ref(), address)
             .await?
             .ok_or(Error::UnknownUser)
@@ -51,21 +48,21 @@ impl Gateway {
 
     pub async fn set_nostr_pubkey(
         &self,
-        address: &str,
+        address: &LightningAddress,
         pubkey: Option<&str>,
     ) -> Result<Account, Error> {
         let account = self.account(address).await?;
         let pubkey = pubkey
             .map(NostrPubkey::parse)
             .transpose()
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
+            .map_err(Refusal::from)?;
         self.store
             .set_nostr_pubkey(&account.id, pubkey)
             .await
             .map_err(Error::from_store)
     }
 
-    pub async fn delete_account(&self, address: &str) -> Result<(), Error> {
+    pub async fn delete_account(&self, address: &LightningAddress) -> Result<(), Error> {
         let account = self.account(address).await?;
         self.store
             .delete_account(&account.id)
@@ -77,7 +74,7 @@ impl Gateway {
 
     pub async fn transactions(
         &self,
-        address: &str,
+        address: &LightningAddress,
         limit: usize,
     ) -> Result<Vec<Transaction>, Error> {
         let account = self.account(address).await?;

@@ -33,7 +33,7 @@ impl Gateway {
     /// The account's ledger with `from <= time < to` (Unix seconds), oldest first.
     pub async fn export(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         from: Option<u64>,
         to: Option<u64>,
     ) -> Result<Vec<ExportRow>, Error> {

@@ -11,7 +11,7 @@ impl Gateway {
     /// Pays `invoice` from the account at `address`, waiting up to `wait` for a final state.
     pub async fn pay_from(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         invoice: &str,
         amount: Option<Msat>,
         idempotency_key: Option<String>,

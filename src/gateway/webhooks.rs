@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::store::StoreError;
 use crate::store::webhooks::{EventType, Webhook};
 use crate::types::unix_now;
@@ -43,16 +43,15 @@ impl Gateway {
         domain: Option<&str>,
     ) -> Result<WebhookView, Error> {
         if url.len() > 2048 {
-            return Err(Error::BadRequest("the webhook URL is too long".into()));
+            return Err(Refusal::WebhookUrlTooLong.into());
         }
         let allow_private = self.settings.webhooks.allow_private_addresses;
         let (parsed, _) = guard::check(url, allow_private)
             .await
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
+            .map_err(Refusal::from)?;
         let mut kinds = Vec::new();
         for e in events {
-            let kind = EventType::parse(e)
-                .ok_or_else(|| Error::BadRequest(format!("unknown event type {e:?}")))?;
+            let kind = EventType::parse(e).ok_or_else(|| Refusal::UnknownEventType(e.clone()))?;
             if !kinds.contains(&kind) {
                 kinds.push(kind);
             }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Error, Gateway};
+use super::{Error, Gateway, Refusal};
 use crate::domains::Domain;
 use crate::nostr::nip57::{self, ZapRequest, ZapRequestError};
 use crate::store::{Account, ReceiptStatus, Transaction, ZapJob};
@@ -78,7 +78,7 @@ impl Gateway {
         raw: &str,
         amount: u64,
     ) -> Result<ZapRequest, Error> {
-        let refuse = |e: ZapRequestError| Error::BadRequest(e.to_string());
+        let refuse = |e: ZapRequestError| Error::from(Refusal::Zap(e));
         if self.zap_pubkey(domain, account).is_none() {
             return Err(refuse(ZapRequestError::NotAccepted));
         }
@@ -92,7 +92,7 @@ impl Gateway {
     /// The account's ledger, newest first, with each zap's receipt status.
     pub async fn transactions_with_receipts(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         limit: usize,
     ) -> Result<Vec<TransactionView>, Error> {
         let txs = self.transactions(address, limit).await?;

@@ -25,7 +25,7 @@ use super::{
     Answer, Body, admin_domains, admin_fake, admin_lndhub, admin_nwc, admin_outbox, admin_payments,
     admin_webhooks, admin_withdraw, json, no_content, pages, parse, query_param, segments,
 };
-use crate::gateway::{Error, Gateway};
+use crate::gateway::{Error, Gateway, Refusal};
 use crate::lightning::fake::FakeControls;
 use crate::store::Account;
 
@@ -305,7 +305,10 @@ async fn create(gw: &Gateway, auth: &Auth, body: &[u8]) -> Answer {
     let req: CreateAccount = parse(body)?;
     auth.require_address(&req.address)?;
     let account = gw
-        .create_account(&req.address, req.nostr_pubkey.as_deref())
+        .create_account(
+            req.address.parse().map_err(Refusal::from)?,
+            req.nostr_pubkey.as_deref(),
+        )
         .await?;
     Ok(json(StatusCode::CREATED, &AccountView::new(gw, &account)))
 }
@@ -327,16 +330,19 @@ async fn list(gw: &Gateway, auth: &Auth, domain: Option<String>) -> Answer {
 
 async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Answer {
     let account = match *method {
-        Method::GET => gw.account(address).await?,
+        Method::GET => gw.account(&super::address(address)?).await?,
         Method::PATCH => {
             let patch: PatchAccount = parse(body)?;
             match patch.nostr_pubkey {
-                Some(key) => gw.set_nostr_pubkey(address, key.as_deref()).await?,
-                None => gw.account(address).await?,
+                Some(key) => {
+                    gw.set_nostr_pubkey(&super::address(address)?, key.as_deref())
+                        .await?
+                }
+                None => gw.account(&super::address(address)?).await?,
             }
         }
         Method::DELETE => {
-            gw.delete_account(address).await?;
+            gw.delete_account(&super::address(address)?).await?;
             return Ok(no_content());
         }
         _ => {
@@ -350,6 +356,8 @@ async fn one(gw: &Gateway, method: &Method, address: &str, body: &[u8]) -> Answe
 }
 
 async fn transactions(gw: &Gateway, address: &str, limit: usize) -> Answer {
-    let rows = gw.transactions_with_receipts(address, limit).await?;
+    let rows = gw
+        .transactions_with_receipts(&super::address(address)?, limit)
+        .await?;
     Ok(json(StatusCode::OK, &rows))
 }

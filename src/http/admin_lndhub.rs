@@ -23,7 +23,7 @@ pub async fn account(gw: &Gateway, method: &Method, address: &str) -> Answer {
     let hub = Hub::new(gw);
     match *method {
         Method::POST => {
-            let c = hub.create_credential(address).await?;
+            let c = hub.create_credential(&super::address(address)?).await?;
             Ok(json_response(
                 StatusCode::CREATED,
                 &json!({
@@ -36,7 +36,7 @@ pub async fn account(gw: &Gateway, method: &Method, address: &str) -> Answer {
             ))
         }
         Method::GET => {
-            let list = hub.credentials(address).await?;
+            let list = hub.credentials(&super::address(address)?).await?;
             let views: Vec<_> = list
                 .iter()
                 .map(|c| json!({"login": c.login, "created_at": c.created_at}))

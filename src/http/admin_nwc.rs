@@ -28,7 +28,9 @@ pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) 
     match *method {
         Method::GET => Ok(json(
             StatusCode::OK,
-            &gw.nwc_connections().nwc_connections(address).await?,
+            &gw.nwc_connections()
+                .nwc_connections(&super::address(address)?)
+                .await?,
         )),
         Method::POST => {
             let req: CreateConnection = parse(body)?;
@@ -42,7 +44,7 @@ pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) 
             };
             let made = gw
                 .nwc_connections()
-                .create_nwc_connection(address, new)
+                .create_nwc_connection(&super::address(address)?, new)
                 .await?;
             Ok(json(StatusCode::CREATED, &made))
         }

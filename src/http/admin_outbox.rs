@@ -5,7 +5,7 @@
 use hyper::StatusCode;
 
 use super::{Answer, json, query_param};
-use crate::gateway::{Error, Gateway};
+use crate::gateway::{Error, Gateway, Refusal};
 use crate::store::ReceiptStatus;
 
 /// How many recent ledger entries of each account are looked at.
@@ -22,8 +22,7 @@ pub async fn list(gw: &Gateway, query: Option<&str>) -> Answer {
         Some("sent") => Some(ReceiptStatus::Sent),
         Some("failed") => Some(ReceiptStatus::Failed),
         Some(_) => {
-            let refused = Error::BadRequest("status must be pending, sent or failed".into());
-            return Err(refused.into());
+            return Err(Error::from(Refusal::BadReceiptStatus).into());
         }
     };
     let mut entries = gw.zap_outbox(domain.as_ref(), PER_ACCOUNT).await?;

@@ -67,7 +67,7 @@ pub async fn pay(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
     let req: PayBody = parse(body)?;
     let payment = gw
         .pay_from(
-            address,
+            &super::address(address)?,
             &req.invoice,
             req.amount_msat.map(Msat),
             req.idempotency_key,

@@ -9,7 +9,7 @@ use super::auth::Auth;
 use super::error::error_response;
 use super::{Answer, Body, json, no_content, parse, query_param};
 use crate::gateway::export::to_csv;
-use crate::gateway::{Error, Gateway};
+use crate::gateway::{Error, Gateway, Refusal};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,12 +74,12 @@ async fn delete(gw: &Gateway, auth: &Auth, id: &str) -> Answer {
     Ok(no_content())
 }
 
-fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
+fn time_param(query: Option<&str>, name: &'static str) -> Result<Option<u64>, Error> {
     query_param(query, name)
         .filter(|v| !v.is_empty())
         .map(|v| {
             v.parse::<u64>()
-                .map_err(|_| Error::BadRequest(format!("{name} must be Unix seconds")))
+                .map_err(|_| Refusal::NotUnixSeconds(name).into())
         })
         .transpose()
 }
@@ -87,7 +87,7 @@ fn time_param(query: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
 async fn export(gw: &Gateway, address: &str, query: Option<&str>, csv: bool) -> Answer {
     let from = time_param(query, "from")?;
     let to = time_param(query, "to")?;
-    let rows = gw.export(address, from, to).await?;
+    let rows = gw.export(&super::address(address)?, from, to).await?;
     if !csv {
         return Ok(json(StatusCode::OK, &rows));
     }

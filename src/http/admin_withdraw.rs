@@ -74,24 +74,25 @@ pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
         title: req.title,
         expires_in_secs: req.expires_in_secs,
     };
-    let (link, urls) = gw.withdrawals().create_withdraw_link(address, new).await?;
+    let (link, urls) = gw
+        .withdrawals()
+        .create_withdraw_link(&super::address(address)?, new)
+        .await?;
     Ok(json(StatusCode::CREATED, &LinkView::new(&link, &urls)))
 }
 
 /// `GET` / `DELETE /api/v1/withdraw-links/{k1}`
 pub async fn one(gw: &Gateway, method: &Method, k1: &str) -> Answer {
-    match *method {
-        Method::GET => {}
-        Method::DELETE => {
-            gw.withdrawals().disable_withdraw_link(k1).await?;
-        }
-        _ => {
-            return Ok(error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed",
-            ));
-        }
+    if !matches!(*method, Method::GET | Method::DELETE) {
+        return Ok(error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ));
     }
-    let (link, _, urls) = gw.withdrawals().withdraw_link_view(k1).await?;
+    let k1 = super::k1(k1)?;
+    if *method == Method::DELETE {
+        gw.withdrawals().disable_withdraw_link(&k1).await?;
+    }
+    let (link, _, urls) = gw.withdrawals().withdraw_link_view(&k1).await?;
     Ok(json(StatusCode::OK, &LinkView::new(&link, &urls)))
 }

@@ -118,7 +118,7 @@ impl Auth {
         if *self == Auth::Admin {
             return Ok(());
         }
-        let (_, account, _) = gw.withdrawals().withdraw_link_view(k1).await?;
+        let (_, account, _) = gw.withdrawals().withdraw_link_view(&super::k1(k1)?).await?;
         self.require_domain(&account.domain)
     }
 

@@ -39,6 +39,15 @@ pub enum ApiError {
     Domain(#[from] Error),
     #[error(transparent)]
     Fake(#[from] FakeControlError),
+    /// A withdraw link's QR code could not be drawn.
+    #[error(transparent)]
+    Qr(#[from] crate::withdraw::qr::QrError),
+}
+
+impl From<crate::gateway::Refusal> for ApiError {
+    fn from(e: crate::gateway::Refusal) -> Self {
+        ApiError::Domain(Error::Refused(e))
+    }
 }
 
 impl From<WithdrawError> for Error {
@@ -46,7 +55,7 @@ impl From<WithdrawError> for Error {
         match e {
             WithdrawError::UnknownUser => Error::UnknownUser,
             WithdrawError::UnknownLink => Error::UnknownLink,
-            WithdrawError::BadRequest(reason) => Error::BadRequest(reason),
+            WithdrawError::Refused(reason) => Error::Refused(reason),
             WithdrawError::Store(e) => Error::Store(e),
             WithdrawError::Lightning(e) => Error::Lightning(e),
         }
@@ -63,7 +72,7 @@ impl From<ConnectionError> for Error {
     fn from(e: ConnectionError) -> Self {
         match e {
             ConnectionError::UnknownUser => Error::UnknownUser,
-            ConnectionError::BadRequest(reason) => Error::BadRequest(reason),
+            ConnectionError::Refused(reason) => Error::Refused(reason),
             ConnectionError::Store(e) => Error::Store(e),
         }
     }
@@ -102,6 +111,7 @@ pub fn into_response(err: &ApiError, surface: Surface) -> Response<Body> {
                 FakePayError::Node(inner) => lightning_status(inner),
             },
         },
+        ApiError::Qr(e) => (bad_request, e.to_string()),
     };
     if status.is_server_error() {
         tracing::error!(error = %err, source = ?std::error::Error::source(err), "request failed");
@@ -119,7 +129,7 @@ fn domain_status(err: &Error, bad_request: StatusCode) -> (StatusCode, String) {
         Error::UnknownUser => (StatusCode::NOT_FOUND, "unknown user".into()),
         Error::UnknownInvoice => (StatusCode::NOT_FOUND, "unknown invoice".into()),
         Error::UnknownLink => (StatusCode::NOT_FOUND, "unknown withdraw link".into()),
-        Error::BadRequest(reason) => (bad_request, reason.clone()),
+        Error::Refused(refusal) => (bad_request, refusal.to_string()),
         Error::NameTaken => (StatusCode::CONFLICT, "the name is already taken".into()),
         Error::BalanceNotZero => (
             StatusCode::CONFLICT,

@@ -32,7 +32,7 @@ pub async fn callback(
 ) -> Answer {
     let domain = gw.domain_for(host, named)?;
     let params = CallbackParams {
-        amount: query_param(query, "amount"),
+        amount: CallbackParams::parse_amount(query_param(query, "amount").as_deref()),
         comment: query_param(query, "comment"),
         payer_data: query_param(query, "payerdata"),
         nostr: raw_query_param(query, "nostr"),
@@ -72,7 +72,7 @@ pub async fn verify(
     hash: &str,
 ) -> Answer {
     let domain = gw.domain_for(host, named)?;
-    let v = gw.verify(&domain, name, hash).await?;
+    let v = gw.verify(&domain, name, hash.parse().ok()).await?;
     Ok(json(
         StatusCode::OK,
         &Verify {

@@ -163,8 +163,17 @@ pub(crate) type Answer = Result<Response<Body>, error::ApiError>;
 pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
     body: &'a [u8],
 ) -> Result<T, crate::gateway::Error> {
-    serde_json::from_slice(body)
-        .map_err(|e| crate::gateway::Error::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| crate::gateway::Refusal::InvalidJson(e).into())
+}
+
+/// A withdraw link's k1 from a path: one that is not 64 hex characters names no link.
+pub(crate) fn k1(raw: &str) -> Result<crate::types::K1, crate::gateway::Error> {
+    raw.parse().map_err(|_| crate::gateway::Error::UnknownLink)
+}
+
+/// An account's address from a path: one that does not parse names no account.
+pub(crate) fn address(raw: &str) -> Result<crate::types::LightningAddress, crate::gateway::Error> {
+    raw.parse().map_err(|_| crate::gateway::Error::UnknownUser)
 }
 
 /// An empty 204 answer.

@@ -6,15 +6,15 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::{Answer, Body, json, pages, query_param, voucher};
-use crate::gateway::{Error, Gateway};
+use super::{Answer, Body, json, k1 as parse_k1, pages, query_param, voucher};
+use crate::gateway::Gateway;
 use crate::lnurl::withdraw::{OK, WithdrawRequest};
 use crate::types::unix_now;
 use crate::withdraw::qr;
 
 /// `GET /lnurlw/{k1}`
 pub async fn request(gw: &Gateway, k1: &str) -> Answer {
-    let (link, urls, min, max) = gw.withdrawals().withdraw_request(k1).await?;
+    let (link, urls, min, max) = gw.withdrawals().withdraw_request(&parse_k1(k1)?).await?;
     let description = link.title.as_deref().unwrap_or("Withdrawal");
     Ok(json(
         StatusCode::OK,
@@ -33,7 +33,7 @@ pub async fn request(gw: &Gateway, k1: &str) -> Answer {
 pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
     gw.withdrawals()
         .withdraw_callback(
-            k1,
+            &parse_k1(k1)?,
             query_param(query, "k1").as_deref(),
             query_param(query, "pr").as_deref(),
         )
@@ -43,9 +43,9 @@ pub async fn callback(gw: &Gateway, k1: &str, query: Option<&str>) -> Answer {
 
 /// `GET /withdraw/{k1}`: the printable voucher.
 pub async fn page(gw: &Gateway, k1: &str) -> Answer {
-    let (link, account, urls) = gw.withdrawals().withdraw_link_view(k1).await?;
+    let (link, account, urls) = gw.withdrawals().withdraw_link_view(&parse_k1(k1)?).await?;
     let (_, max) = gw.withdrawals().withdrawable(&link, account.balance_msat);
-    let svg = qr::svg(&urls.lnurl).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let svg = qr::svg(&urls.lnurl)?;
     let html = voucher::render(&voucher::Voucher {
         link: &link,
         urls: &urls,
@@ -58,15 +58,11 @@ pub async fn page(gw: &Gateway, k1: &str) -> Answer {
 
 /// `GET /withdraw/{k1}/qr.svg` and `/withdraw/{k1}/qr.png`
 pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Answer {
-    let (_, _, urls) = gw.withdrawals().withdraw_link_view(k1).await?;
-    let failed = |e: qr::QrError| Error::BadRequest(e.to_string());
+    let (_, _, urls) = gw.withdrawals().withdraw_link_view(&parse_k1(k1)?).await?;
     Ok(if png {
-        body(qr::png(&urls.lnurl, 8).map_err(failed)?, "image/png")
+        body(qr::png(&urls.lnurl, 8)?, "image/png")
     } else {
-        body(
-            qr::svg(&urls.lnurl).map_err(failed)?.into_bytes(),
-            "image/svg+xml",
-        )
+        body(qr::svg(&urls.lnurl)?.into_bytes(), "image/svg+xml")
     })
 }
 

@@ -35,7 +35,7 @@ impl Hub<'_> {
     /// Makes a credential for the account at `address` (admin API).
     pub async fn create_credential(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
     ) -> Result<NewCredential, crate::gateway::Error> {
         let account = self.gw.account(address).await?;
         self.credential_for(&account).await
@@ -73,7 +73,7 @@ impl Hub<'_> {
     /// The credentials of the account at `address`.
     pub async fn credentials(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
     ) -> Result<Vec<LndhubCredential>, crate::gateway::Error> {
         let account = self.gw.account(address).await?;
         Ok(self.gw.store().lndhub_credentials(&account.id).await?)

@@ -77,7 +77,7 @@ impl From<StoreError> for HubError {
 impl From<Error> for HubError {
     fn from(e: Error) -> Self {
         match e {
-            Error::BadRequest(reason) => HubError::BadArguments(reason),
+            Error::Refused(reason) => HubError::BadArguments(reason.to_string()),
             Error::UnknownUser | Error::UnknownDomain => HubError::BadAuth,
             other => {
                 tracing::warn!(error = %other, "lndhub: gateway error");

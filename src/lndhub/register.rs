@@ -38,9 +38,10 @@ impl Hub<'_> {
         let d = self.gw.domain_named(&domain.to_ascii_lowercase())?;
         let secs = expires_in_secs.unwrap_or(DEFAULT_INVITE_SECS);
         if secs == 0 || secs > MAX_INVITE_SECS {
-            return Err(crate::gateway::Error::BadRequest(format!(
-                "expires_in_secs must be between 1 and {MAX_INVITE_SECS}"
-            )));
+            return Err(crate::gateway::Refusal::InviteLifetime {
+                max: MAX_INVITE_SECS,
+            }
+            .into());
         }
         let code = random_hex(16);
         let now = unix_now();

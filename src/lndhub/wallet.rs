@@ -206,7 +206,7 @@ impl Hub<'_> {
                 &domain,
                 &s.account.username,
                 CallbackParams {
-                    amount: Some(msat.0.to_string()),
+                    amount: Ok(msat),
                     comment: memo.map(str::to_string).filter(|m| !m.trim().is_empty()),
                     ..CallbackParams::default()
                 },

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::NwcSignal;
 use super::budget::period_start;
 use super::nip47;
+use crate::refusal::Refusal;
 use crate::store::{Account, BudgetRenewal, NwcConnection, Store, StoreError, WalletSecret};
 use crate::types::{Msat, unix_now};
 
@@ -24,9 +25,9 @@ pub enum ConnectionError {
     /// No account has that address.
     #[error("unknown user")]
     UnknownUser,
-    /// The request is not a valid one; the reason says what.
-    #[error("{0}")]
-    BadRequest(String),
+    /// The request is not a valid one.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,7 +94,7 @@ impl NwcConnections {
     }
 
     /// The account at `address`.
-    async fn account(&self, address: &str) -> Result<Account, Error> {
+    async fn account(&self, address: &crate::types::LightningAddress) -> Result<Account, Error> {
         crate::store::account_at(self.store.as_ref(), address)
             .await?
             .ok_or(Error::UnknownUser)
@@ -102,24 +103,24 @@ impl NwcConnections {
     /// Makes a connection for the account at `address`; answers it with its URI.
     pub async fn create_nwc_connection(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         new: NewConnection,
     ) -> Result<ConnectionView, Error> {
         let account = self.account(address).await?;
         let relays = &self.relays;
         if relays.is_empty() {
-            return Err(Error::BadRequest(
-                "no NWC relays are configured ([nwc] relays)".into(),
-            ));
+            return Err(Refusal::NoNwcRelays.into());
         }
         let name = new
             .name
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty());
         if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
-            return Err(Error::BadRequest(format!(
-                "name must be at most {MAX_NAME} characters"
-            )));
+            return Err(Refusal::TooLong {
+                field: "name",
+                max: MAX_NAME,
+            }
+            .into());
         }
         let methods = match new.methods {
             None => nip47::METHODS.iter().map(|m| m.to_string()).collect(),
@@ -127,17 +128,18 @@ impl NwcConnections {
                 let mut out: Vec<String> = Vec::new();
                 for m in list {
                     if !nip47::is_method(&m) {
-                        return Err(Error::BadRequest(format!(
-                            "unknown method {m:?}; known: {}",
-                            nip47::METHODS.join(", ")
-                        )));
+                        return Err(Refusal::UnknownNwcMethod {
+                            name: m,
+                            known: nip47::METHODS,
+                        }
+                        .into());
                     }
                     if !out.contains(&m) {
                         out.push(m);
                     }
                 }
                 if out.is_empty() {
-                    return Err(Error::BadRequest("methods must not be empty".into()));
+                    return Err(Refusal::NoNwcMethods.into());
                 }
                 out
             }
@@ -145,13 +147,11 @@ impl NwcConnections {
         if new.max_amount_msat.is_some_and(|m| m.0 == 0)
             || new.budget_msat.is_some_and(|b| b.0 == 0)
         {
-            return Err(Error::BadRequest(
-                "max_amount_msat and budget_msat must be positive".into(),
-            ));
+            return Err(Refusal::NwcLimitsNotPositive.into());
         }
         let now = unix_now();
         let expires_at = match new.expires_in_secs {
-            Some(0) => return Err(Error::BadRequest("expires_in_secs must be positive".into())),
+            Some(0) => return Err(Refusal::NotPositive("expires_in_secs").into()),
             Some(secs) => Some(now.saturating_add(secs)),
             None => None,
         };
@@ -200,7 +200,10 @@ impl NwcConnections {
     }
 
     /// The account's connections, revoked ones included, with their budget used.
-    pub async fn nwc_connections(&self, address: &str) -> Result<Vec<ConnectionView>, Error> {
+    pub async fn nwc_connections(
+        &self,
+        address: &crate::types::LightningAddress,
+    ) -> Result<Vec<ConnectionView>, Error> {
         let account = self.account(address).await?;
         let list = self.store.nwc_connections(Some(&account.id)).await?;
         Ok(list

@@ -201,12 +201,12 @@ pub trait Store:
     async fn snapshot(&self, out: &std::path::Path) -> Result<(), StoreError>;
 }
 
-/// The account at `address` (`user@domain`; tags are not part of an account's address): `None`
-/// when the address is not a valid one or names no account.
-pub async fn account_at(store: &dyn Store, address: &str) -> Result<Option<Account>, StoreError> {
-    let Ok(address) = address.parse::<crate::types::LightningAddress>() else {
-        return Ok(None);
-    };
+/// The account at `address` (tags are not part of an account's address): `None` when it names no
+/// account.
+pub async fn account_at(
+    store: &dyn Store,
+    address: &crate::types::LightningAddress,
+) -> Result<Option<Account>, StoreError> {
     store
         .account_by_name(&address.domain, &address.username)
         .await

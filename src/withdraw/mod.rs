@@ -17,10 +17,11 @@ use std::sync::Arc;
 use crate::config::WithdrawSettings;
 use crate::domains::{Domain, Domains};
 use crate::lightning::{LightningError, LightningNode};
-use crate::lnurl::withdraw::{self as lud03, InvoiceProblem};
+use crate::lnurl::withdraw as lud03;
 use crate::payments;
+use crate::refusal::Refusal;
 use crate::store::{Account, Reservation, ReserveOutcome, Store, StoreError, WithdrawLink};
-use crate::types::{Msat, unix_now};
+use crate::types::{K1, Msat, unix_now};
 
 /// What a withdraw operation can fail with; `http::error` answers each as the gateway's error of
 /// the same name.
@@ -32,9 +33,9 @@ pub enum WithdrawError {
     /// No withdraw link has that k1 (LUD-03).
     #[error("unknown withdraw link")]
     UnknownLink,
-    /// The client sent something the protocol does not allow; the reason says what.
-    #[error("{0}")]
-    BadRequest(String),
+    /// The client sent something the protocol does not allow.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -94,7 +95,7 @@ impl Withdrawals {
     }
 
     /// The account at `address`.
-    async fn account(&self, address: &str) -> Result<Account, Error> {
+    async fn account(&self, address: &crate::types::LightningAddress) -> Result<Account, Error> {
         crate::store::account_at(self.store.as_ref(), address)
             .await?
             .ok_or(Error::UnknownUser)
@@ -102,25 +103,24 @@ impl Withdrawals {
 
     /// The served domain of an account.
     fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
-        self.domains.current().named(name).ok_or_else(|| {
-            Error::BadRequest(format!("domain {name} is not served by this gateway"))
-        })
+        self.domains
+            .current()
+            .named(name)
+            .ok_or_else(|| Error::Refused(Refusal::DomainNotServed(name.to_string())))
     }
 
     /// Creates a withdraw link on the account at `address`.
     pub async fn create_withdraw_link(
         &self,
-        address: &str,
+        address: &crate::types::LightningAddress,
         new: NewLink,
     ) -> Result<(WithdrawLink, LinkUrls), Error> {
         let account = self.account(address).await?;
         if new.min_msat.0 == 0 || new.min_msat > new.max_msat {
-            return Err(Error::BadRequest("need 1 <= min_msat <= max_msat".into()));
+            return Err(Refusal::LinkBounds.into());
         }
         if new.uses == 0 || new.uses > MAX_USES {
-            return Err(Error::BadRequest(format!(
-                "uses must be between 1 and {MAX_USES}"
-            )));
+            return Err(Refusal::LinkUses { max: MAX_USES }.into());
         }
         let title = new
             .title
@@ -130,13 +130,15 @@ impl Withdrawals {
             .as_ref()
             .is_some_and(|t| t.chars().count() > MAX_TITLE)
         {
-            return Err(Error::BadRequest(format!(
-                "title must be at most {MAX_TITLE} characters"
-            )));
+            return Err(Refusal::TooLong {
+                field: "title",
+                max: MAX_TITLE,
+            }
+            .into());
         }
         let now = unix_now();
         let expires_at = match new.expires_in_secs {
-            Some(0) => return Err(Error::BadRequest("expires_in_secs must be positive".into())),
+            Some(0) => return Err(Refusal::NotPositive("expires_in_secs").into()),
             Some(secs) => Some(now.saturating_add(secs)),
             None => None,
         };
@@ -159,12 +161,9 @@ impl Withdrawals {
     }
 
     /// The link named `k1`; [`Error::UnknownLink`] when there is none.
-    pub async fn withdraw_link(&self, k1: &str) -> Result<WithdrawLink, Error> {
-        if k1.len() != 64 || !k1.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::UnknownLink);
-        }
+    pub async fn withdraw_link(&self, k1: &K1) -> Result<WithdrawLink, Error> {
         self.store
-            .withdraw_link(k1)
+            .withdraw_link(k1.as_str())
             .await?
             .ok_or(Error::UnknownLink)
     }
@@ -172,7 +171,7 @@ impl Withdrawals {
     /// The link with its account and URLs.
     pub async fn withdraw_link_view(
         &self,
-        k1: &str,
+        k1: &K1,
     ) -> Result<(WithdrawLink, Account, LinkUrls), Error> {
         let link = self.withdraw_link(k1).await?;
         let account = self
@@ -185,11 +184,11 @@ impl Withdrawals {
     }
 
     /// Disables a link for good.
-    pub async fn disable_withdraw_link(&self, k1: &str) -> Result<WithdrawLink, Error> {
+    pub async fn disable_withdraw_link(&self, k1: &K1) -> Result<WithdrawLink, Error> {
         self.withdraw_link(k1).await?;
         let link = self
             .store
-            .disable_withdraw_link(k1)
+            .disable_withdraw_link(k1.as_str())
             .await?
             .ok_or(Error::UnknownLink)?;
         tracing::info!(account = %link.account_id, "withdraw link disabled");
@@ -199,8 +198,7 @@ impl Withdrawals {
     fn link_urls(&self, account: &Account, k1: &str) -> Result<LinkUrls, Error> {
         let domain = self.domain_named(&account.domain)?;
         let url = format!("{}/lnurlw/{k1}", domain.public_url);
-        let lnurl = crate::lnurl::encode(&url)
-            .map_err(|e| Error::BadRequest(format!("public_url too long for an LNURL: {e}")))?;
+        let lnurl = crate::lnurl::encode(&url).map_err(Refusal::PublicUrlTooLong)?;
         Ok(LinkUrls {
             lnurlw: lud03::lnurlw_url(&url),
             page: format!("{}/withdraw/{k1}", domain.public_url),
@@ -209,14 +207,14 @@ impl Withdrawals {
         })
     }
 
-    /// Why a link cannot pay now, as the public reason; `None` when it can.
-    fn unusable(link: &WithdrawLink, now: u64) -> Option<&'static str> {
+    /// Why a link cannot pay now; `None` when it can.
+    fn unusable(link: &WithdrawLink, now: u64) -> Option<Refusal> {
         if link.disabled {
-            Some("this withdraw link is disabled")
+            Some(Refusal::LinkDisabled)
         } else if link.is_expired(now) {
-            Some("this withdraw link has expired")
+            Some(Refusal::LinkExpired)
         } else if link.uses_left() == 0 {
-            Some("this withdraw link has been used up")
+            Some(Refusal::LinkUsedUp)
         } else {
             None
         }
@@ -236,11 +234,11 @@ impl Withdrawals {
     /// LUD-03 §2: the link as a wallet sees it. Unusable links answer a protocol error.
     pub async fn withdraw_request(
         &self,
-        k1: &str,
+        k1: &K1,
     ) -> Result<(WithdrawLink, LinkUrls, Msat, Msat), Error> {
         let (link, account, urls) = self.withdraw_link_view(k1).await?;
         if let Some(reason) = Self::unusable(&link, unix_now()) {
-            return Err(Error::BadRequest(reason.into()));
+            return Err(reason.into());
         }
         let (min, max) = self.withdrawable(&link, account.balance_msat);
         Ok((link, urls, min, max))
@@ -250,26 +248,25 @@ impl Withdrawals {
     /// the payer. Anything refused changes nothing.
     pub async fn withdraw_callback(
         &self,
-        k1: &str,
+        k1: &K1,
         query_k1: Option<&str>,
         pr: Option<&str>,
     ) -> Result<(), Error> {
         let link = self.withdraw_link(k1).await?;
-        if query_k1 != Some(k1) {
-            return Err(Error::BadRequest("k1 does not match this link".into()));
+        if query_k1 != Some(k1.as_str()) {
+            return Err(Refusal::K1Mismatch.into());
         }
         let now = unix_now();
         if let Some(reason) = Self::unusable(&link, now) {
-            return Err(Error::BadRequest(reason.into()));
+            return Err(reason.into());
         }
         let pr = pr
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::BadRequest("missing pr".into()))?;
+            .ok_or(Refusal::MissingPr)?;
         let network = self.node.network().await?;
-        let bad = |p: InvoiceProblem| Error::BadRequest(p.to_string());
-        let checked =
-            lud03::check_invoice(pr, link.min_msat, link.max_msat, network, now).map_err(bad)?;
+        let checked = lud03::check_invoice(pr, link.min_msat, link.max_msat, network, now)
+            .map_err(Refusal::Invoice)?;
         // Rule 1, the payment engine's check: internal only for the very invoice we issued.
         let ours = self.store.invoice(&checked.payment_hash).await?;
         let internal = match payments::invoice::route(
@@ -280,12 +277,8 @@ impl Withdrawals {
             now,
         ) {
             Ok(route) => route == payments::Route::Internal,
-            Err(payments::Refusal::OwnInvoice) => {
-                return Err(Error::BadRequest(
-                    "a link cannot pay an invoice of its own account".into(),
-                ));
-            }
-            Err(refusal) => return Err(Error::BadRequest(refusal.to_string())),
+            Err(payments::Refusal::OwnInvoice) => return Err(Refusal::OwnInvoice.into()),
+            Err(refusal) => return Err(Refusal::InvoiceRefused(refusal).into()),
         };
         let fee_reserve = if internal {
             Msat::ZERO
@@ -302,7 +295,7 @@ impl Withdrawals {
             title: link.title.clone(),
             now,
         };
-        let refused = |r: &str| Err(Error::BadRequest(r.into()));
+        let refused = |r: Refusal| Err(r.into());
         match self.store.reserve_withdrawal(&reservation).await? {
             ReserveOutcome::Reserved(payment) => {
                 tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
@@ -312,13 +305,11 @@ impl Withdrawals {
                 Ok(())
             }
             ReserveOutcome::UnknownLink => Err(Error::UnknownLink),
-            ReserveOutcome::Disabled => refused("this withdraw link is disabled"),
-            ReserveOutcome::Expired => refused("this withdraw link has expired"),
-            ReserveOutcome::UsedUp => refused("this withdraw link has been used up"),
-            ReserveOutcome::InsufficientBalance => {
-                refused("the balance does not cover this amount and the fee reserve")
-            }
-            ReserveOutcome::DuplicatePayment => refused("this invoice is already being paid"),
+            ReserveOutcome::Disabled => refused(Refusal::LinkDisabled),
+            ReserveOutcome::Expired => refused(Refusal::LinkExpired),
+            ReserveOutcome::UsedUp => refused(Refusal::LinkUsedUp),
+            ReserveOutcome::InsufficientBalance => refused(Refusal::InsufficientBalance),
+            ReserveOutcome::DuplicatePayment => refused(Refusal::AlreadyBeingPaid),
         }
     }
 }
