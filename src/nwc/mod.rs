@@ -7,8 +7,9 @@
 //! - [`methods`]: the methods, one connection at a time; [`transactions`]: the ledger as
 //!   NIP-47 transactions.
 //! - [`spend`]: the boundary to the payment engine; [`invoices`]: the boundary to invoice issuing.
-//! - [`service`]: the task that listens on the relays, answers, and notifies; [`signal`]: what
-//!   ties it to the connections made in its process.
+//! - [`service`]: the task that listens on the relays, answers, and notifies; `requests`: one
+//!   request run once (claimed, renewed, swept and resumed after a restart); [`signal`]: what
+//!   ties the service to the connections made in its process.
 
 pub mod budget;
 pub mod connections;
@@ -16,6 +17,7 @@ pub mod envelope;
 pub mod invoices;
 pub mod methods;
 pub mod nip47;
+mod requests;
 pub mod service;
 pub mod signal;
 pub mod spend;
