@@ -2,7 +2,8 @@
 //! addinvoice, pay it from another account, gettxs, getuserinvoices, payinvoice to an external
 //! invoice, refresh, revoke), on the embedded store with the LND simulator; racing payments on one
 //! balance; tokens that are bad, expired or revoked; one account's token against another's data;
-//! login rate limits; `/create` by the domain's registration.
+//! login rate limits; `/create` by the domain's registration. The CLI's
+//! `lnaddr lndhub create`: `cli_qr.rs`.
 
 mod lnd_sim;
 mod support;
@@ -411,81 +412,4 @@ async fn create_follows_the_domain_registration() {
         || async { (w.balance().await == 5).then_some(()) },
     )
     .await;
-}
-
-/// Reads back a QR code printed with Unicode half blocks (`lnaddr::withdraw::qr::terminal`).
-fn decode_terminal_qr(text: &str) -> Option<String> {
-    let rows: Vec<Vec<char>> = text
-        .lines()
-        .filter(|l| !l.is_empty() && l.chars().all(|c| " ▀▄█".contains(c)))
-        .map(|l| l.chars().collect())
-        .collect();
-    let width = rows.iter().map(Vec::len).max()?;
-    const SCALE: usize = 4;
-    for invert in [false, true] {
-        let mut img = rqrr::PreparedImage::prepare_from_greyscale(
-            width * SCALE,
-            rows.len() * 2 * SCALE,
-            |x, y| {
-                let (col, half) = (x / SCALE, y / SCALE);
-                let c = rows[half / 2].get(col).copied().unwrap_or(' ');
-                let top = half % 2 == 0;
-                let filled = match c {
-                    '█' => true,
-                    '▀' => top,
-                    '▄' => !top,
-                    _ => false,
-                };
-                if filled ^ invert { 255 } else { 0 }
-            },
-        );
-        for grid in img.detect_grids() {
-            if let Ok((_, content)) = grid.decode() {
-                return Some(content);
-            }
-        }
-    }
-    None
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_prints_the_lndhub_string_and_its_qr_code() {
-    use support::process::GatewayProcess;
-    let dir = tempfile::tempdir().expect("tmp");
-    let g = GatewayProcess::start(dir.path(), &[]);
-    let http = reqwest::Client::new();
-    g.wait_healthy(&http, std::time::Duration::from_secs(30))
-        .await;
-    let cli = |args: &[&str]| g.cli_ok(args);
-    let domain = format!("localhost:{}", g.public_port);
-    let address = format!("alice@{domain}");
-    cli(&["account", "add", &address]);
-    let out = cli(&["lndhub", "create", &address]);
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("lndhub://"))
-        .expect("the lndhub:// line");
-    assert!(
-        line.ends_with(&format!("@http://{domain}/lndhub")),
-        "{line}"
-    );
-    assert_eq!(
-        decode_terminal_qr(&out).as_deref(),
-        Some(line),
-        "the QR code holds the string"
-    );
-
-    // The printed string opens the wallet (the domain's public URL is this process).
-    let mut w = Wallet::import(&http, line, None);
-    assert_eq!(w.authorize().await.0, 200);
-    assert_eq!(w.balance().await, 0);
-    let listed: Value = serde_json::from_str(&cli(&["lndhub", "list", &address])).expect("json");
-    assert_eq!(listed[0]["login"], w.login.as_str());
-    assert!(
-        !listed.to_string().contains(&w.password),
-        "the password is never listed"
-    );
-    let revoked: Value = serde_json::from_str(&cli(&["lndhub", "revoke", &w.login])).expect("json");
-    assert_eq!(revoked["revoked"], true);
-    assert_bad_auth(&w.get("/balance").await);
 }

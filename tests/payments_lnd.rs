@@ -12,7 +12,7 @@ use std::time::Duration;
 use lightning_invoice::Currency;
 use lnd_sim::LndSim;
 use serde_json::{Value, json};
-use support::lnd_gateway::{Client, TOKEN, WAIT, process_with, started};
+use support::lnd_gateway::{Client, TOKEN, WAIT, process, process_with, started};
 use support::lndhub::Wallet;
 use support::nwc::RawClient;
 use support::process::{GatewayProcess, wait_for};
@@ -25,20 +25,47 @@ async fn fund(c: &Client, sim: &LndSim, amount: u64) {
         .await;
 }
 
-/// A gateway process on `sim` (and `extra` settings) that a test can `kill -9`, and a client of
-/// it; answers once it is ready.
-async fn killable(
-    dir: &std::path::Path,
-    sim: &LndSim,
-    extra: Vec<(String, String)>,
-) -> (GatewayProcess, Client) {
-    process_with(&dir.join("gw"), &sim.lnd(), extra).await
-}
-
 /// `kill -9`, then the same gateway again; answers once it is ready.
 async fn kill_and_restart(g: &mut GatewayProcess, c: &Client) {
     g.restart();
     c.wait_ready().await;
+}
+
+/// Kills the gateway `g` while the payment `call` of a 30 sat invoice (`hash`) from Alice's
+/// 100 sat waits in LND, restarts it, and checks that the payment ended paid once: the call died
+/// with the process, the amount and LND's `fee` msat are gone, the rest of the reserve came back,
+/// and LND was asked once.
+async fn kill_while_in_flight<T>(
+    g: &mut GatewayProcess,
+    c: &Client,
+    sim: &LndSim,
+    call: tokio::task::JoinHandle<Result<T, reqwest::Error>>,
+    hash: [u8; 32],
+    fee: u64,
+) {
+    wait_for("the payment to reach LND", WAIT, || async {
+        (sim.payments_started() == 1).then_some(())
+    })
+    .await;
+    // 30 sat and the 10 sat minimum fee reserve are held.
+    assert_eq!(
+        c.balance("alice@localhost").await,
+        100_000 - 30_000 - 10_000
+    );
+    kill_and_restart(g, c).await;
+    assert!(
+        call.await.expect("task").is_err(),
+        "the call died with the process"
+    );
+    // Paid once: the amount and the real fee gone, the rest of the reserve back, and it stays so.
+    c.wait_balance("alice@localhost", 100_000 - 30_000 - fee)
+        .await;
+    let shown = c
+        .admin(&format!("/api/v1/payments/{}", hex::encode(hash)))
+        .await;
+    assert_eq!(shown["status"], "succeeded", "{shown}");
+    assert_eq!(shown["fee_msat"], fee);
+    assert_eq!(sim.payments_started(), 1, "never sent twice");
 }
 
 async fn pay(c: &Client, invoice: &str) -> Result<(u16, Value), reqwest::Error> {
@@ -79,7 +106,7 @@ async fn an_external_payment_over_lnd_keeps_the_real_fee() {
 async fn a_gateway_killed_mid_payment_ends_it_paid_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
-    let (mut g, c) = killable(dir.path(), &sim, Vec::new()).await;
+    let (mut g, c) = process(&dir.path().join("gw"), &sim.lnd()).await;
     fund(&c, &sim, 100_000).await;
 
     sim.delay_next_payments(1, Duration::from_secs(5));
@@ -92,27 +119,7 @@ async fn a_gateway_killed_mid_payment_ends_it_paid_once() {
         };
         tokio::spawn(async move { pay(&c, &pr).await })
     };
-    wait_for("the payment to reach LND", WAIT, || async {
-        (sim.payments_started() == 1).then_some(())
-    })
-    .await;
-    assert_eq!(
-        c.balance("alice@localhost").await,
-        100_000 - 30_000 - 10_000
-    );
-    kill_and_restart(&mut g, &c).await;
-    assert!(
-        call.await.expect("task").is_err(),
-        "the call died with the process"
-    );
-    c.wait_balance("alice@localhost", 100_000 - 30_000 - 1_000)
-        .await;
-    let shown = c
-        .admin(&format!("/api/v1/payments/{}", hex::encode(hash)))
-        .await;
-    assert_eq!(shown["status"], "succeeded", "{shown}");
-    assert_eq!(shown["fee_msat"], 1_000);
-    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    kill_while_in_flight(&mut g, &c, &sim, call, hash, 1_000).await;
 }
 
 /// The same through LndHub: BlueWallet's `payinvoice` in flight when the gateway is `kill -9`ed.
@@ -123,7 +130,7 @@ async fn an_lndhub_payinvoice_killed_mid_payment_ends_it_paid_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let sim = LndSim::start(&dir.path().join("lnd")).await.expect("sim");
     sim.set_payment_fee_msat(2_000);
-    let (mut g, c) = killable(dir.path(), &sim, Vec::new()).await;
+    let (mut g, c) = process(&dir.path().join("gw"), &sim.lnd()).await;
     let http = c.http.clone();
     fund(&c, &sim, 100_000).await;
     let made = c
@@ -161,29 +168,7 @@ async fn an_lndhub_payinvoice_killed_mid_payment_ends_it_paid_once() {
                 .await
         })
     };
-    wait_for("the payment to reach LND", WAIT, || async {
-        (sim.payments_started() == 1).then_some(())
-    })
-    .await;
-    // 30 sat and the 10 sat minimum fee reserve are held.
-    assert_eq!(
-        c.balance("alice@localhost").await,
-        100_000 - 30_000 - 10_000
-    );
-    kill_and_restart(&mut g, &c).await;
-    assert!(
-        call.await.expect("task").is_err(),
-        "the call died with the process"
-    );
-    // Paid once: the amount and the real fee gone, the rest of the reserve back, and it stays so.
-    c.wait_balance("alice@localhost", 100_000 - 30_000 - 2_000)
-        .await;
-    let shown = c
-        .admin(&format!("/api/v1/payments/{}", hex::encode(hash)))
-        .await;
-    assert_eq!(shown["status"], "succeeded", "{shown}");
-    assert_eq!(shown["fee_msat"], 2_000);
-    assert_eq!(sim.payments_started(), 1, "never sent twice");
+    kill_while_in_flight(&mut g, &c, &sim, call, hash, 2_000).await;
     // The access token outlived the process; the wallet shows the payment once, fee included.
     assert_eq!(alice.balance().await, 68);
     let txs = alice.list("/gettxs?limit=100").await;
@@ -209,7 +194,7 @@ async fn an_nwc_pay_invoice_killed_mid_payment_is_finished_and_answered() {
     sim.set_payment_fee_msat(2_000);
     let (_relay, relay_url) = relay(0).await;
     let extra = vec![("LNADDR_NWC__RELAYS".to_string(), format!("[{relay_url:?}]"))];
-    let (mut g, c) = killable(dir.path(), &sim, extra).await;
+    let (mut g, c) = process_with(&dir.path().join("gw"), &sim.lnd(), extra).await;
     fund(&c, &sim, 100_000).await;
     let made = c
         .http

@@ -1,6 +1,6 @@
 //! Signed webhooks end to end on the embedded store: a gateway in-process on real sockets, a
 //! receiver (`support::webhook_receiver`) that checks every signature with its own HMAC, the admin
-//! API to register webhooks, the fake node to pay. Also the ledger exports (CSV, JSON).
+//! API to register webhooks, the fake node to pay. The ledger exports: `exports.rs`.
 
 mod support;
 
@@ -40,21 +40,6 @@ async fn register(gw: &TestGateway, body: Value) -> Value {
     created
 }
 
-/// Requests an invoice from `user` on `localhost` and pays it; answers its payment hash.
-async fn pay(gw: &TestGateway, user: &str, amount: u64, extra: &str) -> String {
-    let (status, body) = gw
-        .get_host(
-            "localhost",
-            &format!("/lnurlp/{user}/callback?amount={amount}{extra}"),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let pr = body["pr"].as_str().expect("pr").to_string();
-    let (status, paid) = gw.fake_pay(&pr).await;
-    assert_eq!(status, 200, "{paid}");
-    paid["payment_hash"].as_str().expect("hash").to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_are_signed_and_carry_the_payment() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -92,8 +77,12 @@ async fn events_are_signed_and_carry_the_payment() {
     gw.create_account("alice@localhost").await;
     let payer = r#"{"name":"Bob"}"#;
     let encoded: String = url::form_urlencoded::byte_serialize(payer.as_bytes()).collect();
-    let h1 = pay(&gw, "alice", 21_000, "&comment=thanks%2C%20alice").await;
-    let h2 = pay(&gw, "alice", 5_000, &format!("&payerdata={encoded}")).await;
+    let h1 = gw
+        .pay_with("alice", 21_000, "&comment=thanks%2C%20alice")
+        .await;
+    let h2 = gw
+        .pay_with("alice", 5_000, &format!("&payerdata={encoded}"))
+        .await;
 
     let events = receiver.wait_events(2, WAIT).await;
     assert_eq!(receiver.bad_signatures(), 0, "every delivery verifies");
@@ -159,7 +148,7 @@ async fn a_receiver_down_for_a_while_gets_every_event_once_per_id() {
     gw.create_account("shop@localhost").await;
     let mut hashes = HashSet::new();
     for amount in [1_000, 2_000, 3_000] {
-        hashes.insert(pay(&gw, "shop", amount, "").await);
+        hashes.insert(gw.pay_with("shop", amount, "").await);
     }
     // Every event tried at least twice while the receiver is down, and none accepted. The
     // receiver counts a try before the gateway has read its answer: wait for both counts.
@@ -270,158 +259,6 @@ async fn webhook_urls_on_private_addresses_are_refused() {
     register(&gw, json!({"url": "https://1.1.1.1/hook"})).await;
 }
 
-#[tokio::test]
-async fn the_csv_export_parses_and_matches_the_ledger() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gw = gateway(dir.path(), true).await;
-    gw.create_account("books@localhost").await;
-    let payer = r#"{"name":"Bob, \"the\" builder"}"#;
-    let encoded: String = url::form_urlencoded::byte_serialize(payer.as_bytes()).collect();
-    let comment: String =
-        url::form_urlencoded::byte_serialize("line one, \"quoted\"\nline two".as_bytes()).collect();
-    let h1 = pay(&gw, "books", 1_000, &format!("&comment={comment}")).await;
-    let h2 = pay(&gw, "books", 2_500, &format!("&payerdata={encoded}")).await;
-    let h3 = pay(&gw, "books+invoice42", 3_000, "").await;
-    gw.wait_balance("books@localhost", 6_500).await;
-
-    let resp = gw
-        .http
-        .get(format!(
-            "{}/api/v1/accounts/books@localhost/transactions.csv",
-            gw.admin
-        ))
-        .bearer_auth(support::gateway::TOKEN)
-        .send()
-        .await
-        .expect("csv");
-    assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .expect("type")
-            .starts_with("text/csv")
-    );
-    let text = resp.text().await.expect("body");
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .expect("header row")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    for column in [
-        "time",
-        "direction",
-        "amount_msat",
-        "fee_msat",
-        "status",
-        "payment_hash",
-        "comment",
-        "payer_data",
-        "zap_sender",
-    ] {
-        assert!(
-            headers.iter().any(|h| h == column),
-            "{column} in {headers:?}"
-        );
-    }
-    let col = |name: &str| headers.iter().position(|h| h == name).expect("column");
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
-    let ledger = gw.transactions("books@localhost").await;
-    assert_eq!(rows.len(), ledger.len());
-    assert_eq!(rows.len(), 3);
-    for tx in &ledger {
-        let hash = tx["payment_hash"].as_str().expect("hash");
-        let row = rows
-            .iter()
-            .find(|r| &r[col("payment_hash")] == hash)
-            .expect("every ledger entry has a row");
-        assert_eq!(&row[col("direction")], "in");
-        assert_eq!(row[col("amount_msat")], tx["amount_msat"].to_string());
-        assert_eq!(row[col("fee_msat")], tx["fee_msat"].to_string());
-        assert_eq!(&row[col("status")], tx["status"].as_str().expect("status"));
-        assert_eq!(
-            &row[col("comment")],
-            tx["comment"].as_str().unwrap_or_default()
-        );
-        assert_eq!(row[col("timestamp")], tx["created_at"].to_string());
-        assert!(row[col("time")].ends_with('Z'));
-    }
-    let by_hash = |h: &str| {
-        rows.iter()
-            .find(|r| &r[col("payment_hash")] == h)
-            .expect("row")
-            .clone()
-    };
-    assert_eq!(
-        &by_hash(&h1)[col("comment")],
-        "line one, \"quoted\"\nline two"
-    );
-    assert_eq!(&by_hash(&h2)[col("payer_data")], payer);
-    assert_eq!(&by_hash(&h3)[col("tag")], "invoice42");
-
-    // The window: from is inclusive, to exclusive.
-    let first = ledger
-        .iter()
-        .filter_map(|t| t["created_at"].as_u64())
-        .min()
-        .expect("time");
-    let count = |query: String| {
-        let http = gw.http.clone();
-        let url = format!(
-            "{}/api/v1/accounts/books@localhost/transactions.csv{query}",
-            gw.admin
-        );
-        async move {
-            let text = http
-                .get(url)
-                .bearer_auth(support::gateway::TOKEN)
-                .send()
-                .await
-                .expect("csv")
-                .text()
-                .await
-                .expect("text");
-            let mut r = csv::Reader::from_reader(text.as_bytes());
-            assert!(r.headers().expect("header").len() >= 9);
-            r.records().count()
-        }
-    };
-    assert_eq!(count(format!("?from={first}")).await, 3);
-    assert_eq!(count(format!("?to={first}")).await, 0);
-    assert_eq!(count(format!("?from={}", first + 100_000)).await, 0);
-
-    // The JSON export has the same rows.
-    let (status, json_rows) = gw
-        .admin(
-            Method::GET,
-            "/api/v1/accounts/books@localhost/transactions.json",
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(json_rows.as_array().expect("array").len(), 3);
-    assert_eq!(json_rows[0]["direction"], "in");
-
-    // Bad input changes nothing and says why.
-    let (status, _) = gw
-        .admin(
-            Method::GET,
-            "/api/v1/accounts/books@localhost/transactions.csv?from=yesterday",
-            None,
-        )
-        .await;
-    assert_eq!(status, 400);
-    let (status, _) = gw
-        .admin(
-            Method::GET,
-            "/api/v1/accounts/nobody@localhost/transactions.csv",
-            None,
-        )
-        .await;
-    assert_eq!(status, 404);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn payments_out_send_sent_and_failed_events() {
     use lightning_invoice::Currency;
@@ -448,7 +285,7 @@ async fn payments_out_send_sent_and_failed_events() {
     .await;
     receiver.trust(created["secret"].as_str().expect("secret"));
     gw.create_account("alice@localhost").await;
-    pay(&gw, "alice", 100_000, "").await;
+    gw.pay_with("alice", 100_000, "").await;
     gw.wait_balance("alice@localhost", 100_000).await;
     gw.fake().payments.set_fee(lnaddr::types::Msat(1_234));
     let body = json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2});

@@ -291,6 +291,15 @@ impl Browser {
         std::fs::write(path, png).expect("write screenshot");
     }
 
+    /// Asserts no script error, no CSP violation, no failed load on the pages seen so far.
+    pub fn assert_clean(&self) {
+        assert!(
+            self.problems().is_empty(),
+            "browser problems: {:?}",
+            self.problems()
+        );
+    }
+
     /// Script errors and console or CSP messages seen so far.
     pub fn problems(&self) -> Vec<String> {
         self.problems.lock().expect("lock").clone()

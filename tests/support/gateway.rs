@@ -241,9 +241,21 @@ impl TestGateway {
 
     /// Pays `user@localhost` `amount` msat with the fake node, through its Lightning Address.
     pub async fn pay_to(&self, user: &str, amount: u64) {
-        let inv = self.invoice(user, amount).await;
-        let (status, body) = self.fake_pay(inv["pr"].as_str().expect("pr")).await;
+        self.pay_with(user, amount, "").await;
+    }
+
+    /// The same with more callback query `extra` (`&comment=...`); answers the payment hash.
+    pub async fn pay_with(&self, user: &str, amount: u64, extra: &str) -> String {
+        let (status, body) = self
+            .get_host(
+                "localhost",
+                &format!("/lnurlp/{user}/callback?amount={amount}{extra}"),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
+        let (status, paid) = self.fake_pay(body["pr"].as_str().expect("pr")).await;
+        assert_eq!(status, 200, "{paid}");
+        paid["payment_hash"].as_str().expect("hash").to_string()
     }
 
     /// Creates `user@localhost`, pays it `amount` msat and waits until it holds them.
@@ -296,4 +308,10 @@ impl TestGateway {
             })
             .unwrap_or(0.0)
     }
+}
+
+/// `&comment=` with `text` encoded, for [`TestGateway::pay_with`].
+pub fn comment_query(text: &str) -> String {
+    let text: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    format!("&comment={text}")
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lnaddr::store::*;
 use lnaddr::types::PaymentHash;
 
-use super::store_suite::new_account;
+use super::store_suite::created;
 
 pub fn cred(account: &Account, login: &str, at: u64) -> LndhubCredential {
     LndhubCredential {
@@ -32,14 +32,8 @@ fn now() -> u64 {
 }
 
 pub async fn credentials_round_trip(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
-    let bob = store
-        .create_account(new_account("bob@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
+    let bob = created(store.as_ref(), "bob@example.com").await;
     store
         .create_lndhub_credential(&cred(&alice, "aa01", 2))
         .await
@@ -100,10 +94,7 @@ pub async fn credentials_round_trip(store: Arc<dyn Store>) {
 }
 
 pub async fn tokens_expire_and_are_taken_once(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
     let t = now();
     let live = token(&alice, "aa", TokenKind::Access, t + 3600);
     store.put_lndhub_token("h-live", &live).await.expect("put");
@@ -186,14 +177,8 @@ pub async fn invites_are_taken_once(store: Arc<dyn Store>) {
 }
 
 pub async fn invoice_list_newest_first(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
-    let bob = store
-        .create_account(new_account("bob@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
+    let bob = created(store.as_ref(), "bob@example.com").await;
     for i in 1..=5u8 {
         store
             .note_lndhub_invoice(&alice.id, &PaymentHash([i; 32]))

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod conformance;
 pub mod domain_suite;
+pub mod domains;
 pub mod gateway;
 pub mod http;
 pub mod lnd_gateway;

@@ -5,15 +5,18 @@
 
 use std::time::Duration;
 
+use lightning_invoice::Currency;
 use nostr_relay_builder::prelude::LocalRelay;
 use nostr_sdk::nips::{nip04, nip44};
 use nostr_sdk::prelude::*;
 use nwc::prelude::NostrWalletConnectURI;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
 
 use super::gateway::TestGateway;
 use super::redis_server::RedisServer;
+use super::wallet::foreign_invoice;
 use super::zaps::relay;
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -99,6 +102,71 @@ async fn gateway_on_with(
     .await
 }
 
+/// The address most tests work with.
+pub const ALICE: &str = "alice@localhost";
+
+/// A gateway on `b` with Alice's account holding `balance` msat.
+pub async fn alice(b: Backing, balance: u64) -> NwcGateway {
+    let env = nwc_gateway(b, 1).await;
+    env.gw.create_account(ALICE).await;
+    fund(&env.gw, ALICE, balance).await;
+    env
+}
+
+/// The wallet service's info event (kind 13194), once it is on the relay.
+pub async fn wait_info(raw: &RawClient) -> Event {
+    super::process::wait_for("the info event", WAIT, || async {
+        let filter = Filter::new()
+            .author(raw.uri.public_key)
+            .kind(Kind::from(13194));
+        raw.client
+            .fetch_events(filter, Duration::from_secs(2))
+            .await
+            .ok()
+            .and_then(|events| events.first().cloned())
+    })
+    .await
+}
+
+/// The NIP-47 error code of an answer, or `none`.
+pub fn error_code(answer: &Value) -> &str {
+    answer["error"]["code"].as_str().unwrap_or("none")
+}
+
+/// Pays a fresh foreign invoice of `amount` msat through `raw`; answers the response.
+pub async fn pay(raw: &RawClient, amount: u64) -> Value {
+    let (invoice, _) = foreign_invoice(Currency::Regtest, amount);
+    raw.call(
+        &json!({"method": "pay_invoice", "params": {"invoice": invoice}}).to_string(),
+        true,
+    )
+    .await
+}
+
+/// `on_both_stores!(case, ...)` writes, for each `case(Backing)`, the tests `embedded::case` and
+/// `redis::case`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case($crate::support::nwc::Backing::Embedded).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case($crate::support::nwc::Backing::Redis).await;
+                }
+            )*
+        }
+    };
+}
+
 /// Alice with `balance` msat, paid through her Lightning Address.
 pub async fn fund(gw: &TestGateway, address: &str, balance: u64) {
     let user = address.split('@').next().expect("user");
@@ -131,6 +199,12 @@ pub async fn connect(
 pub fn nwc_client(uri: &NostrWalletConnectURI) -> nwc::NWC {
     let opts = nwc::prelude::NostrWalletConnectOptions::default().timeout(WAIT);
     nwc::NWC::with_opts(uri.clone(), opts)
+}
+
+/// A subscription to the wallet's answers to one request ([`RawClient::answers_to`]).
+pub struct Answers {
+    notes: broadcast::Receiver<RelayPoolNotification>,
+    sub: SubscriptionId,
 }
 
 /// A client that builds its own request events.
@@ -201,25 +275,51 @@ impl RawClient {
         count: usize,
         wait: Duration,
     ) -> Vec<(Value, Event)> {
-        let filter = Filter::new()
-            .author(self.uri.public_key)
-            .kind(Kind::from(23195))
-            .event(event.id);
-        let mut notes = self.client.notifications();
-        let sub = self
-            .client
-            .subscribe(filter, None)
-            .await
-            .expect("subscribe");
+        let answers = self.answers_to(event).await;
         let sent = self.client.send_event(event).await.expect("send");
         assert!(
             !sent.success.is_empty(),
             "no relay took the request: {sent:?}"
         );
+        self.receive(keys, answers, count, wait).await
+    }
+
+    /// Subscribes to the wallet's answers to `event` without sending it (a request the gateway
+    /// finds in its store). Once this returns the relay holds the subscription: a later request
+    /// on the same connection has been answered (relays read one connection in order).
+    pub async fn answers_to(&self, event: &Event) -> Answers {
+        let filter = Filter::new()
+            .author(self.uri.public_key)
+            .kind(Kind::from(23195))
+            .event(event.id);
+        let notes = self.client.notifications();
+        let sub = self
+            .client
+            .subscribe(filter, None)
+            .await
+            .expect("subscribe")
+            .val;
+        // A query after it on the same connection: its end of stored events (EOSE) comes once
+        // the relay has taken the subscription.
+        self.client
+            .fetch_events(Filter::new().id(event.id), WAIT)
+            .await
+            .expect("a query the relay answers");
+        Answers { notes, sub }
+    }
+
+    /// Up to `count` answers of `answers`' subscription within `wait`, opened with `keys`.
+    pub async fn receive(
+        &self,
+        keys: &Keys,
+        mut answers: Answers,
+        count: usize,
+        wait: Duration,
+    ) -> Vec<(Value, Event)> {
         let mut out: Vec<(Value, Event)> = Vec::new();
         let deadline = tokio::time::Instant::now() + wait;
         while out.len() < count {
-            let Ok(n) = tokio::time::timeout_at(deadline, notes.recv()).await else {
+            let Ok(n) = tokio::time::timeout_at(deadline, answers.notes.recv()).await else {
                 break;
             };
             if let Ok(RelayPoolNotification::Message {
@@ -230,14 +330,14 @@ impl RawClient {
                     },
                 ..
             }) = n
-                && *subscription_id == sub.val
+                && *subscription_id == answers.sub
                 && !out.iter().any(|(_, seen)| seen.id == ev.id)
             {
                 let ev = ev.into_owned();
                 out.push((self.open(keys, &ev), ev));
             }
         }
-        self.client.unsubscribe(&sub.val).await;
+        self.client.unsubscribe(&answers.sub).await;
         out
     }
 

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use lnaddr::store::*;
 use lnaddr::types::Msat;
 
-use super::store_suite::new_account;
+use super::store_suite::created;
 
 pub fn connection(account: &Account, budget: Option<u64>, created_at: u64) -> NwcConnection {
     NwcConnection {
@@ -31,14 +31,8 @@ pub fn connection(account: &Account, budget: Option<u64>, created_at: u64) -> Nw
 }
 
 pub async fn connections_round_trip(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
-    let bob = store
-        .create_account(new_account("bob@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
+    let bob = created(store.as_ref(), "bob@example.com").await;
     let a1 = connection(&alice, Some(10_000), 1);
     let a2 = connection(&alice, None, 2);
     let b1 = connection(&bob, None, 3);
@@ -72,10 +66,7 @@ pub async fn connections_round_trip(store: Arc<dyn Store>) {
 }
 
 pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
     let c = connection(&alice, None, 1);
     store.create_nwc_connection(&c).await.expect("create");
     let revoked = store
@@ -113,10 +104,7 @@ pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
 }
 
 pub async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
     let c = connection(&alice, Some(10_000), 1);
     store.create_nwc_connection(&c).await.expect("create");
     let period = 86_400;
@@ -150,10 +138,7 @@ pub async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
 }
 
 pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
-    let alice = store
-        .create_account(new_account("alice@example.com"))
-        .await
-        .expect("create");
+    let alice = created(store.as_ref(), "alice@example.com").await;
     let c = connection(&alice, Some(1_000), 1);
     store.create_nwc_connection(&c).await.expect("create");
     let budget = Some(Msat(1_000));

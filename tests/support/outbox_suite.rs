@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lnaddr::store::*;
 
-use super::store_suite::{invoice_for, new_account, settlement};
+use super::store_suite::{created, invoice_for, settlement};
 
 const NOW: u64 = 1_700_000_000_000;
 const LEASE: u64 = 60_000;
@@ -20,10 +20,7 @@ pub fn zap_invoice_for(account: &Account, n: u64, amount: u64) -> InvoiceRecord 
 }
 
 pub async fn queued_once_with_the_credit(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("zappee@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "zappee@example.com").await;
     let zap = zap_invoice_for(&a, 1, 21_000);
     let plain = invoice_for(&a, 2, 1_000);
     store.add_invoice(zap.clone()).await.expect("add");
@@ -76,10 +73,7 @@ pub async fn queued_once_with_the_credit(store: Arc<dyn Store>) {
 }
 
 async fn credited_zaps(store: &Arc<dyn Store>, n: u64) -> Vec<InvoiceRecord> {
-    let a = store
-        .create_account(new_account("many@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "many@example.com").await;
     let mut out = Vec::new();
     for i in 0..n {
         let inv = zap_invoice_for(&a, 100 + i, 1_000);
@@ -218,10 +212,7 @@ pub async fn an_expired_lease_passes_to_another(store: Arc<dyn Store>) {
 
 /// An unpaid zap invoice, even long expired, never yields a job; a late credit still does.
 pub async fn an_unpaid_zap_has_no_job_until_credited(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("late@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "late@example.com").await;
     let mut inv = zap_invoice_for(&a, 7, 2_000);
     // Expired an hour ago (its queue entry is due), yet not so long that it is forgotten.
     inv.expires_at = lnaddr::types::unix_now() - 3_600;

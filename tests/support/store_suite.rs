@@ -110,18 +110,9 @@ pub async fn accounts_and_names(store: Arc<dyn Store>) {
 }
 
 pub async fn names_are_per_domain(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("bob@one.example"))
-        .await
-        .expect("create");
-    let b = store
-        .create_account(new_account("bob@two.example"))
-        .await
-        .expect("create");
-    store
-        .create_account(new_account("carol@one.example"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "bob@one.example").await;
+    let b = created(store.as_ref(), "bob@two.example").await;
+    created(store.as_ref(), "carol@one.example").await;
     assert_ne!(a.id, b.id);
     let one = DomainName::parse("one.example").expect("d");
     let listed = store.list_accounts(Some(&one)).await.expect("list");
@@ -131,10 +122,7 @@ pub async fn names_are_per_domain(store: Arc<dyn Store>) {
 }
 
 pub async fn credit_is_once(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("dave@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "dave@example.com").await;
     let inv = invoice_for(&a, 1, 21_000);
     store.add_invoice(inv.clone()).await.expect("add");
     assert!(matches!(
@@ -172,10 +160,7 @@ pub async fn credit_is_once(store: Arc<dyn Store>) {
 }
 
 pub async fn credit_unknown_and_gone(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("erin@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "erin@example.com").await;
     let inv = invoice_for(&a, 2, 5_000);
     assert_eq!(
         store
@@ -212,10 +197,7 @@ pub async fn credit_unknown_and_gone(store: Arc<dyn Store>) {
 }
 
 pub async fn ledger_newest_first(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("frank@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "frank@example.com").await;
     for n in 1..=5u64 {
         let inv = invoice_for(&a, n, n * 1000);
         store.add_invoice(inv.clone()).await.expect("add");
@@ -341,10 +323,7 @@ pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
 }
 
 pub async fn delete_refused_with_balance(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("gina@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "gina@example.com").await;
     let inv = invoice_for(&a, 1, 1000);
     store.add_invoice(inv.clone()).await.expect("add");
     store
@@ -356,10 +335,7 @@ pub async fn delete_refused_with_balance(store: Arc<dyn Store>) {
         Err(StoreError::BalanceNotZero)
     ));
     assert!(store.account(&a.id).await.expect("read").is_some());
-    let b = store
-        .create_account(new_account("hank@example.com"))
-        .await
-        .expect("create");
+    let b = created(store.as_ref(), "hank@example.com").await;
     store.delete_account(&b.id).await.expect("delete");
     assert!(store.account(&b.id).await.expect("read").is_none());
     // The name is free again, for a new account with a new id.
@@ -389,10 +365,7 @@ pub async fn meta_once(store: Arc<dyn Store>) {
 
 /// Hundreds of concurrent credits on one account: every one lands once, the balance is exact.
 pub async fn concurrent_credits_exact(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("ivy@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "ivy@example.com").await;
     let invoices: Vec<InvoiceRecord> = (1..=200u64).map(|n| invoice_for(&a, n, 1000 + n)).collect();
     for inv in &invoices {
         store.add_invoice(inv.clone()).await.expect("add");
@@ -432,10 +405,7 @@ pub async fn concurrent_credits_exact(store: Arc<dyn Store>) {
 pub async fn snapshot_is_a_consistent_copy(store: Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("snap.redb");
-    let a = store
-        .create_account(new_account("snap@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "snap@example.com").await;
     let paid = invoice_for(&a, 1, 5_000);
     let open = invoice_for(&a, 2, 6_000);
     store.add_invoice(paid.clone()).await.expect("add");

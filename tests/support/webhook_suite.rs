@@ -8,7 +8,7 @@ use std::sync::Arc;
 use lnaddr::store::webhooks::{EventType, Webhook, event_id};
 use lnaddr::store::*;
 
-use super::store_suite::{invoice_for, new_account, settlement};
+use super::store_suite::{created, invoice_for, new_account, settlement};
 
 const NOW: u64 = 1_700_000_000_000;
 const LEASE: u64 = 60_000;
@@ -64,10 +64,7 @@ async fn credited(store: &Arc<dyn Store>, address: &str, n: u64) -> (Account, Ve
 }
 
 pub async fn queued_once_with_the_credit(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("shop@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "shop@example.com").await;
     let mut inv = invoice_for(&a, 1, 21_000);
     inv.payer_data = Some(r#"{"name":"Bob"}"#.into());
     inv.zap_request = Some(format!(
@@ -246,10 +243,7 @@ pub async fn an_expired_lease_passes_to_another(store: Arc<dyn Store>) {
 }
 
 pub async fn no_event_without_a_credit(store: Arc<dyn Store>) {
-    let a = store
-        .create_account(new_account("gone@example.com"))
-        .await
-        .expect("create");
+    let a = created(store.as_ref(), "gone@example.com").await;
     // Expired a moment ago: the account is removable, the records not yet forgotten.
     let expired = lnaddr::types::unix_now() - 1;
     let unpaid = InvoiceRecord {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lnaddr::store::*;
 use lnaddr::types::{Msat, PaymentHash};
 
-use super::store_suite::{invoice_for, new_account, settlement};
+use super::store_suite::{created, invoice_for, new_account, settlement};
 
 /// An account holding `balance`.
 pub async fn funded(store: &Arc<dyn Store>, address: &str, balance: u64) -> Account {
@@ -375,10 +375,7 @@ pub async fn leases_are_exclusive(store: Arc<dyn Store>) {
 /// Rule 8: an account is not removed while a payment from it is pending or an invoice issued to
 /// it may still be paid; once both are over (and the balance is zero), it is.
 pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
-    let billed = store
-        .create_account(new_account("billed@example.com"))
-        .await
-        .expect("create");
+    let billed = created(store.as_ref(), "billed@example.com").await;
     let mut open = invoice_for(&billed, 7, 1_000);
     open.expires_at = lnaddr::types::unix_now() + 3_600;
     store.add_invoice(open).await.expect("add");
@@ -389,10 +386,7 @@ pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
     assert!(store.account(&billed.id).await.expect("read").is_some());
 
     // Funded by an invoice that has expired since, then everything reserved for a payment.
-    let payer = store
-        .create_account(new_account("spender@example.com"))
-        .await
-        .expect("create");
+    let payer = created(store.as_ref(), "spender@example.com").await;
     let mut inv = invoice_for(&payer, 8, 10_000);
     inv.expires_at = lnaddr::types::unix_now() - 1;
     store.add_invoice(inv.clone()).await.expect("add");
