@@ -23,6 +23,7 @@ mod withdraw;
 mod zaps;
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -232,9 +233,12 @@ impl Settings {
         let lightning = lightning::lightning_settings(raw.lightning, &mut problems);
         let limits = limits::limit_settings(raw.limits, &mut problems);
         let shutdown_timeout_secs = raw.shutdown_timeout_secs.unwrap_or(10);
-        if !(1..=600).contains(&shutdown_timeout_secs) {
-            problems.push("shutdown_timeout_secs must be between 1 and 600".into());
-        }
+        check_range(
+            &mut problems,
+            "shutdown_timeout_secs",
+            shutdown_timeout_secs,
+            1..=600,
+        );
         let withdraw = withdraw::withdraw_settings(raw.withdraw, &mut problems);
         let ledger = ledger::ledger_settings(raw.ledger, &mut problems);
         let payments = payments::payment_settings(raw.payments, &mut problems);
@@ -265,6 +269,17 @@ impl Settings {
             nwc,
             domains,
         })
+    }
+}
+
+/// Notes a problem unless `value` is within `range`: "`key` must be between MIN and MAX".
+fn check_range(problems: &mut Vec<String>, key: &str, value: u64, range: RangeInclusive<u64>) {
+    if !range.contains(&value) {
+        problems.push(format!(
+            "{key} must be between {} and {}",
+            range.start(),
+            range.end()
+        ));
     }
 }
 

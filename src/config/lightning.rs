@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::expand_home;
+use super::{check_range, expand_home};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,9 +64,12 @@ pub enum LightningBackend {
 
 pub fn lightning_settings(raw: RawLightning, problems: &mut Vec<String>) -> LightningSettings {
     let invoice_expiry_secs = raw.invoice_expiry_secs.unwrap_or(3600);
-    if !(60..=7 * 86_400).contains(&invoice_expiry_secs) {
-        problems.push("lightning.invoice_expiry_secs must be between 60 and 604800".into());
-    }
+    check_range(
+        problems,
+        "lightning.invoice_expiry_secs",
+        invoice_expiry_secs,
+        60..=7 * 86_400,
+    );
     let backend = match raw.kind.unwrap_or_default() {
         LightningKind::Fake => {
             let name = raw

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::check_range;
 use crate::types::Msat;
 
 /// `[payments]`: how every process finishes the payments of others (see `docs/payments.md`).
@@ -48,11 +49,17 @@ pub fn payment_settings(raw: RawPayments, problems: &mut Vec<String>) -> Payment
         account_daily_limit: raw.account_daily_limit_msat.map(Msat),
         domain_daily_limit: raw.domain_daily_limit_msat.map(Msat),
     };
-    if !(1..=86_400).contains(&payments.stale_after_secs) {
-        problems.push("payments.stale_after_secs must be between 1 and 86400".into());
-    }
-    if !(1..=3_600).contains(&payments.sweep_interval.as_secs()) {
-        problems.push("payments.sweep_interval_secs must be between 1 and 3600".into());
-    }
+    check_range(
+        problems,
+        "payments.stale_after_secs",
+        payments.stale_after_secs,
+        1..=86_400,
+    );
+    check_range(
+        problems,
+        "payments.sweep_interval_secs",
+        payments.sweep_interval.as_secs(),
+        1..=3_600,
+    );
     payments
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::check_range;
+
 /// Default of `store.forget_unpaid_after_secs`: a day after expiry.
 pub const DEFAULT_FORGET_UNPAID_AFTER_SECS: u64 = 86_400;
 /// `store.forget_unpaid_after_secs` is at least this: a settlement made just before expiry has
@@ -90,9 +92,7 @@ pub fn store_options(
         ));
     }
     let wait_ms = redis.wait_timeout_ms.unwrap_or(1000);
-    if !(1..=2000).contains(&wait_ms) {
-        problems.push("store.redis.wait_timeout_ms must be between 1 and 2000".into());
-    }
+    check_range(problems, "store.redis.wait_timeout_ms", wait_ms, 1..=2000);
     StoreOptions {
         forget_unpaid_after_secs: forget,
         wait_replicas: redis.wait_replicas.unwrap_or(0),

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::check_range;
 use crate::types::Msat;
 
 /// `[withdraw]`: LNURL-withdraw (LUD-03) payments.
@@ -35,8 +36,11 @@ pub fn withdraw_settings(raw: RawWithdraw, problems: &mut Vec<String>) -> Withdr
     if withdraw.fee_reserve_ppm > 1_000_000 {
         problems.push("withdraw.fee_reserve_ppm must be at most 1000000 (100%)".into());
     }
-    if !(1..=3600).contains(&withdraw.payment_timeout_secs) {
-        problems.push("withdraw.payment_timeout_secs must be between 1 and 3600".into());
-    }
+    check_range(
+        problems,
+        "withdraw.payment_timeout_secs",
+        u64::from(withdraw.payment_timeout_secs),
+        1..=3600,
+    );
     withdraw
 }
