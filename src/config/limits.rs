@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::check_range;
 use super::proxies::TrustedProxy;
 
 /// Lookups (`/.well-known/*`, verify, everything not a callback) per client IP and minute.
@@ -151,9 +152,7 @@ pub fn limit_settings(raw: RawLimits, problems: &mut Vec<String>) -> LimitSettin
     }
     let secs = |name: &str, v: Option<u64>, d: u64, problems: &mut Vec<String>| {
         let v = v.unwrap_or(d);
-        if !(1..=3600).contains(&v) {
-            problems.push(format!("limits.{name} must be between 1 and 3600"));
-        }
+        check_range(problems, &format!("limits.{name}"), v, 1..=3600);
         Duration::from_secs(v)
     };
     let header_read_timeout = secs(

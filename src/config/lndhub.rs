@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::Rate;
+use super::{Rate, check_range};
 
 /// Access tokens: 2 days (lndhub.go's default).
 pub const DEFAULT_ACCESS_TOKEN_SECS: u64 = 2 * 24 * 3600;
@@ -62,9 +62,7 @@ pub fn lndhub_settings(raw: RawLndhub, problems: &mut Vec<String>) -> LndhubSett
         ));
     }
     let wait = raw.payment_wait_secs.unwrap_or(20);
-    if !(1..=600).contains(&wait) {
-        problems.push("lndhub.payment_wait_secs must be between 1 and 600".into());
-    }
+    check_range(problems, "lndhub.payment_wait_secs", wait, 1..=600);
     let auth = Rate {
         per_minute: raw.auth_per_minute.unwrap_or(10),
         burst: raw.auth_burst.unwrap_or(10),

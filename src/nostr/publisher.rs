@@ -7,29 +7,39 @@
 //! job no relay accepts within [`GIVE_UP`] fails. The ledger wakes the task after a credit; a poll
 //! is the fallback.
 //!
-//! Relays are named by strangers, so every connection goes through [`PinnedTransport`] (resolve
-//! once, check, connect to the checked address), and one relay host is tried at most
-//! `zaps.relay_host_attempts_per_minute` times a minute across all zaps and, with Redis, all
-//! processes (a store rate-limit bucket): a flood of paid 1-sat zaps naming a third party's server
-//! cannot make the gateway hammer it. An attempt over the cap waits, without counting as a failure.
+//! Relays are named by strangers, so every connection goes through
+//! [`PinnedTransport`](super::pinned::PinnedTransport) (resolve once, check, connect to the
+//! checked address), and one relay host is tried at most `zaps.relay_host_attempts_per_minute`
+//! times a minute across all zaps and, with Redis, all processes (a store rate-limit bucket): a
+//! flood of paid 1-sat zaps naming a third party's server cannot make the gateway hammer it. An
+//! attempt over the cap waits, without counting as a failure.
+//!
+//! This file is the task and one pass over a job (build the receipt, send to the due relays,
+//! record each answer); one relay attempt is in `send`, when to retry and when a job is done in
+//! `schedule`.
+
+mod schedule;
+mod send;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
-use nostr_sdk::{Client, Event, JsonUtil};
+use nostr_sdk::{Event, JsonUtil};
 use tokio::sync::{Notify, watch};
 
 use super::nip57::relays_of;
-use super::pinned::PinnedTransport;
 use super::receipt::{PaidZap, build_receipt};
-use super::relay_guard::{RelayRefused, Resolve, checked_addrs, parse_relay};
+use super::relay_guard::Resolve;
 use crate::config::ZapSettings;
-use crate::leased::{self, LeasedWorker, millis as ms, now_ms, retry_delay};
+use crate::leased::{self, LeasedWorker, millis as ms, now_ms};
 use crate::metrics::Metrics;
-use crate::ratelimit::RateDecision;
 use crate::store::{ReceiptStatus, RelayAttempt, Store, StoreError, ZapJob};
+
+pub use schedule::{BACKOFF_MAX, BACKOFF_START, GIVE_UP, KEEP_TRYING, backoff, settle_status};
+use send::SendError;
+pub use send::{CONNECT_TIMEOUT, SEND_TIMEOUT};
 
 /// How long a claimed job is ours before another process may take it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -37,35 +47,8 @@ pub const LEASE: Duration = Duration::from_secs(60);
 pub const POLL: Duration = Duration::from_secs(5);
 /// Jobs claimed at once.
 const BATCH: usize = 16;
-/// Connecting to one relay.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Waiting for a relay's `OK` (nostr-sdk's own wait is a fixed 10 s).
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(8);
-/// First retry delay of a relay; doubles per failure up to [`BACKOFF_MAX`].
-pub const BACKOFF_START: Duration = Duration::from_secs(1);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
-/// After the first relay accepted, how long the others are still tried.
-pub const KEEP_TRYING: Duration = Duration::from_secs(3600);
-/// With no relay accepting, when the job fails.
-pub const GIVE_UP: Duration = Duration::from_secs(3 * 86_400);
 /// When the job's data cannot be read (store down), when to look again.
 const STORE_RETRY: Duration = Duration::from_secs(10);
-
-/// The delay before retry number `attempts` (1-based) of one relay.
-pub fn backoff(attempts: u32) -> Duration {
-    retry_delay(BACKOFF_START, BACKOFF_MAX, attempts)
-}
-
-/// A relay attempt that failed.
-#[derive(Debug)]
-enum SendError {
-    /// Refused by the relay guard for good.
-    Refused(RelayRefused),
-    /// Worth retrying: unreachable, timed out, or the relay said `OK false`.
-    Retry(String),
-    /// The relay's host is over its attempt cap: try again after this long (not a failure).
-    Deferred(Duration),
-}
 
 /// Where the publisher finds a domain's zapper key and its own relays.
 pub trait ZapperSource: Send + Sync {
@@ -264,156 +247,5 @@ impl Publisher {
             }
         }
         Ok((event, targets))
-    }
-
-    /// Publishes to one relay: guard, the host's attempt cap, connect (to a checked address),
-    /// send, wait for `OK`, each bounded in time.
-    async fn send(&self, url: &str, event: &Event) -> Result<(), SendError> {
-        let allow_private = self.zaps.allow_private_relays;
-        let parsed = parse_relay(url).map_err(SendError::Refused)?;
-        match checked_addrs(&parsed, allow_private, self.resolver.as_ref()).await {
-            Ok(_) => {}
-            Err(why) if why.is_permanent() => return Err(SendError::Refused(why)),
-            Err(why) => return Err(SendError::Retry(why.to_string())),
-        }
-        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-        let per_minute = self.zaps.relay_host_attempts_per_minute.max(1);
-        let taken = self
-            .store
-            .take_token(
-                &format!("relay-host/{host}"),
-                Duration::from_secs(60) / per_minute,
-                per_minute,
-            )
-            .await;
-        match taken {
-            Ok(RateDecision::Allowed) => {}
-            Ok(RateDecision::Limited { retry_after }) => {
-                tracing::debug!(relay = url, "relay host over its attempt cap");
-                return Err(SendError::Deferred(
-                    retry_after.max(Duration::from_millis(100)),
-                ));
-            }
-            Err(e) => return Err(SendError::Retry(format!("attempt cap unavailable: {e}"))),
-        }
-        let transport = PinnedTransport::new(self.resolver.clone(), allow_private);
-        let client = Client::builder().websocket_transport(transport).build();
-        let result = async {
-            client
-                .add_relay(url)
-                .await
-                .map_err(|e| SendError::Retry(e.to_string()))?;
-            client
-                .try_connect_relay(url, CONNECT_TIMEOUT)
-                .await
-                .map_err(|e| SendError::Retry(e.to_string()))?;
-            let output = tokio::time::timeout(SEND_TIMEOUT, client.send_event_to([url], event))
-                .await
-                .map_err(|_| SendError::Retry("no OK from the relay in time".into()))?
-                .map_err(|e| SendError::Retry(e.to_string()))?;
-            if output.success.is_empty() {
-                let why = output.failed.into_values().next().unwrap_or_default();
-                return Err(SendError::Retry(format!("relay refused: {why}")));
-            }
-            Ok(())
-        }
-        .await;
-        client.shutdown().await;
-        if let Err(e) = &result {
-            tracing::debug!(relay = url, error = ?e, "zap receipt not accepted");
-        }
-        result
-    }
-}
-
-/// Status and schedule after a pass: sent once a relay accepted; done when nothing is left to
-/// retry, when the others had [`KEEP_TRYING`] after the first success, or (failed) after
-/// [`GIVE_UP`] without one.
-pub fn settle_status(job: &mut ZapJob, now: u64) {
-    let any_ok = job.relays.iter().any(|r| r.ok);
-    if any_ok {
-        job.status = ReceiptStatus::Sent;
-        job.first_ok_at_ms.get_or_insert(now);
-    }
-    let next = job
-        .relays
-        .iter()
-        .filter(|r| !r.ok)
-        .filter_map(|r| r.next_at_ms)
-        .min();
-    let kept_trying = job
-        .first_ok_at_ms
-        .is_some_and(|t| now.saturating_sub(t) >= ms(KEEP_TRYING));
-    let gave_up = !any_ok && now.saturating_sub(job.queued_at_ms) >= ms(GIVE_UP);
-    job.done = next.is_none() || kept_trying || gave_up;
-    if job.done && !any_ok {
-        job.status = ReceiptStatus::Failed;
-    }
-    job.due_at_ms = next.unwrap_or(now);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::AccountId;
-    use crate::types::PaymentHash;
-
-    fn job(relays: Vec<(bool, Option<u64>)>) -> ZapJob {
-        let mut job = ZapJob::new(PaymentHash([1; 32]), AccountId("a".into()), 0);
-        job.relays = relays
-            .into_iter()
-            .enumerate()
-            .map(|(i, (ok, next_at_ms))| RelayAttempt {
-                url: format!("wss://r{i}.example"),
-                ok,
-                attempts: 0,
-                next_at_ms,
-                last_error: None,
-            })
-            .collect();
-        job
-    }
-
-    #[test]
-    fn backoff_doubles_to_its_cap() {
-        assert_eq!(backoff(1), BACKOFF_START);
-        assert_eq!(backoff(2), BACKOFF_START * 2);
-        assert_eq!(backoff(4), BACKOFF_START * 8);
-        assert_eq!(backoff(30), BACKOFF_MAX);
-        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
-    }
-
-    #[test]
-    fn sent_after_one_ok_and_done_after_keep_trying() {
-        let mut j = job(vec![(true, None), (false, Some(5_000))]);
-        settle_status(&mut j, 1_000);
-        assert_eq!(j.status, ReceiptStatus::Sent);
-        assert!(!j.done, "the other relay is still tried");
-        assert_eq!(j.due_at_ms, 5_000);
-        settle_status(&mut j, 1_000 + ms(KEEP_TRYING));
-        assert!(j.done);
-        assert_eq!(j.status, ReceiptStatus::Sent);
-    }
-
-    #[test]
-    fn pending_until_give_up_then_failed() {
-        let mut j = job(vec![(false, Some(9_000))]);
-        settle_status(&mut j, 1_000);
-        assert_eq!(
-            (j.status, j.done, j.due_at_ms),
-            (ReceiptStatus::Pending, false, 9_000)
-        );
-        settle_status(&mut j, ms(GIVE_UP));
-        assert_eq!((j.status, j.done), (ReceiptStatus::Failed, true));
-    }
-
-    #[test]
-    fn all_relays_refused_fails_at_once() {
-        let mut j = job(vec![(false, None), (false, None)]);
-        settle_status(&mut j, 1_000);
-        assert_eq!((j.status, j.done), (ReceiptStatus::Failed, true));
-        let mut all_ok = job(vec![(true, None)]);
-        settle_status(&mut all_ok, 1_000);
-        assert_eq!((all_ok.status, all_ok.done), (ReceiptStatus::Sent, true));
     }
 }

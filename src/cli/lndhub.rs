@@ -2,7 +2,7 @@
 //! prints the `lndhub://LOGIN:PASSWORD@URL` string as a terminal QR code (the one BlueWallet's
 //! "import wallet" scanner and Zeus read) and as text.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 
 use lnaddr::client::AdminClient;
@@ -30,12 +30,7 @@ pub async fn run(client: &AdminClient, cmd: LndhubCmd) -> Result<Option<serde_js
     match cmd {
         LndhubCmd::Create { address } => {
             let out = client.create_lndhub_credential(&address).await?;
-            let url = out["url"]
-                .as_str()
-                .context("the gateway answered no lndhub url")?;
-            let qr = lnaddr::withdraw::qr::terminal(url).context("rendering the QR code")?;
-            println!("{qr}");
-            println!("{url}");
+            super::print_qr(&out, "url", "lndhub url")?;
             println!(
                 "BlueWallet: Add Wallet > Import wallet, scan the code (or paste the line above).\n\
                  Zeus: Settings > Connect a node > LndHub, scan the code.\n\
