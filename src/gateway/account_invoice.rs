@@ -106,7 +106,7 @@ impl crate::nwc::invoices::AccountInvoices for Gateway {
         )
         .await
         .map_err(|e| match e {
-            Error::Refused(reason) => IssueError::Refused(reason.to_string()),
+            Error::Refused(reason) => IssueError::Refused(reason),
             other => IssueError::Failed(Box::new(other)),
         })
     }

@@ -3,15 +3,16 @@
 
 use async_trait::async_trait;
 
+use crate::refusal::Refusal;
 use crate::store::{AccountId, InvoiceRecord};
 use crate::types::Msat;
 
 /// Why no invoice was issued; nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    /// The request is not a valid one (the reason says why, and is shown to the client).
-    #[error("{0}")]
-    Refused(String),
+    /// The request is not a valid one (its `Display` is the reason shown to the client).
+    #[error(transparent)]
+    Refused(Refusal),
     /// The store or the node failed.
     #[error(transparent)]
     Failed(Box<dyn std::error::Error + Send + Sync>),

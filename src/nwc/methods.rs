@@ -141,7 +141,7 @@ impl Methods {
             )
             .await
             .map_err(|e| match e {
-                IssueError::Refused(reason) => bad(reason),
+                IssueError::Refused(reason) => bad(reason.to_string()),
                 other => internal(other),
             })?;
         Ok(transactions::incoming(&invoice))
