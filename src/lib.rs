@@ -67,6 +67,7 @@ pub mod ratelimit;
 pub mod refusal;
 pub mod secret;
 pub mod seed;
+pub mod services;
 pub mod store;
 pub mod types;
 pub mod webhooks;

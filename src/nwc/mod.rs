@@ -23,6 +23,6 @@ pub mod signal;
 pub mod spend;
 pub mod transactions;
 
-pub use connections::{ConnectionError, ConnectionView, NewConnection, NwcConnections};
+pub use connections::{ConnectionView, NewConnection, NwcConnections};
 pub use service::NwcService;
 pub use signal::NwcSignal;

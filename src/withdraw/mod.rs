@@ -4,7 +4,7 @@
 //! rules: a link pays at most `uses` times, a balance never goes below zero, a failed payment is
 //! refunded, an invoice of this gateway settles inside the ledger. [`Withdrawals`] is the service,
 //! holding only its dependencies (store, node, the withdraw settings, the domains for the links'
-//! URLs, the payer); it fails with its own [`WithdrawError`]. No HTTP types here.
+//! URLs, the payer); it fails with the services' [`ServiceError`]. No HTTP types here.
 
 pub mod fees;
 pub mod qr;
@@ -16,33 +16,15 @@ use std::sync::Arc;
 
 use crate::config::WithdrawSettings;
 use crate::domains::{Domain, Domains};
-use crate::lightning::{LightningError, LightningNode};
+use crate::lightning::LightningNode;
 use crate::lnurl::withdraw as lud03;
 use crate::payments;
 use crate::refusal::Refusal;
-use crate::store::{Account, Reservation, ReserveOutcome, Store, StoreError, WithdrawLink};
+use crate::services::ServiceError;
+use crate::store::{Account, Reservation, ReserveOutcome, Store, WithdrawLink};
 use crate::types::{K1, Msat, unix_now};
 
-/// What a withdraw operation can fail with; `http::error` answers each as the gateway's error of
-/// the same name.
-#[derive(Debug, thiserror::Error)]
-pub enum WithdrawError {
-    /// No account has that address.
-    #[error("unknown user")]
-    UnknownUser,
-    /// No withdraw link has that k1 (LUD-03).
-    #[error("unknown withdraw link")]
-    UnknownLink,
-    /// The client sent something the protocol does not allow.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Lightning(#[from] LightningError),
-}
-
-type Error = WithdrawError;
+type Error = ServiceError;
 
 /// Longest link title, in characters.
 const MAX_TITLE: usize = 200;
