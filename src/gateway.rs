@@ -79,6 +79,19 @@ pub enum Error {
     Lightning(#[from] LightningError),
 }
 
+impl From<crate::services::ServiceError> for Error {
+    fn from(e: crate::services::ServiceError) -> Self {
+        use crate::services::ServiceError;
+        match e {
+            ServiceError::UnknownUser => Error::UnknownUser,
+            ServiceError::UnknownLink => Error::UnknownLink,
+            ServiceError::Refused(reason) => Error::Refused(reason),
+            ServiceError::Store(e) => Error::Store(e),
+            ServiceError::Lightning(e) => Error::Lightning(e),
+        }
+    }
+}
+
 impl Error {
     fn from_store(e: StoreError) -> Self {
         match e {
@@ -197,10 +210,7 @@ impl Gateway {
 
     /// The served domain of an address, for the admin API.
     pub fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
-        self.domains
-            .current()
-            .named(name)
-            .ok_or_else(|| Refusal::DomainNotServed(name.to_string()).into())
+        Ok(self.domains.served(name)?)
     }
 
     /// Resolves `name` or `name+tag` on `domain` to its account.

@@ -1,10 +1,12 @@
 //! What the services (withdrawals, NWC connections, invoice issuing, LndHub) share, so that none of
-//! them imports `gateway`: their one error, [`ServiceError`], which `http::error` converts in one
-//! place into the gateway's error of the same name.
+//! them imports `gateway`: their one error, [`ServiceError`], converted in one place into the
+//! gateway's error of the same name (so `http::error` answers it like the gateway's), and the one
+//! lookup of an account by address.
 
 use crate::lightning::LightningError;
 use crate::refusal::Refusal;
-use crate::store::StoreError;
+use crate::store::{Account, Store, StoreError};
+use crate::types::LightningAddress;
 
 /// What a service operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -22,4 +24,15 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Lightning(#[from] LightningError),
+}
+
+/// The account at `address` (tags are not part of an account's address), or
+/// [`ServiceError::UnknownUser`].
+pub async fn account_at(
+    store: &dyn Store,
+    address: &LightningAddress,
+) -> Result<Account, ServiceError> {
+    crate::store::account_at(store, address)
+        .await?
+        .ok_or(ServiceError::UnknownUser)
 }

@@ -49,18 +49,6 @@ impl From<crate::gateway::Refusal> for ApiError {
     }
 }
 
-impl From<ServiceError> for Error {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::UnknownUser => Error::UnknownUser,
-            ServiceError::UnknownLink => Error::UnknownLink,
-            ServiceError::Refused(reason) => Error::Refused(reason),
-            ServiceError::Store(e) => Error::Store(e),
-            ServiceError::Lightning(e) => Error::Lightning(e),
-        }
-    }
-}
-
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         ApiError::Domain(e.into())

@@ -82,9 +82,7 @@ impl NwcConnections {
 
     /// The account at `address`.
     async fn account(&self, address: &crate::types::LightningAddress) -> Result<Account, Error> {
-        crate::store::account_at(self.store.as_ref(), address)
-            .await?
-            .ok_or(Error::UnknownUser)
+        crate::services::account_at(self.store.as_ref(), address).await
     }
 
     /// Makes a connection for the account at `address`; answers it with its URI.

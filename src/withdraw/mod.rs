@@ -15,7 +15,7 @@ pub use crate::payments::payer::{self, Payer};
 use std::sync::Arc;
 
 use crate::config::WithdrawSettings;
-use crate::domains::{Domain, Domains};
+use crate::domains::Domains;
 use crate::lightning::LightningNode;
 use crate::lnurl::withdraw as lud03;
 use crate::payments;
@@ -78,17 +78,7 @@ impl Withdrawals {
 
     /// The account at `address`.
     async fn account(&self, address: &crate::types::LightningAddress) -> Result<Account, Error> {
-        crate::store::account_at(self.store.as_ref(), address)
-            .await?
-            .ok_or(Error::UnknownUser)
-    }
-
-    /// The served domain of an account.
-    fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
-        self.domains
-            .current()
-            .named(name)
-            .ok_or_else(|| Error::Refused(Refusal::DomainNotServed(name.to_string())))
+        crate::services::account_at(self.store.as_ref(), address).await
     }
 
     /// Creates a withdraw link on the account at `address`.
@@ -178,7 +168,7 @@ impl Withdrawals {
     }
 
     fn link_urls(&self, account: &Account, k1: &str) -> Result<LinkUrls, Error> {
-        let domain = self.domain_named(&account.domain)?;
+        let domain = self.domains.served(&account.domain)?;
         let url = format!("{}/lnurlw/{k1}", domain.public_url);
         let lnurl = crate::lnurl::encode(&url).map_err(Refusal::PublicUrlTooLong)?;
         Ok(LinkUrls {
