@@ -181,6 +181,14 @@ pub async fn start_with_listeners(
             .map_err(StartError::Domains)?,
     );
 
+    let metrics = crate::metrics::Metrics::default();
+    let invoices = Arc::new(crate::invoices::Invoices::new(
+        store.clone(),
+        node.clone(),
+        metrics.clone(),
+        domains.clone(),
+        settings.lightning.invoice_expiry_secs,
+    ));
     let (payer, payer_jobs) = crate::payments::Payer::channel();
     let shared_settings = Arc::new(settings.clone());
     let payments = crate::payments::Payments::new(
@@ -206,8 +214,10 @@ pub async fn start_with_listeners(
         settings,
         store,
         node,
+        metrics,
         admin_token,
         domains,
+        invoices,
         withdrawals,
         payments,
         nwc_connections,
@@ -291,7 +301,7 @@ pub async fn start_with_listeners(
                 store: gateway.store().clone(),
                 node: gateway.node().clone(),
                 settings: shared_settings,
-                invoices: gateway.clone(),
+                invoices: gateway.invoices().clone(),
                 spender: Arc::new(crate::nwc::spend::EngineSpender {
                     payments: gateway.payments().clone(),
                 }),

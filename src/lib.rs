@@ -53,6 +53,7 @@ pub mod events;
 pub mod fsutil;
 pub mod gateway;
 pub mod http;
+pub mod invoices;
 pub mod ip;
 pub mod leased;
 pub mod ledger;

@@ -1,12 +1,13 @@
 //! What the services (withdrawals, NWC connections, invoice issuing, LndHub) share, so that none of
 //! them imports `gateway`: their one error, [`ServiceError`], converted in one place into the
-//! gateway's error of the same name (so `http::error` answers it like the gateway's), and the one
-//! lookup of an account by address.
+//! gateway's error of the same name (so `http::error` answers it like the gateway's), and the
+//! lookups of an account by address and by a name on a domain.
 
+use crate::config::DomainSettings;
 use crate::lightning::LightningError;
 use crate::refusal::Refusal;
 use crate::store::{Account, Store, StoreError};
-use crate::types::LightningAddress;
+use crate::types::{LightningAddress, TaggedName};
 
 /// What a service operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +36,19 @@ pub async fn account_at(
     crate::store::account_at(store, address)
         .await?
         .ok_or(ServiceError::UnknownUser)
+}
+
+/// Resolves `name` or `name+tag` on `domain` to its account; a name that does not parse names no
+/// account.
+pub async fn resolve(
+    store: &dyn Store,
+    domain: &DomainSettings,
+    name: &str,
+) -> Result<(Account, TaggedName), ServiceError> {
+    let tagged = TaggedName::parse(name).map_err(|_| ServiceError::UnknownUser)?;
+    let account = store
+        .account_by_name(&domain.name, &tagged.username)
+        .await?
+        .ok_or(ServiceError::UnknownUser)?;
+    Ok((account, tagged))
 }

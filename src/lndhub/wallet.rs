@@ -12,7 +12,7 @@ use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 use super::spend::{EngineSpend, Outgoing, OutgoingStatus, Spend, SpendError};
 use super::views::*;
 use super::{Hub, HubError, Session, sats_ceil, sats_floor};
-use crate::gateway::CallbackParams;
+use crate::invoices::{AccountInvoices, CallbackParams};
 use crate::store::{InvoiceRecord, TxKind};
 use crate::types::{Msat, PaymentHash};
 
@@ -202,7 +202,8 @@ impl Hub<'_> {
         let domain = self.gw.domain_named(&s.account.domain)?;
         let issued = self
             .gw
-            .issue_invoice(
+            .invoices()
+            .issue(
                 &domain,
                 &s.account.username,
                 CallbackParams {
@@ -211,7 +212,8 @@ impl Hub<'_> {
                     ..CallbackParams::default()
                 },
             )
-            .await?;
+            .await
+            .map_err(crate::gateway::Error::from)?;
         self.gw
             .store()
             .note_lndhub_invoice(&s.account.id, &issued.payment_hash)
