@@ -210,6 +210,15 @@ pub async fn start_with_listeners(
         settings.nwc.relays.clone(),
         nwc_signal.clone(),
     );
+    let lndhub = crate::lndhub::Hub::new(
+        store.clone(),
+        node.clone(),
+        settings.lndhub.clone(),
+        settings.limits.enabled,
+        payments.clone(),
+        domains.clone(),
+        invoices.clone(),
+    );
     let gateway = Arc::new(Gateway::new(crate::gateway::Parts {
         settings,
         store,
@@ -221,6 +230,7 @@ pub async fn start_with_listeners(
         withdrawals,
         payments,
         nwc_connections,
+        lndhub,
     }));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -1,7 +1,7 @@
 //! The gateway's domain logic, between HTTP and the backends: which domain a request is for, which
 //! account a name resolves to, verifying invoices (LUD-21 verify); the account operations of the
 //! admin API are in `accounts`, zap receipts in `zap`. The gateway holds the services (invoice
-//! issuing, withdrawals, the payment engine, NWC connections) and is built from its
+//! issuing, withdrawals, the payment engine, NWC connections, LndHub) and is built from its
 //! [`Parts`] (`parts`, with the accessors). No HTTP types here.
 
 mod accounts;
@@ -126,6 +126,8 @@ pub struct Gateway {
     events: crate::events::Events,
     /// Making, listing and revoking NWC connections.
     nwc_connections: crate::nwc::NwcConnections,
+    /// The LndHub API: credentials, tokens, each account's wallet.
+    lndhub: crate::lndhub::Hub,
 }
 
 /// LUD-21 verify answer.

@@ -24,6 +24,7 @@ pub struct Parts {
     pub withdrawals: crate::withdraw::Withdrawals,
     pub payments: crate::payments::Payments,
     pub nwc_connections: crate::nwc::NwcConnections,
+    pub lndhub: crate::lndhub::Hub,
 }
 
 impl Gateway {
@@ -41,6 +42,7 @@ impl Gateway {
             invoices: parts.invoices,
             events: crate::events::Events::default(),
             nwc_connections: parts.nwc_connections,
+            lndhub: parts.lndhub,
         }
     }
 
@@ -88,5 +90,12 @@ impl Gateway {
     /// The NWC connection service: making, listing and revoking connections.
     pub fn nwc_connections(&self) -> &crate::nwc::NwcConnections {
         &self.nwc_connections
+    }
+}
+
+impl Gateway {
+    /// The LndHub service: credentials, tokens, each account's wallet.
+    pub fn lndhub(&self) -> &crate::lndhub::Hub {
+        &self.lndhub
     }
 }

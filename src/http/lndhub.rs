@@ -16,7 +16,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::{Body, json as json_response, query_param, segments};
-use crate::gateway::Gateway;
+use crate::config::TrustedProxy;
 use crate::lndhub::{Hub, HubError};
 
 /// Largest request body.
@@ -105,19 +105,22 @@ fn preflight() -> Response<Body> {
     resp
 }
 
-/// Handles one LndHub request; answers its route template (for metrics) and the answer. The one
-/// place an LndHub error becomes its answer ([`error`]).
+/// Handles one LndHub request with `hub` (the client's address counted past `trusted_proxies`);
+/// answers its route template (for metrics) and the answer. The one place an LndHub error becomes
+/// its answer ([`error`]).
 pub async fn handle(
-    gw: &Gateway,
+    hub: &Hub,
+    trusted_proxies: &[TrustedProxy],
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> (&'static str, Response<Body>) {
-    let (template, answer) = route(gw, req, peer).await;
+    let (template, answer) = route(hub, trusted_proxies, req, peer).await;
     (template, answer.unwrap_or_else(|e| error(&e)))
 }
 
 async fn route(
-    gw: &Gateway,
+    hub: &Hub,
+    trusted_proxies: &[TrustedProxy],
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> (&'static str, Result<Response<Body>, HubError>) {
@@ -135,11 +138,7 @@ async fn route(
         return ("/lndhub/preflight", Ok(preflight()));
     }
     let query = req.uri().query().map(str::to_string);
-    let client = super::client_ip::client_ip(
-        peer.ip(),
-        req.headers(),
-        &gw.settings().limits.trusted_proxies,
-    );
+    let client = super::client_ip::client_ip(peer.ip(), req.headers(), trusted_proxies);
     let host = req
         .headers()
         .get(header::HOST)
@@ -173,7 +172,6 @@ async fn route(
         Ok(b) => b,
         Err(e) => return ("/lndhub/other", Err(e)),
     };
-    let hub = Hub::new(gw);
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let q = query.as_deref();
 
@@ -199,17 +197,11 @@ async fn route(
             return ("/lndhub/auth", result.map(ok));
         }
         (&Method::POST, ["create"]) => {
-            let result = async {
-                let domain = gw
-                    .domain_for_host(host.as_deref())
-                    .map_err(|_| HubError::NotFound)?;
-                let code = invite
-                    .as_deref()
-                    .or_else(|| str_field(&body, "invite"))
-                    .or_else(|| str_field(&body, "invite_code"));
-                hub.register(&domain, code, client).await
-            }
-            .await;
+            let code = invite
+                .as_deref()
+                .or_else(|| str_field(&body, "invite"))
+                .or_else(|| str_field(&body, "invite_code"));
+            let result = hub.register(host.as_deref(), code, client).await;
             return ("/lndhub/create", result.map(ok));
         }
         _ => {}

@@ -99,7 +99,13 @@ impl Route {
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
     if lndhub::is_lndhub(req.uri().path()) {
-        let (template, resp) = lndhub::handle(&gw, req, peer).await;
+        let (template, resp) = lndhub::handle(
+            gw.lndhub(),
+            &gw.settings().limits.trusted_proxies,
+            req,
+            peer,
+        )
+        .await;
         return finish(&gw, template, resp, started);
     }
     let (route, named) = Route::parse(req.uri().path());

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::gateway::Gateway;
-use crate::payments::{PayError, Payment, Refusal, Source, SpendRequest};
-use crate::store::{Account, PaymentStatus, TxKind, TxStatus};
+use crate::payments::{PayError, Payment, Payments, Refusal, Source, SpendRequest};
+use crate::store::{Account, PaymentStatus, Store, TxKind, TxStatus};
 use crate::types::{Msat, PaymentHash};
 
 /// Where an outgoing payment stands.
@@ -82,7 +81,8 @@ pub trait Spend: Send + Sync {
 
 /// [`Spend`] over the payment engine (see the module doc).
 pub struct EngineSpend<'a> {
-    pub gw: &'a Gateway,
+    pub payments: &'a Payments,
+    pub store: &'a dyn Store,
 }
 
 impl From<crate::store::StoreError> for SpendError {
@@ -145,8 +145,7 @@ impl EngineSpend<'_> {
         hash: &PaymentHash,
     ) -> Result<Option<Outgoing>, SpendError> {
         Ok(self
-            .gw
-            .payments()
+            .payments
             .payment(hash)
             .await?
             .filter(|p| p.account_id == account.id)
@@ -171,7 +170,7 @@ impl Spend for EngineSpend<'_> {
             idempotency_key: None,
             memo: Some("LndHub payment".into()),
         };
-        let paid = self.gw.payments().pay(request, wait).await?;
+        let paid = self.payments.pay(request, wait).await?;
         Ok(outgoing(paid))
     }
     async fn outgoing(
@@ -181,8 +180,7 @@ impl Spend for EngineSpend<'_> {
         offset: usize,
     ) -> Result<Vec<Outgoing>, SpendError> {
         let txs = self
-            .gw
-            .store()
+            .store
             .transactions(
                 &account.id,
                 offset.saturating_add(limit).saturating_mul(4).min(10_000),

@@ -12,7 +12,7 @@ use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 use super::spend::{EngineSpend, Outgoing, OutgoingStatus, Spend, SpendError};
 use super::views::*;
 use super::{Hub, HubError, Session, sats_ceil, sats_floor};
-use crate::invoices::{AccountInvoices, CallbackParams};
+use crate::invoices::CallbackParams;
 use crate::store::{InvoiceRecord, TxKind};
 use crate::types::{Msat, PaymentHash};
 
@@ -146,9 +146,12 @@ fn paid_invoice(o: &Outgoing) -> PaidInvoice {
     }
 }
 
-impl Hub<'_> {
+impl Hub {
     fn spend(&self) -> EngineSpend<'_> {
-        EngineSpend { gw: self.gw }
+        EngineSpend {
+            payments: &self.payments,
+            store: self.store.as_ref(),
+        }
     }
 
     /// `GET /balance`: whole satoshis, rounded down.
@@ -162,11 +165,11 @@ impl Hub<'_> {
 
     /// `GET /getinfo`: the shared node's identity (BlueWallet checks `identity_pubkey`).
     pub async fn info(&self) -> Info {
-        let (pubkey, synced) = match self.gw.node().status().await {
+        let (pubkey, synced) = match self.node.status().await {
             Ok(s) => (s.pubkey, s.synced),
-            Err(_) => (self.gw.node().node_id(), false),
+            Err(_) => (self.node.node_id(), false),
         };
-        let network = match self.gw.node().network().await {
+        let network = match self.node.network().await {
             Ok(n) => n.to_core_arg().to_string(),
             Err(_) => String::new(),
         };
@@ -199,10 +202,9 @@ impl Hub<'_> {
             .filter(|a| *a > 0)
             .ok_or_else(|| HubError::BadArguments("amt must be at least 1 satoshi".into()))?;
         let msat = sats_to_msat(sats)?;
-        let domain = self.gw.domain_named(&s.account.domain)?;
+        let domain = self.domains.served(&s.account.domain)?;
         let issued = self
-            .gw
-            .invoices()
+            .invoices
             .issue(
                 &domain,
                 &s.account.username,
@@ -212,10 +214,8 @@ impl Hub<'_> {
                     ..CallbackParams::default()
                 },
             )
-            .await
-            .map_err(crate::gateway::Error::from)?;
-        self.gw
-            .store()
+            .await?;
+        self.store
             .note_lndhub_invoice(&s.account.id, &issued.payment_hash)
             .await?;
         let hash = issued.payment_hash.to_hex();
@@ -237,7 +237,7 @@ impl Hub<'_> {
         limit: usize,
     ) -> Result<Vec<UserInvoice>, HubError> {
         let limit = limit.min(MAX_LIST);
-        let store = &self.gw.store();
+        let store = &self.store;
         let mut hashes: Vec<PaymentHash> = store.lndhub_invoices(&s.account.id, limit).await?;
         hashes.extend(
             store
@@ -295,7 +295,7 @@ impl Hub<'_> {
             Some(0) | None => None,
             Some(sats) => Some(sats_to_msat(sats)?),
         };
-        let wait: Duration = self.gw.settings().lndhub.payment_wait;
+        let wait: Duration = self.settings.payment_wait;
         let paid = self.spend().pay(&s.account, bolt11, amount, wait).await?;
         match paid.status {
             OutgoingStatus::Pending => return Err(HubError::InFlight),
@@ -335,7 +335,7 @@ impl Hub<'_> {
     /// outgoing payments, whether it succeeded). Another account's hash is not found.
     pub async fn check_payment(&self, s: &Session, hash: &str) -> Result<Paid, HubError> {
         let hash: PaymentHash = hash.parse().map_err(|_| HubError::NotFound)?;
-        if let Some(inv) = self.gw.store().invoice(&hash).await?
+        if let Some(inv) = self.store.invoice(&hash).await?
             && inv.account_id == s.account.id
         {
             return Ok(Paid {
