@@ -10,7 +10,6 @@
 use std::net::IpAddr;
 
 use super::{Hub, HubError, Session, digest, random_hex};
-use crate::ratelimit::RateDecision;
 use crate::services::ServiceError;
 use crate::store::{LndhubCredential, LndhubToken, TokenKind};
 use crate::types::unix_now;
@@ -89,25 +88,10 @@ impl Hub {
         Ok(revoked)
     }
 
-    /// Takes a token from a shared bucket; `Err(RateLimited)` when it is empty. A store that cannot
-    /// be reached lets the attempt through (the attempt then meets the same store).
-    async fn limit(&self, bucket: String) -> Result<(), HubError> {
-        if !self.limits_enabled {
-            return Ok(());
-        }
+    /// Takes a token from a login bucket (`[lndhub] auth_per_minute`, `auth_burst`).
+    async fn limit_login(&self, bucket: String) -> Result<(), HubError> {
         let rate = self.settings.auth;
-        match self
-            .store
-            .take_token(&bucket, rate.interval(), rate.burst)
-            .await
-        {
-            Ok(RateDecision::Allowed) => Ok(()),
-            Ok(RateDecision::Limited { retry_after }) => Err(HubError::RateLimited(retry_after)),
-            Err(e) => {
-                tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
-                Ok(())
-            }
-        }
+        self.limit(bucket, rate.interval(), rate.burst).await
     }
 
     /// `POST /auth?type=auth`: the login and password for a token pair. Rate limited per client
@@ -119,9 +103,10 @@ impl Hub {
         client: IpAddr,
     ) -> Result<Tokens, HubError> {
         let ip = crate::ip::bucket_key(client);
-        self.limit(format!("lh-auth-ip:{ip}")).await?;
+        self.limit_login(format!("lh-auth-ip:{ip}")).await?;
         let login_key = &digest(login)[..32];
-        self.limit(format!("lh-auth-login:{login_key}")).await?;
+        self.limit_login(format!("lh-auth-login:{login_key}"))
+            .await?;
         if login.is_empty() || login.len() > 64 || password.len() > 256 {
             return Err(HubError::BadAuth);
         }

@@ -22,6 +22,7 @@ use crate::domains::Domains;
 use crate::invoices::AccountInvoices;
 use crate::lightning::LightningNode;
 use crate::payments::Payments;
+use crate::ratelimit::RateDecision;
 use crate::refusal::Refusal;
 use crate::services::ServiceError;
 use crate::store::{Account, Store, StoreError};
@@ -141,6 +142,23 @@ impl Hub {
             payments,
             domains,
             invoices,
+        }
+    }
+
+    /// Takes a token from the shared bucket `bucket` (one every `interval`, at most `burst`);
+    /// `Err(RateLimited)` when it is empty. Nothing is limited when `[limits]` is off; a store
+    /// that cannot be reached lets the attempt through (the attempt then meets the same store).
+    async fn limit(&self, bucket: String, interval: Duration, burst: u32) -> Result<(), HubError> {
+        if !self.limits_enabled {
+            return Ok(());
+        }
+        match self.store.take_token(&bucket, interval, burst).await {
+            Ok(RateDecision::Allowed) => Ok(()),
+            Ok(RateDecision::Limited { retry_after }) => Err(HubError::RateLimited(retry_after)),
+            Err(e) => {
+                tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
+                Ok(())
+            }
         }
     }
 }

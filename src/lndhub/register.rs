@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use super::views::CreateAnswer;
 use super::{Hub, HubError, digest, random_hex};
 use crate::config::Registration;
-use crate::ratelimit::RateDecision;
 use crate::refusal::Refusal;
 use crate::services::ServiceError;
 use crate::store::{Invite, NewAccount, StoreError};
@@ -62,28 +61,13 @@ impl Hub {
         })
     }
 
+    /// Takes a token from the client's `/create` bucket (`[lndhub] create_per_hour`,
+    /// `create_burst`).
     async fn create_limit(&self, client: IpAddr) -> Result<(), HubError> {
-        if !self.limits_enabled {
-            return Ok(());
-        }
-        let s = &self.settings;
         let ip = crate::ip::bucket_key(client);
-        match self
-            .store
-            .take_token(
-                &format!("lh-create:{ip}"),
-                s.create_interval,
-                s.create_burst,
-            )
+        let s = &self.settings;
+        self.limit(format!("lh-create:{ip}"), s.create_interval, s.create_burst)
             .await
-        {
-            Ok(RateDecision::Allowed) => Ok(()),
-            Ok(RateDecision::Limited { retry_after }) => Err(HubError::RateLimited(retry_after)),
-            Err(e) => {
-                tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
-                Ok(())
-            }
-        }
     }
 
     /// `POST /create` on the domain the request's `host` names (not found when none is served),
