@@ -1,7 +1,7 @@
 //! The wallet calls of an authenticated session: balance, node info, receiving (`addinvoice`
 //! through the same invoice path as the LNURL-pay callback, so the settlement follower credits it),
 //! the incoming invoices (LndHub ones and every Lightning Address payment and zap credited to the
-//! account), paying through [`Spend`], outgoing payments, and decoding an invoice.
+//! account), paying through the payment engine ([`super::spend`]), outgoing payments, and decoding an invoice.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use bitcoin::hashes::Hash;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 
-use super::spend::{EngineSpend, Outgoing, OutgoingStatus, Spend, SpendError};
+use super::spend::{Outgoing, OutgoingStatus, SpendError};
 use super::views::*;
 use super::{Hub, HubError, Session, sats_ceil, sats_floor};
 use crate::invoices::CallbackParams;
@@ -147,13 +147,6 @@ fn paid_invoice(o: &Outgoing) -> PaidInvoice {
 }
 
 impl Hub {
-    fn spend(&self) -> EngineSpend<'_> {
-        EngineSpend {
-            payments: &self.payments,
-            store: self.store.as_ref(),
-        }
-    }
-
     /// `GET /balance`: whole satoshis, rounded down.
     pub fn balance(&self, s: &Session) -> Balance {
         Balance {
@@ -272,7 +265,6 @@ impl Hub {
         offset: usize,
     ) -> Result<Vec<PaidInvoice>, HubError> {
         let list = self
-            .spend()
             .outgoing(&s.account, limit.min(MAX_LIST), offset)
             .await?;
         Ok(list.iter().map(paid_invoice).collect())
@@ -296,7 +288,7 @@ impl Hub {
             Some(sats) => Some(sats_to_msat(sats)?),
         };
         let wait: Duration = self.settings.payment_wait;
-        let paid = self.spend().pay(&s.account, bolt11, amount, wait).await?;
+        let paid = self.pay_from(&s.account, bolt11, amount, wait).await?;
         match paid.status {
             OutgoingStatus::Pending => return Err(HubError::InFlight),
             OutgoingStatus::Failed => {
@@ -342,7 +334,7 @@ impl Hub {
                 paid: inv.settled.is_some(),
             });
         }
-        match self.spend().payment(&s.account, &hash).await? {
+        match self.outgoing_payment(&s.account, &hash).await? {
             Some(o) => Ok(Paid {
                 paid: o.status == OutgoingStatus::Succeeded,
             }),
