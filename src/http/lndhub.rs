@@ -86,25 +86,6 @@ fn limit_param(query: Option<&str>, name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn preflight() -> Response<Body> {
-    let mut resp = Response::new(Body::default());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, access-control-allow-origin"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
-    resp
-}
-
 /// Handles one LndHub request with `hub` (the client's address counted past `trusted_proxies`);
 /// answers its route template (for metrics) and the answer. The one place an LndHub error becomes
 /// its answer ([`error`]).
@@ -135,7 +116,13 @@ async fn route(
     }
     let method = req.method().clone();
     if method == Method::OPTIONS {
-        return ("/lndhub/preflight", Ok(preflight()));
+        return (
+            "/lndhub/preflight",
+            Ok(super::preflight(
+                "GET, POST, OPTIONS",
+                "authorization, content-type, access-control-allow-origin",
+            )),
+        );
     }
     let query = req.uri().query().map(str::to_string);
     let client = super::client_ip::client_ip(peer.ip(), req.headers(), trusted_proxies);

@@ -112,7 +112,7 @@ pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) 
     let named = named.as_deref();
     let template = route.template();
     let answer = if req.method() == Method::OPTIONS {
-        Ok(preflight())
+        Ok(super::preflight("GET, OPTIONS", "*"))
     } else if req.method() != Method::GET && req.method() != Method::HEAD {
         Ok(error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -171,24 +171,5 @@ fn finish(
     );
     resp.extensions_mut()
         .insert(super::request_log::RouteTemplate(template));
-    resp
-}
-
-fn preflight() -> Response<Body> {
-    let mut resp = Response::new(Body::default());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
     resp
 }
