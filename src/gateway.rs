@@ -13,7 +13,6 @@ mod wellknown;
 mod zap;
 mod zap_outbox;
 
-pub use crate::invoices::{CallbackParams, IssuedInvoice};
 pub use crate::refusal::Refusal;
 pub use parts::Parts;
 pub use webhooks::WebhookView;
