@@ -213,8 +213,7 @@ pub async fn start_with_listeners(
     let lndhub = crate::lndhub::Hub::new(
         store.clone(),
         node.clone(),
-        settings.lndhub.clone(),
-        settings.limits.enabled,
+        &settings,
         payments.clone(),
         domains.clone(),
         invoices.clone(),

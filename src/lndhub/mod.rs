@@ -17,7 +17,7 @@ pub mod wallet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::LndhubSettings;
+use crate::config::{LndhubSettings, Settings};
 use crate::domains::Domains;
 use crate::invoices::AccountInvoices;
 use crate::lightning::LightningNode;
@@ -125,11 +125,12 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// A hub over `store` and `node` that reads `[lndhub]` and whether `[limits]` are on from
+    /// `settings`.
     pub fn new(
         store: Arc<dyn Store>,
         node: Arc<dyn LightningNode>,
-        settings: LndhubSettings,
-        limits_enabled: bool,
+        settings: &Settings,
         payments: Payments,
         domains: Arc<Domains>,
         invoices: Arc<dyn AccountInvoices>,
@@ -137,8 +138,8 @@ impl Hub {
         Hub {
             store,
             node,
-            settings,
-            limits_enabled,
+            settings: settings.lndhub.clone(),
+            limits_enabled: settings.limits.enabled,
             payments,
             domains,
             invoices,
