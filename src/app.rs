@@ -181,6 +181,14 @@ pub async fn start_with_listeners(
             .map_err(StartError::Domains)?,
     );
 
+    let metrics = crate::metrics::Metrics::default();
+    let invoices = Arc::new(crate::invoices::Invoices::new(
+        store.clone(),
+        node.clone(),
+        metrics.clone(),
+        domains.clone(),
+        settings.lightning.invoice_expiry_secs,
+    ));
     let (payer, payer_jobs) = crate::payments::Payer::channel();
     let shared_settings = Arc::new(settings.clone());
     let payments = crate::payments::Payments::new(
@@ -202,15 +210,26 @@ pub async fn start_with_listeners(
         settings.nwc.relays.clone(),
         nwc_signal.clone(),
     );
+    let lndhub = crate::lndhub::Hub::new(
+        store.clone(),
+        node.clone(),
+        &settings,
+        payments.clone(),
+        domains.clone(),
+        invoices.clone(),
+    );
     let gateway = Arc::new(Gateway::new(crate::gateway::Parts {
         settings,
         store,
         node,
+        metrics,
         admin_token,
         domains,
+        invoices,
         withdrawals,
         payments,
         nwc_connections,
+        lndhub,
     }));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -291,7 +310,7 @@ pub async fn start_with_listeners(
                 store: gateway.store().clone(),
                 node: gateway.node().clone(),
                 settings: shared_settings,
-                invoices: gateway.clone(),
+                invoices: gateway.invoices().clone(),
                 spender: Arc::new(crate::nwc::spend::EngineSpender {
                     payments: gateway.payments().clone(),
                 }),

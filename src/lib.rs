@@ -6,13 +6,17 @@
 //! - [`http`]: hyper server, public and admin routers, the one place errors become HTTP answers;
 //!   around the routers, rate limits, request and connection limits and the access log; the pay
 //!   page, voucher styling and operator console in [`http::pages`].
-//! - [`gateway`]: domain logic: host → domain, name → account, issue and verify invoices, accounts;
-//!   holds the services below (private fields, accessors).
+//! - [`gateway`]: domain logic: host → domain, name → account, verify invoices, accounts; holds
+//!   the services below (private fields, accessors), which never import it.
+//! - [`invoices`]: the `Invoices` service: the LNURL-pay callback and answers, the invoices an
+//!   account's wallet asks for (the `AccountInvoices` trait LndHub and NWC hold).
+//! - [`services`]: what the services share: `ServiceError`, the account lookups.
 //! - [`domains`]: domains as tenants: the served set (config file + store), reloaded while
 //!   running; domain administration and domain tokens.
 //! - [`ledger`]: money rules for incoming payments: follow settlements, credit each hash once.
 //! - [`events`]: the in-process broadcast of ledger events (received, sent, failed).
-//! - [`lndhub`]: the LndHub API (BlueWallet, Zeus): credentials, tokens, each account's wallet.
+//! - [`lndhub`]: the LndHub API (BlueWallet, Zeus), the `Hub` service: credentials, tokens, each
+//!   account's wallet.
 //! - [`webhooks`]: signed webhooks: URL guard (SSRF), `lnaddr-signature`, the deliverer task that
 //!   drains the store's delivery outbox (events queued atomically with the ledger change).
 //! - [`nwc`]: Nostr Wallet Connect (NIP-47): the connections service, budgets, the wallet service
@@ -53,6 +57,7 @@ pub mod events;
 pub mod fsutil;
 pub mod gateway;
 pub mod http;
+pub mod invoices;
 pub mod ip;
 pub mod leased;
 pub mod ledger;
@@ -67,6 +72,7 @@ pub mod ratelimit;
 pub mod refusal;
 pub mod secret;
 pub mod seed;
+pub mod services;
 pub mod store;
 pub mod types;
 pub mod webhooks;

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 
 use crate::config::{DomainSettings, KeySource, validate_domain};
 use crate::nostr::zapper::{ZapperKeyError, ZapperKeys};
+use crate::refusal::Refusal;
 use crate::store::{DomainRecord, Store, StoreError};
 
 /// How often each process asks the store whether the domains changed.
@@ -152,6 +153,14 @@ impl Domains {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The served domain named `name` (lower case), or why there is none: the one lookup of
+    /// "a domain this gateway serves" that the gateway and the services share.
+    pub fn served(&self, name: &str) -> Result<Arc<Domain>, Refusal> {
+        self.current()
+            .named(name)
+            .ok_or_else(|| Refusal::DomainNotServed(name.to_string()))
     }
 
     /// Whether the config file names `name`.

@@ -31,9 +31,7 @@ impl Gateway {
 
     /// The account at `address` (tags are not part of an account's address).
     pub async fn account(&self, address: &LightningAddress) -> Result<Account, Error> {
-        crate::store::account_at(self.store.as_ref(), address)
-            .await?
-            .ok_or(Error::UnknownUser)
+        Ok(crate::services::account_at(self.store.as_ref(), address).await?)
     }
 
     /// The account with id `id`, if it still exists.

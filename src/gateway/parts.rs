@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{Gateway, PAY_CACHE_PER_DOMAIN};
+use super::Gateway;
 use crate::config::Settings;
 use crate::domains::Domains;
 use crate::lightning::LightningNode;
-use crate::lnurl::pay_cache::PayCache;
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -17,28 +16,33 @@ pub struct Parts {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
     pub node: Arc<dyn LightningNode>,
+    /// The one registry every service counts in.
+    pub metrics: Metrics,
     pub admin_token: Secret,
     pub domains: Arc<Domains>,
+    pub invoices: Arc<crate::invoices::Invoices>,
     pub withdrawals: crate::withdraw::Withdrawals,
     pub payments: crate::payments::Payments,
     pub nwc_connections: crate::nwc::NwcConnections,
+    pub lndhub: crate::lndhub::Hub,
 }
 
 impl Gateway {
-    /// A gateway of `parts`, with new metrics, ledger event broadcast and pay cache.
+    /// A gateway of `parts`, with a new ledger event broadcast.
     pub fn new(parts: Parts) -> Self {
         Gateway {
             settings: parts.settings,
             store: parts.store,
             node: parts.node,
-            metrics: Metrics::default(),
+            metrics: parts.metrics,
             admin_token: parts.admin_token,
             domains: parts.domains,
             withdrawals: parts.withdrawals,
             payments: parts.payments,
-            pay_cache: PayCache::new(PAY_CACHE_PER_DOMAIN),
+            invoices: parts.invoices,
             events: crate::events::Events::default(),
             nwc_connections: parts.nwc_connections,
+            lndhub: parts.lndhub,
         }
     }
 
@@ -73,6 +77,11 @@ impl Gateway {
         &self.payments
     }
 
+    /// The invoice issuing service: the LNURL-pay callback and answers, wallets' invoices.
+    pub fn invoices(&self) -> &Arc<crate::invoices::Invoices> {
+        &self.invoices
+    }
+
     /// The withdraw service: links and the LNURL-withdraw callback.
     pub fn withdrawals(&self) -> &crate::withdraw::Withdrawals {
         &self.withdrawals
@@ -81,5 +90,12 @@ impl Gateway {
     /// The NWC connection service: making, listing and revoking connections.
     pub fn nwc_connections(&self) -> &crate::nwc::NwcConnections {
         &self.nwc_connections
+    }
+}
+
+impl Gateway {
+    /// The LndHub service: credentials, tokens, each account's wallet.
+    pub fn lndhub(&self) -> &crate::lndhub::Hub {
+        &self.lndhub
     }
 }

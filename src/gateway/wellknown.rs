@@ -42,8 +42,9 @@ impl Gateway {
             if account.username == "." || account.username == ".." {
                 continue;
             }
-            let zaps = self.zap_pubkey(&domain, account).is_some();
+            let zaps = crate::invoices::zap_pubkey(&domain, account).is_some();
             let body = self
+                .invoices
                 .pay_entry(&domain, &account.username, &tagged)
                 .lookup_body(zaps);
             files.insert(

@@ -1,19 +1,10 @@
-//! The gateway's NIP-57 part: whether an account takes zaps, checking a callback's zap request
-//! (appendix D) before any invoice exists, the description hash of a zap invoice, and the receipt
-//! status shown with a zap's ledger entry in the admin API.
+//! The gateway's NIP-57 part: the receipt status shown with a zap's ledger entry in the admin API.
+//! (Whether an account takes zaps and checking a callback's zap request are `invoices`'.)
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::{Error, Gateway, Refusal};
-use crate::domains::Domain;
-use crate::nostr::nip57::{self, ZapRequest, ZapRequestError};
-use crate::store::{Account, ReceiptStatus, Transaction, ZapJob};
-
-/// NIP-57: the description hash of a zap invoice is sha256 of the zap request exactly as received.
-pub fn description_hash(zap: &ZapRequest) -> [u8; 32] {
-    Sha256::digest(zap.raw.as_bytes()).into()
-}
+use super::{Error, Gateway};
+use crate::store::{ReceiptStatus, Transaction, ZapJob};
 
 /// A ledger entry as the admin API shows it: the entry, and for a zap its receipt's progress.
 #[derive(Debug, Serialize)]
@@ -63,32 +54,6 @@ pub struct RelayView {
 }
 
 impl Gateway {
-    /// The zapper public key to announce for `account` (`nostrPubkey`), when it takes zaps: it has
-    /// a nostr pubkey (the receipt's `p` tag names it) and its domain has a zapper key.
-    pub fn zap_pubkey<'d>(&self, domain: &'d Domain, account: &Account) -> Option<&'d str> {
-        account.nostr_pubkey.as_ref()?;
-        domain.zapper_hex.as_deref()
-    }
-
-    /// Checks the callback's `nostr` parameter (still percent-encoded) for a zap of `amount` msat.
-    pub(super) fn check_zap(
-        &self,
-        domain: &Domain,
-        account: &Account,
-        raw: &str,
-        amount: u64,
-    ) -> Result<ZapRequest, Error> {
-        let refuse = |e: ZapRequestError| Error::from(Refusal::Zap(e));
-        if self.zap_pubkey(domain, account).is_none() {
-            return Err(refuse(ZapRequestError::NotAccepted));
-        }
-        let recipient = account
-            .nostr_pubkey
-            .as_ref()
-            .ok_or_else(|| refuse(ZapRequestError::NotAccepted))?;
-        nip57::check_param(raw, amount, recipient.as_hex()).map_err(refuse)
-    }
-
     /// The account's ledger, newest first, with each zap's receipt status.
     pub async fn transactions_with_receipts(
         &self,

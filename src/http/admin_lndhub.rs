@@ -9,7 +9,6 @@ use serde_json::json;
 use super::error::error_response;
 use super::{Answer, json as json_response, parse};
 use crate::gateway::Gateway;
-use crate::lndhub::Hub;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +19,7 @@ struct NewInvite {
 
 /// `POST` / `GET /api/v1/accounts/{address}/lndhub`.
 pub async fn account(gw: &Gateway, method: &Method, address: &str) -> Answer {
-    let hub = Hub::new(gw);
+    let hub = gw.lndhub();
     match *method {
         Method::POST => {
             let c = hub.create_credential(&super::address(address)?).await?;
@@ -58,7 +57,7 @@ pub async fn revoke(gw: &Gateway, method: &Method, login: &str) -> Answer {
             "method not allowed",
         ));
     }
-    Ok(match Hub::new(gw).revoke(login).await? {
+    Ok(match gw.lndhub().revoke(login).await? {
         Some(c) => json_response(StatusCode::OK, &json!({"login": c.login, "revoked": true})),
         None => error_response(StatusCode::NOT_FOUND, "no such lndhub credential"),
     })
@@ -67,7 +66,8 @@ pub async fn revoke(gw: &Gateway, method: &Method, login: &str) -> Answer {
 /// `POST /api/v1/lndhub/invites` `{"domain","expires_in_secs"?}`.
 pub async fn invite(gw: &Gateway, body: &[u8]) -> Answer {
     let req: NewInvite = parse(body)?;
-    let i = Hub::new(gw)
+    let i = gw
+        .lndhub()
         .create_invite(&req.domain, req.expires_in_secs)
         .await?;
     Ok(json_response(

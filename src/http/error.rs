@@ -14,10 +14,9 @@ use crate::gateway::Error;
 use crate::lightning::LightningError;
 use crate::lightning::fake::{FakeControlError, FakePayError};
 use crate::lnurl::ErrorBody;
-use crate::nwc::ConnectionError;
 use crate::payments::PayError;
+use crate::services::ServiceError;
 use crate::store::StoreError;
-use crate::withdraw::WithdrawError;
 
 /// Which listener answers: the public one (wallets) or the admin API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,36 +49,8 @@ impl From<crate::gateway::Refusal> for ApiError {
     }
 }
 
-impl From<WithdrawError> for Error {
-    fn from(e: WithdrawError) -> Self {
-        match e {
-            WithdrawError::UnknownUser => Error::UnknownUser,
-            WithdrawError::UnknownLink => Error::UnknownLink,
-            WithdrawError::Refused(reason) => Error::Refused(reason),
-            WithdrawError::Store(e) => Error::Store(e),
-            WithdrawError::Lightning(e) => Error::Lightning(e),
-        }
-    }
-}
-
-impl From<WithdrawError> for ApiError {
-    fn from(e: WithdrawError) -> Self {
-        ApiError::Domain(e.into())
-    }
-}
-
-impl From<ConnectionError> for Error {
-    fn from(e: ConnectionError) -> Self {
-        match e {
-            ConnectionError::UnknownUser => Error::UnknownUser,
-            ConnectionError::Refused(reason) => Error::Refused(reason),
-            ConnectionError::Store(e) => Error::Store(e),
-        }
-    }
-}
-
-impl From<ConnectionError> for ApiError {
-    fn from(e: ConnectionError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         ApiError::Domain(e.into())
     }
 }

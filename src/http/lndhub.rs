@@ -16,7 +16,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::{Body, json as json_response, query_param, segments};
-use crate::gateway::Gateway;
+use crate::config::TrustedProxy;
 use crate::lndhub::{Hub, HubError};
 
 /// Largest request body.
@@ -86,38 +86,22 @@ fn limit_param(query: Option<&str>, name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn preflight() -> Response<Body> {
-    let mut resp = Response::new(Body::default());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, access-control-allow-origin"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
-    resp
-}
-
-/// Handles one LndHub request; answers its route template (for metrics) and the answer. The one
-/// place an LndHub error becomes its answer ([`error`]).
+/// Handles one LndHub request with `hub` (the client's address counted past `trusted_proxies`);
+/// answers its route template (for metrics) and the answer. The one place an LndHub error becomes
+/// its answer ([`error`]).
 pub async fn handle(
-    gw: &Gateway,
+    hub: &Hub,
+    trusted_proxies: &[TrustedProxy],
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> (&'static str, Response<Body>) {
-    let (template, answer) = route(gw, req, peer).await;
+    let (template, answer) = route(hub, trusted_proxies, req, peer).await;
     (template, answer.unwrap_or_else(|e| error(&e)))
 }
 
 async fn route(
-    gw: &Gateway,
+    hub: &Hub,
+    trusted_proxies: &[TrustedProxy],
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> (&'static str, Result<Response<Body>, HubError>) {
@@ -132,14 +116,16 @@ async fn route(
     }
     let method = req.method().clone();
     if method == Method::OPTIONS {
-        return ("/lndhub/preflight", Ok(preflight()));
+        return (
+            "/lndhub/preflight",
+            Ok(super::preflight(
+                "GET, POST, OPTIONS",
+                "authorization, content-type, access-control-allow-origin",
+            )),
+        );
     }
     let query = req.uri().query().map(str::to_string);
-    let client = super::client_ip::client_ip(
-        peer.ip(),
-        req.headers(),
-        &gw.settings().limits.trusted_proxies,
-    );
+    let client = super::client_ip::client_ip(peer.ip(), req.headers(), trusted_proxies);
     let host = req
         .headers()
         .get(header::HOST)
@@ -173,7 +159,6 @@ async fn route(
         Ok(b) => b,
         Err(e) => return ("/lndhub/other", Err(e)),
     };
-    let hub = Hub::new(gw);
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let q = query.as_deref();
 
@@ -199,17 +184,11 @@ async fn route(
             return ("/lndhub/auth", result.map(ok));
         }
         (&Method::POST, ["create"]) => {
-            let result = async {
-                let domain = gw
-                    .domain_for_host(host.as_deref())
-                    .map_err(|_| HubError::NotFound)?;
-                let code = invite
-                    .as_deref()
-                    .or_else(|| str_field(&body, "invite"))
-                    .or_else(|| str_field(&body, "invite_code"));
-                hub.register(&domain, code, client).await
-            }
-            .await;
+            let code = invite
+                .as_deref()
+                .or_else(|| str_field(&body, "invite"))
+                .or_else(|| str_field(&body, "invite_code"));
+            let result = hub.register(host.as_deref(), code, client).await;
             return ("/lndhub/create", result.map(ok));
         }
         _ => {}

@@ -5,7 +5,8 @@
 use hyper::StatusCode;
 
 use super::{Answer, json, json_bytes, query_param};
-use crate::gateway::{CallbackParams, Gateway};
+use crate::gateway::Gateway;
+use crate::invoices::{AccountInvoices, CallbackParams, zap_pubkey};
 use crate::lnurl::pay::{PayCallback, SuccessAction, Verify};
 
 /// `GET /.well-known/lnurlp/{username}`
@@ -17,8 +18,11 @@ pub async fn pay_request(
 ) -> Answer {
     let domain = gw.domain_for(host, named)?;
     let (account, tagged) = gw.resolve(&domain, name).await?;
-    let zaps = gw.zap_pubkey(&domain, &account).is_some();
-    let body = gw.pay_entry(&domain, name, &tagged).lookup_body(zaps);
+    let zaps = zap_pubkey(&domain, &account).is_some();
+    let body = gw
+        .invoices()
+        .pay_entry(&domain, name, &tagged)
+        .lookup_body(zaps);
     Ok(json_bytes(StatusCode::OK, body))
 }
 
@@ -37,7 +41,7 @@ pub async fn callback(
         payer_data: query_param(query, "payerdata"),
         nostr: raw_query_param(query, "nostr"),
     };
-    let issued = gw.issue_invoice(&domain, name, params).await?;
+    let issued = gw.invoices().issue(&domain, name, params).await?;
     let body = PayCallback {
         pr: &issued.bolt11,
         routes: [],

@@ -37,7 +37,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{self, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -127,11 +127,7 @@ pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Body
 }
 
 pub fn json_bytes(status: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
-    let mut resp = Response::new(Full::new(bytes.into()));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
+    answer(status, bytes, &[(CONTENT_TYPE, "application/json")])
 }
 
 /// Path segments, percent-decoded. `None` when a segment is not UTF-8 after decoding.
@@ -174,6 +170,35 @@ pub(crate) fn k1(raw: &str) -> Result<crate::types::K1, crate::gateway::Error> {
 /// An account's address from a path: one that does not parse names no account.
 pub(crate) fn address(raw: &str) -> Result<crate::types::LightningAddress, crate::gateway::Error> {
     raw.parse().map_err(|_| crate::gateway::Error::UnknownUser)
+}
+
+/// An answer of `status` with `body` and the fixed `headers`, set in their order.
+pub(crate) fn answer(
+    status: StatusCode,
+    body: impl Into<Bytes>,
+    headers: &[(HeaderName, &'static str)],
+) -> Response<Body> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    for (name, value) in headers {
+        h.insert(name.clone(), HeaderValue::from_static(value));
+    }
+    resp
+}
+
+/// The answer to a CORS preflight (`OPTIONS`): the `methods` and request `headers` allowed, for a
+/// day.
+pub(crate) fn preflight(methods: &'static str, headers: &'static str) -> Response<Body> {
+    answer(
+        StatusCode::NO_CONTENT,
+        Bytes::new(),
+        &[
+            (header::ACCESS_CONTROL_ALLOW_METHODS, methods),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, headers),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        ],
+    )
 }
 
 /// An empty 204 answer.

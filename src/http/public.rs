@@ -99,14 +99,20 @@ impl Route {
 pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
     if lndhub::is_lndhub(req.uri().path()) {
-        let (template, resp) = lndhub::handle(&gw, req, peer).await;
+        let (template, resp) = lndhub::handle(
+            gw.lndhub(),
+            &gw.settings().limits.trusted_proxies,
+            req,
+            peer,
+        )
+        .await;
         return finish(&gw, template, resp, started);
     }
     let (route, named) = Route::parse(req.uri().path());
     let named = named.as_deref();
     let template = route.template();
     let answer = if req.method() == Method::OPTIONS {
-        Ok(preflight())
+        Ok(super::preflight("GET, OPTIONS", "*"))
     } else if req.method() != Method::GET && req.method() != Method::HEAD {
         Ok(error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -165,24 +171,5 @@ fn finish(
     );
     resp.extensions_mut()
         .insert(super::request_log::RouteTemplate(template));
-    resp
-}
-
-fn preflight() -> Response<Body> {
-    let mut resp = Response::new(Body::default());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
     resp
 }

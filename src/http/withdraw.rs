@@ -2,11 +2,10 @@
 //! callback, the printable voucher page `GET /withdraw/{k1}` and its QR code as SVG and PNG.
 //! Protocol errors are HTTP 200 with the ERROR body; an unknown link is 404.
 
-use bytes::Bytes;
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Response, StatusCode};
 
-use super::{Answer, Body, json, k1 as parse_k1, pages, query_param, voucher};
+use super::{Answer, Body, answer, json, k1 as parse_k1, pages, query_param, voucher};
 use crate::gateway::Gateway;
 use crate::lnurl::withdraw::{OK, WithdrawRequest};
 use crate::types::unix_now;
@@ -60,15 +59,16 @@ pub async fn page(gw: &Gateway, k1: &str) -> Answer {
 pub async fn qr_code(gw: &Gateway, k1: &str, png: bool) -> Answer {
     let (_, _, urls) = gw.withdrawals().withdraw_link_view(&parse_k1(k1)?).await?;
     Ok(if png {
-        body(qr::png(&urls.lnurl, 8)?, "image/png")
+        image(qr::png(&urls.lnurl, 8)?, "image/png")
     } else {
-        body(qr::svg(&urls.lnurl)?.into_bytes(), "image/svg+xml")
+        image(qr::svg(&urls.lnurl)?.into_bytes(), "image/svg+xml")
     })
 }
 
-fn body(bytes: Vec<u8>, content_type: &'static str) -> Response<Body> {
-    let mut resp = Response::new(Body::new(Bytes::from(bytes)));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
+fn image(bytes: Vec<u8>, content_type: &'static str) -> Response<Body> {
+    answer(
+        StatusCode::OK,
+        bytes,
+        &[(header::CONTENT_TYPE, content_type)],
+    )
 }

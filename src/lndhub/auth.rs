@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use super::{Hub, HubError, Session, digest, random_hex};
-use crate::ratelimit::RateDecision;
+use crate::services::ServiceError;
 use crate::store::{LndhubCredential, LndhubToken, TokenKind};
 use crate::types::unix_now;
 
@@ -31,13 +31,13 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
-impl Hub<'_> {
+impl Hub {
     /// Makes a credential for the account at `address` (admin API).
     pub async fn create_credential(
         &self,
         address: &crate::types::LightningAddress,
-    ) -> Result<NewCredential, crate::gateway::Error> {
-        let account = self.gw.account(address).await?;
+    ) -> Result<NewCredential, ServiceError> {
+        let account = crate::services::account_at(self.store.as_ref(), address).await?;
         self.credential_for(&account).await
     }
 
@@ -45,8 +45,8 @@ impl Hub<'_> {
     pub async fn credential_for(
         &self,
         account: &crate::store::Account,
-    ) -> Result<NewCredential, crate::gateway::Error> {
-        let domain = self.gw.domain_named(&account.domain)?;
+    ) -> Result<NewCredential, ServiceError> {
+        let domain = self.domains.served(&account.domain)?;
         // Hex only: BlueWallet splits the string at ':' and '@'.
         let login = random_hex(10);
         let password = random_hex(20);
@@ -56,10 +56,7 @@ impl Hub<'_> {
             password_hash: digest(&password),
             created_at: unix_now(),
         };
-        self.gw
-            .store()
-            .create_lndhub_credential(&credential)
-            .await?;
+        self.store.create_lndhub_credential(&credential).await?;
         tracing::info!(account = %account.id, login = %login, "lndhub credential created");
         let url = format!("lndhub://{login}:{password}@{}/lndhub", domain.public_url);
         Ok(NewCredential {
@@ -74,47 +71,27 @@ impl Hub<'_> {
     pub async fn credentials(
         &self,
         address: &crate::types::LightningAddress,
-    ) -> Result<Vec<LndhubCredential>, crate::gateway::Error> {
-        let account = self.gw.account(address).await?;
-        Ok(self.gw.store().lndhub_credentials(&account.id).await?)
+    ) -> Result<Vec<LndhubCredential>, ServiceError> {
+        let account = crate::services::account_at(self.store.as_ref(), address).await?;
+        Ok(self.store.lndhub_credentials(&account.id).await?)
     }
 
     /// Revokes a credential: its tokens stop working at once.
-    pub async fn revoke(
-        &self,
-        login: &str,
-    ) -> Result<Option<LndhubCredential>, crate::gateway::Error> {
+    pub async fn revoke(&self, login: &str) -> Result<Option<LndhubCredential>, ServiceError> {
         if login.is_empty() || login.len() > 64 || !login.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let revoked = self.gw.store().revoke_lndhub_credential(login).await?;
+        let revoked = self.store.revoke_lndhub_credential(login).await?;
         if let Some(c) = &revoked {
             tracing::info!(account = %c.account_id, login = %c.login, "lndhub credential revoked");
         }
         Ok(revoked)
     }
 
-    /// Takes a token from a shared bucket; `Err(RateLimited)` when it is empty. A store that cannot
-    /// be reached lets the attempt through (the attempt then meets the same store).
-    async fn limit(&self, bucket: String) -> Result<(), HubError> {
-        let limits = &self.gw.settings().limits;
-        if !limits.enabled {
-            return Ok(());
-        }
-        let rate = self.gw.settings().lndhub.auth;
-        match self
-            .gw
-            .store()
-            .take_token(&bucket, rate.interval(), rate.burst)
-            .await
-        {
-            Ok(RateDecision::Allowed) => Ok(()),
-            Ok(RateDecision::Limited { retry_after }) => Err(HubError::RateLimited(retry_after)),
-            Err(e) => {
-                tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
-                Ok(())
-            }
-        }
+    /// Takes a token from a login bucket (`[lndhub] auth_per_minute`, `auth_burst`).
+    async fn limit_login(&self, bucket: String) -> Result<(), HubError> {
+        let rate = self.settings.auth;
+        self.limit(bucket, rate.interval(), rate.burst).await
     }
 
     /// `POST /auth?type=auth`: the login and password for a token pair. Rate limited per client
@@ -126,15 +103,15 @@ impl Hub<'_> {
         client: IpAddr,
     ) -> Result<Tokens, HubError> {
         let ip = crate::ip::bucket_key(client);
-        self.limit(format!("lh-auth-ip:{ip}")).await?;
+        self.limit_login(format!("lh-auth-ip:{ip}")).await?;
         let login_key = &digest(login)[..32];
-        self.limit(format!("lh-auth-login:{login_key}")).await?;
+        self.limit_login(format!("lh-auth-login:{login_key}"))
+            .await?;
         if login.is_empty() || login.len() > 64 || password.len() > 256 {
             return Err(HubError::BadAuth);
         }
         let cred = self
-            .gw
-            .store()
+            .store
             .lndhub_credential(login)
             .await?
             .ok_or(HubError::BadAuth)?;
@@ -143,7 +120,7 @@ impl Hub<'_> {
             tracing::info!(login = %cred.login, "lndhub login refused: wrong password");
             return Err(HubError::BadAuth);
         }
-        if self.gw.store().account(&cred.account_id).await?.is_none() {
+        if self.store.account(&cred.account_id).await?.is_none() {
             return Err(HubError::BadAuth);
         }
         self.issue(&cred).await
@@ -153,19 +130,17 @@ impl Hub<'_> {
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, HubError> {
         let hash = digest(refresh_token.trim());
         let now = unix_now();
-        let peek = self.gw.store().lndhub_token(&hash, now).await?;
+        let peek = self.store.lndhub_token(&hash, now).await?;
         if !peek.is_some_and(|t| t.kind == TokenKind::Refresh) {
             return Err(HubError::BadAuth);
         }
         let token = self
-            .gw
-            .store()
+            .store
             .take_lndhub_token(&hash, now)
             .await?
             .ok_or(HubError::BadAuth)?;
         let cred = self
-            .gw
-            .store()
+            .store
             .lndhub_credential(&token.login)
             .await?
             .filter(|c| c.account_id == token.account_id)
@@ -175,7 +150,7 @@ impl Hub<'_> {
 
     async fn issue(&self, cred: &LndhubCredential) -> Result<Tokens, HubError> {
         let now = unix_now();
-        let settings = &self.gw.settings().lndhub;
+        let settings = &self.settings;
         let access = random_hex(32);
         let refresh = random_hex(32);
         for (token, kind, ttl) in [
@@ -188,10 +163,7 @@ impl Hub<'_> {
                 kind,
                 expires_at: now.saturating_add(ttl.as_secs()),
             };
-            self.gw
-                .store()
-                .put_lndhub_token(&digest(token), &record)
-                .await?;
+            self.store.put_lndhub_token(&digest(token), &record).await?;
         }
         Ok(Tokens {
             access_token: access,
@@ -207,21 +179,18 @@ impl Hub<'_> {
             .filter(|t| !t.is_empty() && t.len() <= 256);
         let token = token.ok_or(HubError::BadAuth)?;
         let record = self
-            .gw
-            .store()
+            .store
             .lndhub_token(&digest(token), unix_now())
             .await?
             .filter(|t| t.kind == TokenKind::Access)
             .ok_or(HubError::BadAuth)?;
-        self.gw
-            .store()
+        self.store
             .lndhub_credential(&record.login)
             .await?
             .filter(|c| c.account_id == record.account_id)
             .ok_or(HubError::BadAuth)?;
         let account = self
-            .gw
-            .store()
+            .store
             .account(&record.account_id)
             .await?
             .ok_or(HubError::BadAuth)?;

@@ -1,7 +1,11 @@
 //! The LndHub API (BlueWallet, Zeus; the protocol of BlueWallet's LndHub and getAlby's lndhub.go):
 //! each account's own wallet. [`auth`]: credentials, logins, bearer tokens; [`register`]: `/create`
 //! by the domain's `registration`; [`wallet`]: balance, invoices, payments, decoding; [`spend`]:
-//! the boundary to the payment engine; [`views`]: the JSON shapes the wallets read. No HTTP types
+//! paying and listing payments through the payment engine; [`views`]: the JSON shapes the wallets
+//! read. [`Hub`] is the service, holding only its dependencies (store, node, the `[lndhub]`
+//! settings, the payment engine, the domains, and invoice issuing as an
+//! [`AccountInvoices`]); it is built once in `app` and held by the gateway. Its admin operations
+//! fail with the services' [`ServiceError`], its wallet calls with [`HubError`]. No HTTP types
 //! here: `http::lndhub` routes requests to [`Hub`] and turns [`HubError`] into LndHub's error body.
 
 pub mod auth;
@@ -10,10 +14,18 @@ pub mod spend;
 pub mod views;
 pub mod wallet;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::gateway::{Error, Gateway};
-use crate::store::{Account, StoreError};
+use crate::config::{LndhubSettings, Settings};
+use crate::domains::Domains;
+use crate::invoices::AccountInvoices;
+use crate::lightning::LightningNode;
+use crate::payments::Payments;
+use crate::ratelimit::RateDecision;
+use crate::refusal::Refusal;
+use crate::services::ServiceError;
+use crate::store::{Account, Store, StoreError};
 
 /// LndHub's error codes (`{"error":true,"code":N,"message":...}`), as BlueWallet and Zeus read
 /// them: 1 makes the wallet log in again.
@@ -74,16 +86,22 @@ impl From<StoreError> for HubError {
     }
 }
 
-impl From<Error> for HubError {
-    fn from(e: Error) -> Self {
+impl From<ServiceError> for HubError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            Error::Refused(reason) => HubError::BadArguments(reason.to_string()),
-            Error::UnknownUser | Error::UnknownDomain => HubError::BadAuth,
+            ServiceError::Refused(reason) => HubError::BadArguments(reason.to_string()),
+            ServiceError::UnknownUser => HubError::BadAuth,
             other => {
-                tracing::warn!(error = %other, "lndhub: gateway error");
+                tracing::warn!(error = %other, "lndhub: service error");
                 HubError::Unavailable
             }
         }
+    }
+}
+
+impl From<Refusal> for HubError {
+    fn from(e: Refusal) -> Self {
+        ServiceError::Refused(e).into()
     }
 }
 
@@ -94,14 +112,55 @@ pub struct Session {
     pub login: String,
 }
 
-/// The LndHub service over the gateway's parts.
-pub struct Hub<'a> {
-    pub gw: &'a Gateway,
+/// The LndHub service (see the module docs).
+pub struct Hub {
+    store: Arc<dyn Store>,
+    node: Arc<dyn LightningNode>,
+    settings: LndhubSettings,
+    /// `[limits] enabled`: whether logins and `/create` are rate limited.
+    limits_enabled: bool,
+    payments: Payments,
+    domains: Arc<Domains>,
+    invoices: Arc<dyn AccountInvoices>,
 }
 
-impl<'a> Hub<'a> {
-    pub fn new(gw: &'a Gateway) -> Self {
-        Hub { gw }
+impl Hub {
+    /// A hub over `store` and `node` that reads `[lndhub]` and whether `[limits]` are on from
+    /// `settings`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        node: Arc<dyn LightningNode>,
+        settings: &Settings,
+        payments: Payments,
+        domains: Arc<Domains>,
+        invoices: Arc<dyn AccountInvoices>,
+    ) -> Self {
+        Hub {
+            store,
+            node,
+            settings: settings.lndhub.clone(),
+            limits_enabled: settings.limits.enabled,
+            payments,
+            domains,
+            invoices,
+        }
+    }
+
+    /// Takes a token from the shared bucket `bucket` (one every `interval`, at most `burst`);
+    /// `Err(RateLimited)` when it is empty. Nothing is limited when `[limits]` is off; a store
+    /// that cannot be reached lets the attempt through (the attempt then meets the same store).
+    async fn limit(&self, bucket: String, interval: Duration, burst: u32) -> Result<(), HubError> {
+        if !self.limits_enabled {
+            return Ok(());
+        }
+        match self.store.take_token(&bucket, interval, burst).await {
+            Ok(RateDecision::Allowed) => Ok(()),
+            Ok(RateDecision::Limited { retry_after }) => Err(HubError::RateLimited(retry_after)),
+            Err(e) => {
+                tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
+                Ok(())
+            }
+        }
     }
 }
 

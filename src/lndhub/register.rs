@@ -8,8 +8,9 @@ use std::net::IpAddr;
 
 use super::views::CreateAnswer;
 use super::{Hub, HubError, digest, random_hex};
-use crate::config::{DomainSettings, Registration};
-use crate::ratelimit::RateDecision;
+use crate::config::Registration;
+use crate::refusal::Refusal;
+use crate::services::ServiceError;
 use crate::store::{Invite, NewAccount, StoreError};
 use crate::types::{LightningAddress, unix_now};
 
@@ -28,17 +29,17 @@ pub struct NewInvite {
     pub expires_at: u64,
 }
 
-impl Hub<'_> {
+impl Hub {
     /// Makes a one-use invite code for `domain` (admin API).
     pub async fn create_invite(
         &self,
         domain: &str,
         expires_in_secs: Option<u64>,
-    ) -> Result<NewInvite, crate::gateway::Error> {
-        let d = self.gw.domain_named(&domain.to_ascii_lowercase())?;
+    ) -> Result<NewInvite, ServiceError> {
+        let d = self.domains.served(&domain.to_ascii_lowercase())?;
         let secs = expires_in_secs.unwrap_or(DEFAULT_INVITE_SECS);
         if secs == 0 || secs > MAX_INVITE_SECS {
-            return Err(crate::gateway::Refusal::InviteLifetime {
+            return Err(Refusal::InviteLifetime {
                 max: MAX_INVITE_SECS,
             }
             .into());
@@ -50,10 +51,7 @@ impl Hub<'_> {
             created_at: now,
             expires_at: now.saturating_add(secs),
         };
-        self.gw
-            .store()
-            .create_invite(&digest(&code), &invite)
-            .await?;
+        self.store.create_invite(&digest(&code), &invite).await?;
         tracing::info!(domain = %d.name, "lndhub invite created");
         Ok(NewInvite {
             url: format!("{}/lndhub/i/{code}", d.public_url),
@@ -63,38 +61,28 @@ impl Hub<'_> {
         })
     }
 
+    /// Takes a token from the client's `/create` bucket (`[lndhub] create_per_hour`,
+    /// `create_burst`).
     async fn create_limit(&self, client: IpAddr) -> Result<(), HubError> {
-        if !self.gw.settings().limits.enabled {
-            return Ok(());
-        }
-        let s = &self.gw.settings().lndhub;
         let ip = crate::ip::bucket_key(client);
-        match self
-            .gw
-            .store()
-            .take_token(
-                &format!("lh-create:{ip}"),
-                s.create_interval,
-                s.create_burst,
-            )
+        let s = &self.settings;
+        self.limit(format!("lh-create:{ip}"), s.create_interval, s.create_burst)
             .await
-        {
-            Ok(RateDecision::Allowed) => Ok(()),
-            Ok(RateDecision::Limited { retry_after }) => Err(HubError::RateLimited(retry_after)),
-            Err(e) => {
-                tracing::warn!(error = %e, "rate-limit store unavailable; not limiting");
-                Ok(())
-            }
-        }
     }
 
-    /// `POST /create` on `domain` for a client at `client`, with an invite code if one was given.
+    /// `POST /create` on the domain the request's `host` names (not found when none is served),
+    /// for a client at `client`, with an invite code if one was given.
     pub async fn register(
         &self,
-        domain: &DomainSettings,
+        host: Option<&str>,
         invite: Option<&str>,
         client: IpAddr,
     ) -> Result<CreateAnswer, HubError> {
+        let domain = self
+            .domains
+            .current()
+            .for_host(host)
+            .ok_or(HubError::NotFound)?;
         match domain.registration {
             Registration::Closed => {
                 return Err(HubError::Forbidden(
@@ -107,16 +95,12 @@ impl Hub<'_> {
                     .map(str::trim)
                     .filter(|c| !c.is_empty() && c.len() <= 128)
                     .ok_or_else(|| HubError::Forbidden("an invite code is needed".into()))?;
-                let taken = self
-                    .gw
-                    .store()
-                    .take_invite(&digest(code), unix_now())
-                    .await?;
+                let taken = self.store.take_invite(&digest(code), unix_now()).await?;
                 match taken {
                     Some(i) if i.domain == domain.name.as_str() => {}
                     Some(i) => {
                         // Wrong domain: give it back untouched.
-                        self.gw.store().create_invite(&digest(code), &i).await?;
+                        self.store.create_invite(&digest(code), &i).await?;
                         return Err(HubError::Forbidden("unknown or used invite code".into()));
                     }
                     None => return Err(HubError::Forbidden("unknown or used invite code".into())),
@@ -130,8 +114,7 @@ impl Hub<'_> {
                 .parse()
                 .map_err(|_| HubError::Unavailable)?;
             match self
-                .gw
-                .store()
+                .store
                 .create_account(NewAccount {
                     address,
                     nostr_pubkey: None,

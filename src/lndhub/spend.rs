@@ -1,15 +1,12 @@
-//! The boundary between the LndHub API and the payment engine: [`Spend`] is what `payinvoice`,
-//! `gettxs` and `checkpayment` need. [`EngineSpend`] implements it over [`crate::payments`], the
-//! one engine every way of spending uses (atomic reservation of `amount + fee reserve`, one payment
-//! per payment hash, internal settlement of this gateway's own invoices, the payer that finishes
-//! each payment once and resumes after a restart). The account's outgoing payments are its ledger
-//! debits.
+//! What `payinvoice`, `gettxs` and `checkpayment` need from the payment engine
+//! ([`crate::payments`], the one engine every way of spending uses: atomic reservation of
+//! `amount + fee reserve`, one payment per payment hash, internal settlement of this gateway's own
+//! invoices, the payer that finishes each payment once and resumes after a restart), as LndHub
+//! shows it. The account's outgoing payments are its ledger debits.
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-
-use crate::gateway::Gateway;
+use super::Hub;
 use crate::payments::{PayError, Payment, Refusal, Source, SpendRequest};
 use crate::store::{Account, PaymentStatus, TxKind, TxStatus};
 use crate::types::{Msat, PaymentHash};
@@ -49,40 +46,6 @@ pub enum SpendError {
     Refused(String),
     #[error("backend unavailable")]
     Unavailable,
-}
-
-/// What LndHub needs from the payment engine.
-#[async_trait]
-pub trait Spend: Send + Sync {
-    /// Pays `bolt11` from `account` and waits up to `wait` for a final state; a payment still in
-    /// flight then is answered `Pending` (it goes on, and finishes once).
-    async fn pay(
-        &self,
-        account: &Account,
-        bolt11: &str,
-        amount: Option<Msat>,
-        wait: Duration,
-    ) -> Result<Outgoing, SpendError>;
-
-    /// The account's outgoing payments, newest first.
-    async fn outgoing(
-        &self,
-        account: &Account,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<Outgoing>, SpendError>;
-
-    /// One outgoing payment of the account.
-    async fn payment(
-        &self,
-        account: &Account,
-        hash: &PaymentHash,
-    ) -> Result<Option<Outgoing>, SpendError>;
-}
-
-/// [`Spend`] over the payment engine (see the module doc).
-pub struct EngineSpend<'a> {
-    pub gw: &'a Gateway,
 }
 
 impl From<crate::store::StoreError> for SpendError {
@@ -138,25 +101,10 @@ fn outgoing(p: Payment) -> Outgoing {
     }
 }
 
-impl EngineSpend<'_> {
-    async fn view(
-        &self,
-        account: &Account,
-        hash: &PaymentHash,
-    ) -> Result<Option<Outgoing>, SpendError> {
-        Ok(self
-            .gw
-            .payments()
-            .payment(hash)
-            .await?
-            .filter(|p| p.account_id == account.id)
-            .map(outgoing))
-    }
-}
-
-#[async_trait]
-impl Spend for EngineSpend<'_> {
-    async fn pay(
+impl Hub {
+    /// Pays `bolt11` from `account` and waits up to `wait` for a final state; a payment still in
+    /// flight then is answered `Pending` (it goes on, and finishes once).
+    pub(super) async fn pay_from(
         &self,
         account: &Account,
         bolt11: &str,
@@ -171,18 +119,19 @@ impl Spend for EngineSpend<'_> {
             idempotency_key: None,
             memo: Some("LndHub payment".into()),
         };
-        let paid = self.gw.payments().pay(request, wait).await?;
+        let paid = self.payments.pay(request, wait).await?;
         Ok(outgoing(paid))
     }
-    async fn outgoing(
+
+    /// The account's outgoing payments, newest first.
+    pub(super) async fn outgoing(
         &self,
         account: &Account,
         limit: usize,
         offset: usize,
     ) -> Result<Vec<Outgoing>, SpendError> {
         let txs = self
-            .gw
-            .store()
+            .store
             .transactions(
                 &account.id,
                 offset.saturating_add(limit).saturating_mul(4).min(10_000),
@@ -195,7 +144,7 @@ impl Spend for EngineSpend<'_> {
             .skip(offset)
             .take(limit)
         {
-            match self.view(account, &tx.payment_hash).await? {
+            match self.outgoing_payment(account, &tx.payment_hash).await? {
                 Some(o) => out.push(o),
                 None => out.push(Outgoing {
                     payment_hash: tx.payment_hash,
@@ -216,11 +165,17 @@ impl Spend for EngineSpend<'_> {
         Ok(out)
     }
 
-    async fn payment(
+    /// One outgoing payment of the account.
+    pub(super) async fn outgoing_payment(
         &self,
         account: &Account,
         hash: &PaymentHash,
     ) -> Result<Option<Outgoing>, SpendError> {
-        self.view(account, hash).await
+        Ok(self
+            .payments
+            .payment(hash)
+            .await?
+            .filter(|p| p.account_id == account.id)
+            .map(outgoing))
     }
 }

@@ -1,7 +1,7 @@
 //! The wallet calls of an authenticated session: balance, node info, receiving (`addinvoice`
 //! through the same invoice path as the LNURL-pay callback, so the settlement follower credits it),
 //! the incoming invoices (LndHub ones and every Lightning Address payment and zap credited to the
-//! account), paying through [`Spend`], outgoing payments, and decoding an invoice.
+//! account), paying through the payment engine ([`super::spend`]), outgoing payments, and decoding an invoice.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -9,10 +9,10 @@ use std::time::Duration;
 use bitcoin::hashes::Hash;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 
-use super::spend::{EngineSpend, Outgoing, OutgoingStatus, Spend, SpendError};
+use super::spend::{Outgoing, OutgoingStatus, SpendError};
 use super::views::*;
 use super::{Hub, HubError, Session, sats_ceil, sats_floor};
-use crate::gateway::CallbackParams;
+use crate::invoices::CallbackParams;
 use crate::store::{InvoiceRecord, TxKind};
 use crate::types::{Msat, PaymentHash};
 
@@ -146,11 +146,7 @@ fn paid_invoice(o: &Outgoing) -> PaidInvoice {
     }
 }
 
-impl Hub<'_> {
-    fn spend(&self) -> EngineSpend<'_> {
-        EngineSpend { gw: self.gw }
-    }
-
+impl Hub {
     /// `GET /balance`: whole satoshis, rounded down.
     pub fn balance(&self, s: &Session) -> Balance {
         Balance {
@@ -162,11 +158,11 @@ impl Hub<'_> {
 
     /// `GET /getinfo`: the shared node's identity (BlueWallet checks `identity_pubkey`).
     pub async fn info(&self) -> Info {
-        let (pubkey, synced) = match self.gw.node().status().await {
+        let (pubkey, synced) = match self.node.status().await {
             Ok(s) => (s.pubkey, s.synced),
-            Err(_) => (self.gw.node().node_id(), false),
+            Err(_) => (self.node.node_id(), false),
         };
-        let network = match self.gw.node().network().await {
+        let network = match self.node.network().await {
             Ok(n) => n.to_core_arg().to_string(),
             Err(_) => String::new(),
         };
@@ -199,10 +195,10 @@ impl Hub<'_> {
             .filter(|a| *a > 0)
             .ok_or_else(|| HubError::BadArguments("amt must be at least 1 satoshi".into()))?;
         let msat = sats_to_msat(sats)?;
-        let domain = self.gw.domain_named(&s.account.domain)?;
+        let domain = self.domains.served(&s.account.domain)?;
         let issued = self
-            .gw
-            .issue_invoice(
+            .invoices
+            .issue(
                 &domain,
                 &s.account.username,
                 CallbackParams {
@@ -212,8 +208,7 @@ impl Hub<'_> {
                 },
             )
             .await?;
-        self.gw
-            .store()
+        self.store
             .note_lndhub_invoice(&s.account.id, &issued.payment_hash)
             .await?;
         let hash = issued.payment_hash.to_hex();
@@ -235,7 +230,7 @@ impl Hub<'_> {
         limit: usize,
     ) -> Result<Vec<UserInvoice>, HubError> {
         let limit = limit.min(MAX_LIST);
-        let store = &self.gw.store();
+        let store = &self.store;
         let mut hashes: Vec<PaymentHash> = store.lndhub_invoices(&s.account.id, limit).await?;
         hashes.extend(
             store
@@ -270,7 +265,6 @@ impl Hub<'_> {
         offset: usize,
     ) -> Result<Vec<PaidInvoice>, HubError> {
         let list = self
-            .spend()
             .outgoing(&s.account, limit.min(MAX_LIST), offset)
             .await?;
         Ok(list.iter().map(paid_invoice).collect())
@@ -293,8 +287,8 @@ impl Hub<'_> {
             Some(0) | None => None,
             Some(sats) => Some(sats_to_msat(sats)?),
         };
-        let wait: Duration = self.gw.settings().lndhub.payment_wait;
-        let paid = self.spend().pay(&s.account, bolt11, amount, wait).await?;
+        let wait: Duration = self.settings.payment_wait;
+        let paid = self.pay_from(&s.account, bolt11, amount, wait).await?;
         match paid.status {
             OutgoingStatus::Pending => return Err(HubError::InFlight),
             OutgoingStatus::Failed => {
@@ -333,14 +327,14 @@ impl Hub<'_> {
     /// outgoing payments, whether it succeeded). Another account's hash is not found.
     pub async fn check_payment(&self, s: &Session, hash: &str) -> Result<Paid, HubError> {
         let hash: PaymentHash = hash.parse().map_err(|_| HubError::NotFound)?;
-        if let Some(inv) = self.gw.store().invoice(&hash).await?
+        if let Some(inv) = self.store.invoice(&hash).await?
             && inv.account_id == s.account.id
         {
             return Ok(Paid {
                 paid: inv.settled.is_some(),
             });
         }
-        match self.spend().payment(&s.account, &hash).await? {
+        match self.outgoing_payment(&s.account, &hash).await? {
             Some(o) => Ok(Paid {
                 paid: o.status == OutgoingStatus::Succeeded,
             }),

@@ -2,7 +2,7 @@
 //! its own wallet service key (kept in the store, never shown) and a client key whose secret goes
 //! into the connection URI once and is never stored: only its public key is, to check who signs
 //! requests. [`NwcConnections`] is the service, holding only its dependencies (store, relays, the
-//! signal to this process's NWC service); it fails with its own [`ConnectionError`]. No HTTP
+//! signal to this process's NWC service); it fails with the services' [`ServiceError`]. No HTTP
 //! types here.
 
 use std::sync::Arc;
@@ -15,24 +15,11 @@ use super::NwcSignal;
 use super::budget::period_start;
 use super::nip47;
 use crate::refusal::Refusal;
-use crate::store::{Account, BudgetRenewal, NwcConnection, Store, StoreError, WalletSecret};
+use crate::services::ServiceError;
+use crate::store::{Account, BudgetRenewal, NwcConnection, Store, WalletSecret};
 use crate::types::{Msat, unix_now};
 
-/// What a connection operation can fail with; `http::error` answers each as the gateway's error
-/// of the same name.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectionError {
-    /// No account has that address.
-    #[error("unknown user")]
-    UnknownUser,
-    /// The request is not a valid one.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-type Error = ConnectionError;
+type Error = ServiceError;
 
 /// Longest connection name, in characters.
 const MAX_NAME: usize = 100;
@@ -95,9 +82,7 @@ impl NwcConnections {
 
     /// The account at `address`.
     async fn account(&self, address: &crate::types::LightningAddress) -> Result<Account, Error> {
-        crate::store::account_at(self.store.as_ref(), address)
-            .await?
-            .ok_or(Error::UnknownUser)
+        crate::services::account_at(self.store.as_ref(), address).await
     }
 
     /// Makes a connection for the account at `address`; answers it with its URI.

@@ -9,12 +9,13 @@ use lightning_invoice::Bolt11Invoice;
 use serde_json::{Value, json};
 
 use super::budget::period_start;
-use super::invoices::{AccountInvoices, IssueError};
 use super::nip47::{ErrorCode, NOTIFICATIONS, NwcError};
 use super::spend::{SpendError, SpendOutcome, SpendRequest, Spender};
 use super::transactions;
 use crate::config::Settings;
+use crate::invoices::{AccountInvoices, WalletInvoice};
 use crate::lightning::LightningNode;
+use crate::services::ServiceError;
 use crate::store::{BudgetOutcome, NwcConnection, Store, StoreError};
 use crate::types::{Msat, PaymentHash, unix_now};
 
@@ -132,16 +133,18 @@ impl Methods {
         let expiry = param_u64(params, "expiry")?;
         let invoice = self
             .invoices
-            .issue_account_invoice(
+            .issue_for_wallet(
                 &conn.account_id,
-                Msat(amount),
-                description,
-                description_hash,
-                expiry,
+                WalletInvoice {
+                    amount: Msat(amount),
+                    description,
+                    description_hash,
+                    expiry_secs: expiry,
+                },
             )
             .await
             .map_err(|e| match e {
-                IssueError::Refused(reason) => bad(reason),
+                ServiceError::Refused(reason) => bad(reason.to_string()),
                 other => internal(other),
             })?;
         Ok(transactions::incoming(&invoice))

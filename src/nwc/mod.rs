@@ -6,7 +6,8 @@
 //! - [`connections`]: making, listing and revoking connections (admin API, CLI).
 //! - [`methods`]: the methods, one connection at a time; [`transactions`]: the ledger as
 //!   NIP-47 transactions.
-//! - [`spend`]: the boundary to the payment engine; [`invoices`]: the boundary to invoice issuing.
+//! - [`spend`]: the boundary to the payment engine; invoices are issued through
+//!   [`crate::invoices::AccountInvoices`].
 //! - [`service`]: the task that listens on the relays, answers, and notifies; `requests`: one
 //!   request run once (claimed, renewed, swept and resumed after a restart); [`signal`]: what
 //!   ties the service to the connections made in its process.
@@ -14,7 +15,6 @@
 pub mod budget;
 pub mod connections;
 pub mod envelope;
-pub mod invoices;
 pub mod methods;
 pub mod nip47;
 mod requests;
@@ -23,6 +23,6 @@ pub mod signal;
 pub mod spend;
 pub mod transactions;
 
-pub use connections::{ConnectionError, ConnectionView, NewConnection, NwcConnections};
+pub use connections::{ConnectionView, NewConnection, NwcConnections};
 pub use service::NwcService;
 pub use signal::NwcSignal;

@@ -4,7 +4,7 @@
 //! rules: a link pays at most `uses` times, a balance never goes below zero, a failed payment is
 //! refunded, an invoice of this gateway settles inside the ledger. [`Withdrawals`] is the service,
 //! holding only its dependencies (store, node, the withdraw settings, the domains for the links'
-//! URLs, the payer); it fails with its own [`WithdrawError`]. No HTTP types here.
+//! URLs, the payer); it fails with the services' [`ServiceError`]. No HTTP types here.
 
 pub mod fees;
 pub mod qr;
@@ -15,34 +15,16 @@ pub use crate::payments::payer::{self, Payer};
 use std::sync::Arc;
 
 use crate::config::WithdrawSettings;
-use crate::domains::{Domain, Domains};
-use crate::lightning::{LightningError, LightningNode};
+use crate::domains::Domains;
+use crate::lightning::LightningNode;
 use crate::lnurl::withdraw as lud03;
 use crate::payments;
 use crate::refusal::Refusal;
-use crate::store::{Account, Reservation, ReserveOutcome, Store, StoreError, WithdrawLink};
+use crate::services::ServiceError;
+use crate::store::{Account, Reservation, ReserveOutcome, Store, WithdrawLink};
 use crate::types::{K1, Msat, unix_now};
 
-/// What a withdraw operation can fail with; `http::error` answers each as the gateway's error of
-/// the same name.
-#[derive(Debug, thiserror::Error)]
-pub enum WithdrawError {
-    /// No account has that address.
-    #[error("unknown user")]
-    UnknownUser,
-    /// No withdraw link has that k1 (LUD-03).
-    #[error("unknown withdraw link")]
-    UnknownLink,
-    /// The client sent something the protocol does not allow.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Lightning(#[from] LightningError),
-}
-
-type Error = WithdrawError;
+type Error = ServiceError;
 
 /// Longest link title, in characters.
 const MAX_TITLE: usize = 200;
@@ -96,17 +78,7 @@ impl Withdrawals {
 
     /// The account at `address`.
     async fn account(&self, address: &crate::types::LightningAddress) -> Result<Account, Error> {
-        crate::store::account_at(self.store.as_ref(), address)
-            .await?
-            .ok_or(Error::UnknownUser)
-    }
-
-    /// The served domain of an account.
-    fn domain_named(&self, name: &str) -> Result<Arc<Domain>, Error> {
-        self.domains
-            .current()
-            .named(name)
-            .ok_or_else(|| Error::Refused(Refusal::DomainNotServed(name.to_string())))
+        crate::services::account_at(self.store.as_ref(), address).await
     }
 
     /// Creates a withdraw link on the account at `address`.
@@ -196,7 +168,7 @@ impl Withdrawals {
     }
 
     fn link_urls(&self, account: &Account, k1: &str) -> Result<LinkUrls, Error> {
-        let domain = self.domain_named(&account.domain)?;
+        let domain = self.domains.served(&account.domain)?;
         let url = format!("{}/lnurlw/{k1}", domain.public_url);
         let lnurl = crate::lnurl::encode(&url).map_err(Refusal::PublicUrlTooLong)?;
         Ok(LinkUrls {

@@ -11,7 +11,7 @@ pub mod qr;
 use std::sync::LazyLock;
 
 use bytes::Bytes;
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Response, StatusCode};
 use sha2::{Digest, Sha256};
 
@@ -43,27 +43,17 @@ pub fn escape(text: &str) -> String {
 /// An HTML answer with the page headers: the CSP, no MIME sniffing, no referrer (a voucher's URL
 /// is its secret), not cached (balances and link states change).
 pub fn html(status: StatusCode, page: String) -> Response<Body> {
-    let mut resp = Response::new(Body::new(Bytes::from(page)));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    super::answer(
+        status,
+        page,
+        &[
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+    )
 }
 
 /// The page skeleton: `title` and `body` are HTML already (escape what goes in them); `assets`
@@ -135,21 +125,15 @@ pub fn asset_url(name: &str) -> String {
 /// every build), or `None` when there is no such asset.
 pub fn asset(name: &str) -> Option<Response<Body>> {
     let a = ASSETS.iter().find(|a| a.name == name)?;
-    let mut resp = Response::new(Body::new(Bytes::from_static(a.bytes)));
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(a.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Some(resp)
+    Some(super::answer(
+        StatusCode::OK,
+        Bytes::from_static(a.bytes),
+        &[
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+    ))
 }
 
 /// Millisatoshis as sats, with the msat part only when there is one.

@@ -3,7 +3,7 @@
 //! so the page needs no QR encoder of its own and no inline SVG from script). Anything else is
 //! refused, so the endpoint is not a QR service for arbitrary text.
 
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Response, StatusCode};
 use lightning_invoice::Bolt11Invoice;
 
@@ -39,24 +39,16 @@ pub fn svg(query: Option<&str>) -> Response<Body> {
         );
     };
     match qr::svg(&data) {
-        Ok(svg) => {
-            let mut resp = Response::new(Body::from(svg));
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("image/svg+xml"),
-            );
-            // The image of one string never changes.
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=86400, immutable"),
-            );
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            resp
-        }
+        Ok(svg) => super::super::answer(
+            StatusCode::OK,
+            svg,
+            &[
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                // The image of one string never changes.
+                (header::CACHE_CONTROL, "public, max-age=86400, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+        ),
         Err(e) => error_response(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }
