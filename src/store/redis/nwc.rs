@@ -5,8 +5,10 @@
 //! settling it are too. A request claim is one script over its own key `nwcreq:<event id>`
 //! (`c:<claimed at>:<event JSON>` while running, `a:<response>` once answered), kept for
 //! [`REQUEST_TTL_SECS`]; the set `nwcreq:open` names the requests that may be running (added to
-//! before the claim, removed from after the answer, so it names every one of them), which
-//! [`NwcStore::stale_nwc_requests`] reads.
+//! before the claim, removed from after the answer, so it names every one of them; a request
+//! delivered again once answered or while running is not added again), which
+//! [`NwcStore::stale_nwc_requests`] reads with one `MGET` of their keys per sweep (split per slot
+//! on a cluster by the client, the parts sent at once).
 //!
 //! Global keys are written after the connection's hash: `nwc:<wallet pubkey>` (the owner index)
 //! and the member `<account id>/<wallet pubkey>` of `nwc:all`. A crash in between leaves an
@@ -71,8 +73,10 @@ return 1
     )
 });
 
-/// Claims a request. KEYS: request key. ARGV: now, lease, ttl, event JSON.
-/// Answers `{'claimed'}`, `{'running'}` or `{'answered', response}`.
+/// Claims a request, or with ARGV[5] = `look` only says whether it could (writing nothing).
+/// KEYS: request key. ARGV: now, lease, ttl, event JSON, `take` or `look`.
+/// Answers `{'claimed'}`, `{'free'}` (a look at a request one may claim), `{'running'}` or
+/// `{'answered', response}`.
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -82,11 +86,15 @@ if v then
   local at = tonumber(string.match(v, '^c:(%d+)')) or 0
   if tonumber(ARGV[1]) < at + tonumber(ARGV[2]) then return {'running'} end
 end
+if ARGV[5] ~= 'take' then return {'free'} end
 redis.call('SET', KEYS[1], 'c:' .. ARGV[1] .. ':' .. ARGV[4], 'EX', ARGV[3])
 return {'claimed'}
 ",
     )
 });
+
+/// How many request keys one `MGET` of [`NwcStore::stale_nwc_requests`] reads.
+const STALE_READ_BATCH: usize = 500;
 
 /// Marks a running request as alive. KEYS: request key. ARGV: now, ttl.
 static RENEW: LazyLock<Script> = LazyLock::new(|| {
@@ -291,18 +299,31 @@ impl NwcStore for RedisStore {
         lease_secs: u64,
         event: &str,
     ) -> Result<RequestClaim, StoreError> {
-        // Named as possibly running before the claim, so that no claim is missing from the set.
-        let mut open = ::redis::cmd("SADD");
-        open.arg(keys::NWC_OPEN).arg(event_id);
-        self.conn.query::<i64>(&open).await?;
-        let mut claim = CLAIM.prepare_invoke();
-        claim
-            .key(keys::nwc_request(event_id))
-            .arg(now)
-            .arg(lease_secs)
-            .arg(REQUEST_TTL_SECS)
-            .arg(event);
-        let answer: Vec<String> = self.conn.invoke(&claim).await?;
+        let claim = |mode: &'static str| {
+            let mut claim = CLAIM.prepare_invoke();
+            claim
+                .key(keys::nwc_request(event_id))
+                .arg(now)
+                .arg(lease_secs)
+                .arg(REQUEST_TTL_SECS)
+                .arg(event)
+                .arg(mode);
+            claim
+        };
+        // A look first: a request delivered again (by another relay, to another process) is
+        // answered or running already, and is told so without touching the open set.
+        let look: Vec<String> = self.conn.invoke_read_only(&claim("look")).await?;
+        let answer = match look.as_slice() {
+            [state] if state == "free" => {
+                // Named as possibly running before the claim, so that no claim is missing from
+                // the set.
+                let mut open = ::redis::cmd("SADD");
+                open.arg(keys::NWC_OPEN).arg(event_id);
+                self.conn.query::<i64>(&open).await?;
+                self.conn.invoke(&claim("take")).await?
+            }
+            _ => look,
+        };
         Ok(match answer.as_slice() {
             [state] if state == "claimed" => RequestClaim::Claimed,
             [state, response] if state == "answered" => RequestClaim::Answered(response.clone()),
@@ -331,27 +352,37 @@ impl NwcStore for RedisStore {
             .query(::redis::cmd("SMEMBERS").arg(keys::NWC_OPEN))
             .await?;
         let mut out = Vec::new();
-        for id in ids {
-            let value: Option<String> = self
-                .conn
-                .query(::redis::cmd("GET").arg(keys::nwc_request(&id)))
-                .await?;
-            let running = value.as_deref().and_then(|v| v.strip_prefix("c:"));
-            let Some(running) = running else {
-                // Answered, expired or never claimed: not running any more.
-                let mut done = ::redis::cmd("SREM");
-                done.arg(keys::NWC_OPEN).arg(&id);
-                self.conn.query::<i64>(&done).await?;
-                continue;
-            };
-            let (at, event) = running.split_once(':').unwrap_or((running, ""));
-            let at: u64 = at.parse().unwrap_or(0);
-            if event.is_empty() || now < at.saturating_add(lease_secs) {
-                continue;
-            }
-            out.push(event.to_string());
+        for batch in ids.chunks(STALE_READ_BATCH) {
             if out.len() >= limit {
                 break;
+            }
+            // One MGET for the batch. The request keys carry no hash tag, so on a cluster they
+            // lie in many slots: the cluster client splits the MGET per slot, sends the parts to
+            // their nodes at once and puts the answers back in order.
+            let mut read = ::redis::cmd("MGET");
+            for id in batch {
+                read.arg(keys::nwc_request(id));
+            }
+            let values: Vec<Option<String>> = self.conn.query(&read).await?;
+            let mut finished = Vec::new();
+            for (id, value) in batch.iter().zip(values) {
+                let running = value.as_deref().and_then(|v| v.strip_prefix("c:"));
+                let Some(running) = running else {
+                    // Answered, expired or never claimed: not running any more.
+                    finished.push(id);
+                    continue;
+                };
+                let (at, event) = running.split_once(':').unwrap_or((running, ""));
+                let at: u64 = at.parse().unwrap_or(0);
+                if event.is_empty() || now < at.saturating_add(lease_secs) || out.len() >= limit {
+                    continue;
+                }
+                out.push(event.to_string());
+            }
+            if !finished.is_empty() {
+                let mut done = ::redis::cmd("SREM");
+                done.arg(keys::NWC_OPEN).arg(finished);
+                self.conn.query::<i64>(&done).await?;
             }
         }
         Ok(out)
