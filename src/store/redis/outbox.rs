@@ -32,14 +32,10 @@ pub(super) fn job_on_credit(
     invoice: &InvoiceRecord,
     settled: &Settlement,
 ) -> Result<Vec<u8>, StoreError> {
-    if invoice.zap_request.is_none() {
-        return Ok(Vec::new());
+    match ZapJob::on_credit(invoice, settled) {
+        Some(job) => encode(&job),
+        None => Ok(Vec::new()),
     }
-    encode(&ZapJob::new(
-        invoice.payment_hash,
-        invoice.account_id.clone(),
-        settled.settled_at.saturating_mul(1000),
-    ))
 }
 
 /// In `add_invoice`: enters a zap invoice in the due queue at its expiry plus a grace period, so a

@@ -12,7 +12,7 @@ use super::conn::{Conn, RedisCallError};
 use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, WEBHOOK_AGE, WEBHOOK_LEASES, WEBHOOK_QUEUE, WEBHOOKS};
-use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
+use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookStore};
 use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
 
 /// How long after it is entered (before the credit script runs) a member becomes due on its own:
@@ -55,11 +55,7 @@ pub(super) fn job_on_credit(
         &invoice.payment_hash,
     );
     let json = match account {
-        Some(account) => encode(&DeliveryJob::new(
-            WebhookEvent::received(invoice, settled, account),
-            account,
-            settled.settled_at.saturating_mul(1000),
-        ))?,
+        Some(account) => encode(&DeliveryJob::on_credit(invoice, settled, account))?,
         None => Vec::new(),
     };
     Ok(CreditJob {
@@ -78,8 +74,7 @@ pub(super) fn job_on_finish(
     let (Some(outgoing), Some(account)) = (done.outgoing(), account) else {
         return Ok(None);
     };
-    let event = WebhookEvent::outgoing(&outgoing, account);
-    let job = DeliveryJob::new(event, account, outgoing.finished_at.saturating_mul(1000));
+    let job = DeliveryJob::on_finish(&outgoing, account);
     Ok(Some(CreditJob {
         key: keys::webhook_job(&account.id, &job.event.id),
         member: keys::webhook_member(&account.id, &job.event.id),
