@@ -9,6 +9,7 @@ use super::conn::{Conn, RedisCallError};
 use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, ZAP_LEASES, ZAP_QUEUE};
+use crate::store::leased::LeasedJob;
 use crate::store::outbox::{ZapJob, ZapOutbox};
 use crate::store::{AccountId, InvoiceRecord, Settlement, StoreError};
 use crate::types::{PaymentHash, unix_now};
@@ -139,11 +140,7 @@ impl ZapOutbox for RedisStore {
         for member in members {
             let (id, hash) = parse_member(&member)?;
             match self.read_job(&id, &hash).await? {
-                Some(mut job) => {
-                    job.lease_owner = Some(owner.to_string());
-                    job.due_at_ms = until;
-                    out.push(job);
-                }
+                Some(job) => out.push(job.claimed(owner, until)),
                 None => self.handle_orphan(&member, owner, &hash, now_ms).await?,
             }
         }
@@ -151,8 +148,7 @@ impl ZapOutbox for RedisStore {
     }
 
     async fn save_zap_job(&self, owner: &str, job: &ZapJob) -> Result<bool, StoreError> {
-        let mut record = job.clone();
-        record.lease_owner = None;
+        let (record, due) = job.released();
         QUEUE
             .save(
                 &self.conn,
@@ -160,7 +156,7 @@ impl ZapOutbox for RedisStore {
                 owner,
                 &keys::zap_job(&job.account_id, &job.payment_hash),
                 encode(&record)?,
-                (!job.done).then_some(job.due_at_ms),
+                due,
             )
             .await
     }

@@ -12,6 +12,7 @@ use super::conn::{Conn, RedisCallError};
 use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, WEBHOOK_AGE, WEBHOOK_LEASES, WEBHOOK_QUEUE, WEBHOOKS};
+use crate::store::leased::LeasedJob;
 use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookStore};
 use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
 
@@ -150,11 +151,7 @@ impl WebhookStore for RedisStore {
         for member in members {
             let (id, event_id) = parse_member(&member)?;
             match self.webhook_job(&id, event_id).await? {
-                Some(mut job) => {
-                    job.lease_owner = Some(owner.to_string());
-                    job.due_at_ms = until;
-                    out.push(job);
-                }
+                Some(job) => out.push(job.claimed(owner, until)),
                 // Entered before a credit script that did not run (or credited nothing): the
                 // replayed settlement enters it again if it still has to.
                 None => {
@@ -166,8 +163,7 @@ impl WebhookStore for RedisStore {
     }
 
     async fn save_webhook_job(&self, owner: &str, job: &DeliveryJob) -> Result<bool, StoreError> {
-        let mut record = job.clone();
-        record.lease_owner = None;
+        let (record, due) = job.released();
         QUEUE
             .save(
                 &self.conn,
@@ -175,7 +171,7 @@ impl WebhookStore for RedisStore {
                 owner,
                 &keys::webhook_job(&job.account_id, &job.event.id),
                 encode(&record)?,
-                (!job.done).then_some(job.due_at_ms),
+                due,
             )
             .await
     }
