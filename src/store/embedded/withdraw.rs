@@ -122,10 +122,7 @@ fn reserve_in(
     let Some(mut account) = account_of(tx, id)? else {
         return Ok(ReserveOutcome::UnknownLink);
     };
-    let total = r
-        .amount
-        .checked_add(r.fee_reserve)
-        .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))?;
+    let total = r.total()?;
     let Some(left) = account.balance_msat.checked_sub(total) else {
         return Ok(ReserveOutcome::InsufficientBalance);
     };

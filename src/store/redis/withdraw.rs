@@ -251,10 +251,7 @@ impl RedisStore {
             .arg(pending_member(id, &hash));
         self.conn.query::<i64>(&sadd).await?;
         let payment = r.payment(id.clone());
-        let total = r
-            .amount
-            .checked_add(r.fee_reserve)
-            .ok_or_else(|| RedisCallError::Unexpected("amount overflow".into()))?;
+        let total = r.total()?;
         let reserve = script(&payment, total)?;
         let answer: String = self.conn.invoke(&reserve).await?;
         let outcome = match answer.as_str() {
