@@ -374,7 +374,7 @@ impl NwcStore for RedisStore {
                 };
                 let (at, event) = running.split_once(':').unwrap_or((running, ""));
                 let at: u64 = at.parse().unwrap_or(0);
-                if event.is_empty() || now < at.saturating_add(lease_secs) || out.len() >= limit {
+                if event.is_empty() || !claim_ran_out(at, lease_secs, now) || out.len() >= limit {
                     continue;
                 }
                 out.push(event.to_string());
