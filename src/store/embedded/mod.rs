@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, TableDefinition,
+    WriteTransaction,
 };
 
 use super::*;
@@ -152,10 +153,55 @@ fn put_account(tx: &WriteTransaction, account: &Account) -> Result<(), StoreErro
     Ok(())
 }
 
-fn read_u64(bytes: Option<&[u8]>) -> u64 {
-    bytes
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, u64::from_be_bytes)
+/// A number kept in `meta` (8 bytes, big-endian: sequences, settle cursors, spending counters,
+/// the domains' version); 0 when absent.
+fn get_u64(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<u64, StoreError> {
+    let value = meta.get(key).map_err(StoreError::backend)?;
+    Ok(value
+        .as_ref()
+        .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
+/// Writes a number into `meta` (see [`get_u64`]).
+fn put_u64(
+    meta: &mut Table<&'static str, &'static [u8]>,
+    key: &str,
+    value: u64,
+) -> Result<(), StoreError> {
+    meta.insert(key, value.to_be_bytes().as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// Moves the sequence `key` in `meta` one forward and answers the new number (1 the first time).
+fn next_seq(tx: &WriteTransaction, key: &str) -> Result<u64, StoreError> {
+    let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
+    let next = get_u64(&meta, key)? + 1;
+    put_u64(&mut meta, key, next)?;
+    Ok(next)
+}
+
+/// The rows of `owner` in a table keyed by (owner, sequence), newest first, at most `limit`,
+/// each read by `each`.
+fn newest_first<T>(
+    table: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    owner: &str,
+    limit: usize,
+    each: impl Fn(&[u8]) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let range = table
+        .range((owner, 0)..=(owner, u64::MAX))
+        .map_err(StoreError::backend)?;
+    let mut out = Vec::new();
+    for entry in range.rev().take(limit) {
+        let (_, v) = entry.map_err(StoreError::backend)?;
+        out.push(each(v.value())?);
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -373,15 +419,7 @@ impl Store for EmbeddedStore {
                 .ok_or_else(|| StoreError::backend(std::io::Error::other("balance overflow")))?;
             put_account(tx, &account)?;
 
-            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let seq = read_u64(
-                meta.get(TX_SEQ_KEY)
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            ) + 1;
-            meta.insert(TX_SEQ_KEY, seq.to_be_bytes().as_slice())
-                .map_err(StoreError::backend)?;
+            let seq = next_seq(tx, TX_SEQ_KEY)?;
             let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
             let entry = Transaction::credit(&invoice, &settled);
             txs.insert((account.id.0.as_str(), seq), encode(&entry)?.as_slice())
@@ -400,12 +438,7 @@ impl Store for EmbeddedStore {
         let key = cursor_key(node_id);
         self.read(move |tx| {
             let t = tx.open_table(META).map_err(StoreError::backend)?;
-            Ok(read_u64(
-                t.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            ))
+            get_u64(&t, &key)
         })
         .await
     }
@@ -423,15 +456,8 @@ impl Store for EmbeddedStore {
         let key = cursor_key(node_id);
         self.write(move |tx| {
             let mut t = tx.open_table(META).map_err(StoreError::backend)?;
-            let current = read_u64(
-                t.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            );
-            if index > current {
-                t.insert(key.as_str(), index.to_be_bytes().as_slice())
-                    .map_err(StoreError::backend)?;
+            if index > get_u64(&t, &key)? {
+                put_u64(&mut t, &key, index)?;
             }
             Ok(())
         })
@@ -447,17 +473,10 @@ impl Store for EmbeddedStore {
         let key = cursor_key(node_id);
         self.write(move |tx| {
             let mut t = tx.open_table(META).map_err(StoreError::backend)?;
-            let current = read_u64(
-                t.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            );
-            if current != expected {
+            if get_u64(&t, &key)? != expected {
                 return Ok(false);
             }
-            t.insert(key.as_str(), to.to_be_bytes().as_slice())
-                .map_err(StoreError::backend)?;
+            put_u64(&mut t, &key, to)?;
             Ok(true)
         })
         .await
@@ -471,15 +490,7 @@ impl Store for EmbeddedStore {
         let id = id.0.clone();
         self.read(move |tx| {
             let t = tx.open_table(TXS).map_err(StoreError::backend)?;
-            let range = t
-                .range((id.as_str(), 0)..=(id.as_str(), u64::MAX))
-                .map_err(StoreError::backend)?;
-            let mut out = Vec::new();
-            for entry in range.rev().take(limit) {
-                let (_, v) = entry.map_err(StoreError::backend)?;
-                out.push(decode(v.value())?);
-            }
-            Ok(out)
+            newest_first(&t, &id, limit, decode)
         })
         .await
     }

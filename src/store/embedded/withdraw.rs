@@ -11,8 +11,8 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ACCOUNTS, EmbeddedStore, META, TX_SEQ_KEY, TXS, decode, encode, get_account, put_account,
-    read_u64,
+    ACCOUNTS, EmbeddedStore, META, TX_SEQ_KEY, TXS, decode, encode, get_account, get_u64, next_seq,
+    put_account, put_u64,
 };
 use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
@@ -98,7 +98,11 @@ fn account_of(tx: &WriteTransaction, id: &AccountId) -> Result<Option<super::Acc
 
 /// Writes the ledger entry at `seq` (a new sequence number when `seq` is 0); answers the sequence.
 fn put_ledger(tx: &WriteTransaction, payment: &Payment, seq: u64) -> Result<u64, StoreError> {
-    let seq = if seq == 0 { next_seq(tx)? } else { seq };
+    let seq = if seq == 0 {
+        next_seq(tx, TX_SEQ_KEY)?
+    } else {
+        seq
+    };
     let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
     txs.insert(
         (payment.account_id.0.as_str(), seq),
@@ -166,19 +170,6 @@ fn spend_key(key: &str, day: u64) -> String {
     format!("spend/{key}/{day}")
 }
 
-fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
-    let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-    let next = read_u64(
-        meta.get(TX_SEQ_KEY)
-            .map_err(StoreError::backend)?
-            .as_ref()
-            .map(|v| v.value()),
-    ) + 1;
-    meta.insert(TX_SEQ_KEY, next.to_be_bytes().as_slice())
-        .map_err(StoreError::backend)?;
-    Ok(next)
-}
-
 #[async_trait]
 impl WithdrawStore for EmbeddedStore {
     async fn create_withdraw_link(&self, link: &WithdrawLink) -> Result<(), StoreError> {
@@ -225,16 +216,9 @@ impl WithdrawStore for EmbeddedStore {
         let key = spend_key(key, day);
         self.write(move |tx| {
             let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let used = read_u64(
-                meta.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            );
-            match used.checked_add(amount.0) {
+            match get_u64(&meta, &key)?.checked_add(amount.0) {
                 Some(total) if total <= limit.0 => {
-                    meta.insert(key.as_str(), total.to_be_bytes().as_slice())
-                        .map_err(StoreError::backend)?;
+                    put_u64(&mut meta, &key, total)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -252,19 +236,11 @@ impl WithdrawStore for EmbeddedStore {
         let key = spend_key(key, day);
         self.write(move |tx| {
             let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let used = read_u64(
-                meta.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            );
+            let used = get_u64(&meta, &key)?;
             if used == 0 {
                 return Ok(());
             }
-            let left = used.saturating_sub(amount.0);
-            meta.insert(key.as_str(), left.to_be_bytes().as_slice())
-                .map_err(StoreError::backend)?;
-            Ok(())
+            put_u64(&mut meta, &key, used.saturating_sub(amount.0))
         })
         .await
     }
