@@ -33,42 +33,24 @@ use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
 use crate::types::{Msat, PaymentHash};
 
-/// Reserves a withdrawal.
-/// KEYS: link hash, account hash, ledger list, withdrawal hash.
-/// ARGV: now, amount + reserve (decimal), payment JSON, ledger entry JSON.
+/// Reserves a payment: through a withdraw link when its key is given (the link's checks and use),
+/// else the payment engine's without one.
+/// KEYS: account hash, ledger list, withdrawal hash[, link hash].
+/// ARGV: amount + reserve (decimal), payment JSON, ledger entry JSON, now.
 /// Answers `reserved`, `unknown`, `disabled`, `expired`, `used`, `duplicate` or `balance`.
 static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
-if redis.call('HGET', KEYS[1], 'disabled') == '1' then return 'disabled' end
-local exp = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '0')
-if exp ~= 0 and tonumber(ARGV[1]) >= exp then return 'expired' end
-local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
-local uses = tonumber(redis.call('HGET', KEYS[1], 'uses') or '0')
-if used >= uses then return 'used' end
-if redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
-local bal = redis.call('HGET', KEYS[2], 'balance')
-if not bal then return 'unknown' end
-local need = ARGV[2]
-if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
-redis.call('HINCRBY', KEYS[2], 'balance', '-' .. need)
-redis.call('HINCRBY', KEYS[2], 'pending', 1)
-redis.call('HINCRBY', KEYS[1], 'used', 1)
-redis.call('HSET', KEYS[4], 'json', ARGV[3], 'status', 'pending', 'tx', ARGV[4])
-redis.call('LPUSH', KEYS[3], ARGV[4])
-return 'reserved'
-",
-    )
-});
-
-/// Reserves a payment without a link (the payment engine's).
-/// KEYS: account hash, ledger list, withdrawal hash.
-/// ARGV: amount + reserve (decimal), payment JSON, ledger entry JSON.
-/// Answers `reserved`, `unknown`, `duplicate` or `balance`.
-static RESERVE_PAYMENT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+local link = KEYS[4]
+if link then
+  if redis.call('EXISTS', link) == 0 then return 'unknown' end
+  if redis.call('HGET', link, 'disabled') == '1' then return 'disabled' end
+  local exp = tonumber(redis.call('HGET', link, 'expires_at') or '0')
+  if exp ~= 0 and tonumber(ARGV[4]) >= exp then return 'expired' end
+  local used = tonumber(redis.call('HGET', link, 'used') or '0')
+  local uses = tonumber(redis.call('HGET', link, 'uses') or '0')
+  if used >= uses then return 'used' end
+end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'duplicate' end
 local bal = redis.call('HGET', KEYS[1], 'balance')
 if not bal then return 'unknown' end
@@ -76,6 +58,7 @@ local need = ARGV[1]
 if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
 redis.call('HINCRBY', KEYS[1], 'balance', '-' .. need)
 redis.call('HINCRBY', KEYS[1], 'pending', 1)
+if link then redis.call('HINCRBY', link, 'used', 1) end
 redis.call('HSET', KEYS[3], 'json', ARGV[2], 'status', 'pending', 'tx', ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[3])
 return 'reserved'
@@ -224,17 +207,14 @@ impl RedisStore {
         json.map(|j| decode(&j)).transpose()
     }
 
-    /// A reservation around its script (`script(payment, amount + reserve)`): claims `wd:<hash>`
+    /// A reservation around its script (through the link `k1` when given): claims `wd:<hash>`
     /// (SET NX) and adds the pending member first, and undoes both when the script reserves
     /// nothing (see the module docs for the order).
     async fn reserve_with(
         &self,
         id: &AccountId,
         r: &Reservation,
-        script: impl FnOnce(
-            &Payment,
-            crate::types::Msat,
-        ) -> Result<::redis::ScriptInvocation<'static>, StoreError>,
+        link: Option<&str>,
     ) -> Result<ReserveOutcome, StoreError> {
         let hash = r.payment_hash;
         let mut claim = ::redis::cmd("SET");
@@ -251,8 +231,19 @@ impl RedisStore {
             .arg(pending_member(id, &hash));
         self.conn.query::<i64>(&sadd).await?;
         let payment = r.payment(id.clone());
-        let total = r.total()?;
-        let reserve = script(&payment, total)?;
+        let mut reserve = RESERVE.prepare_invoke();
+        reserve
+            .key(keys::account(id))
+            .key(keys::ledger(id))
+            .key(keys::withdrawal(id, &hash));
+        if let Some(k1) = link {
+            reserve.key(keys::withdraw_link(id, k1));
+        }
+        reserve
+            .arg(r.total()?.0.to_string())
+            .arg(encode(&payment)?)
+            .arg(encode(&payment.ledger_entry())?)
+            .arg(r.now);
         let answer: String = self.conn.invoke(&reserve).await?;
         let outcome = match answer.as_str() {
             "reserved" => return Ok(ReserveOutcome::Reserved(Box::new(payment))),
@@ -369,39 +360,14 @@ impl WithdrawStore for RedisStore {
         account: &AccountId,
         r: &Reservation,
     ) -> Result<ReserveOutcome, StoreError> {
-        let id = account.clone();
-        self.reserve_with(&id, r, |payment, total| {
-            let mut reserve = RESERVE_PAYMENT.prepare_invoke();
-            reserve
-                .key(keys::account(&id))
-                .key(keys::ledger(&id))
-                .key(keys::withdrawal(&id, &r.payment_hash))
-                .arg(total.0.to_string())
-                .arg(encode(payment)?)
-                .arg(encode(&payment.ledger_entry())?);
-            Ok(reserve)
-        })
-        .await
+        self.reserve_with(account, r, None).await
     }
 
     async fn reserve_withdrawal(&self, r: &Reservation) -> Result<ReserveOutcome, StoreError> {
         let Some(id) = self.owner(&keys::withdraw_link_owner(&r.k1)).await? else {
             return Ok(ReserveOutcome::UnknownLink);
         };
-        self.reserve_with(&id, r, |payment, total| {
-            let mut reserve = RESERVE.prepare_invoke();
-            reserve
-                .key(keys::withdraw_link(&id, &r.k1))
-                .key(keys::account(&id))
-                .key(keys::ledger(&id))
-                .key(keys::withdrawal(&id, &r.payment_hash))
-                .arg(r.now)
-                .arg(total.0.to_string())
-                .arg(encode(payment)?)
-                .arg(encode(&payment.ledger_entry())?);
-            Ok(reserve)
-        })
-        .await
+        self.reserve_with(&id, r, Some(&r.k1)).await
     }
 
     async fn finish_withdrawal(
