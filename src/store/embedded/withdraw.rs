@@ -22,39 +22,6 @@ pub(super) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("wit
 pub(super) const PAYMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("withdrawals");
 pub(super) const PENDING: TableDefinition<&[u8], u8> = TableDefinition::new("withdrawals_pending");
 
-/// Payment leases in memory: payment hash → (holder, until).
-#[derive(Default)]
-pub(super) struct Leases(
-    std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, std::time::Instant)>>,
-);
-
-impl Leases {
-    fn take(&self, hash: &PaymentHash, holder: &str, ttl: std::time::Duration) -> bool {
-        let now = std::time::Instant::now();
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(&hash.0) {
-            Some((other, until)) if other != holder && *until > now => false,
-            _ => {
-                map.insert(hash.0, (holder.to_string(), now + ttl));
-                true
-            }
-        }
-    }
-
-    fn release(&self, hash: &PaymentHash, holder: &str) {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.get(&hash.0).is_some_and(|(h, _)| h == holder) {
-            map.remove(&hash.0);
-        }
-    }
-}
-
 /// A withdrawal and where its ledger entry is.
 #[derive(Serialize, Deserialize)]
 struct Row {

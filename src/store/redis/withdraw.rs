@@ -20,143 +20,21 @@
 //! an error and stays pending; the next payer start finds it never sent and refunds it (once the
 //! payer's send grace has passed, so that a withdrawal another process is about to send is not
 //! refunded under it).
+//!
+//! The scripts are in `withdraw/scripts.rs`.
 
-use std::sync::LazyLock;
+mod scripts;
 
-use ::redis::Script;
 use async_trait::async_trait;
 
+use self::scripts::{DISABLE, FINISH, GIVE_BACK_SPEND, LEASE, RESERVE, SPEND_TTL_SECS, TAKE_SPEND};
 use super::conn::RedisCallError;
-use super::{RedisStore, decode, encode, scripts};
+use super::scripts::DELETE_IF;
+use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, FIELD_JSON};
 use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
 use crate::types::{Msat, PaymentHash};
-
-/// Reserves a payment: through a withdraw link when its key is given (the link's checks and use),
-/// else the payment engine's without one.
-/// KEYS: account hash, ledger list, withdrawal hash[, link hash].
-/// ARGV: amount + reserve (decimal), payment JSON, ledger entry JSON, now.
-/// Answers `reserved`, `unknown`, `disabled`, `expired`, `used`, `duplicate` or `balance`.
-static RESERVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local link = KEYS[4]
-if link then
-  if redis.call('EXISTS', link) == 0 then return 'unknown' end
-  if redis.call('HGET', link, 'disabled') == '1' then return 'disabled' end
-  local exp = tonumber(redis.call('HGET', link, 'expires_at') or '0')
-  if exp ~= 0 and tonumber(ARGV[4]) >= exp then return 'expired' end
-  local used = tonumber(redis.call('HGET', link, 'used') or '0')
-  local uses = tonumber(redis.call('HGET', link, 'uses') or '0')
-  if used >= uses then return 'used' end
-end
-if redis.call('EXISTS', KEYS[3]) == 1 then return 'duplicate' end
-local bal = redis.call('HGET', KEYS[1], 'balance')
-if not bal then return 'unknown' end
-local need = ARGV[1]
-if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
-redis.call('HINCRBY', KEYS[1], 'balance', '-' .. need)
-redis.call('HINCRBY', KEYS[1], 'pending', 1)
-if link then redis.call('HINCRBY', link, 'used', 1) end
-redis.call('HSET', KEYS[3], 'json', ARGV[2], 'status', 'pending', 'tx', ARGV[3])
-redis.call('LPUSH', KEYS[2], ARGV[3])
-return 'reserved'
-",
-    )
-});
-
-/// A daily spending counter outlives its day by a day (its payments' refunds may come late).
-const SPEND_TTL_SECS: u64 = 2 * 86_400;
-
-/// Takes from a daily spending counter. KEYS: counter. ARGV: amount, limit, TTL in seconds.
-/// Answers 1 when taken.
-static TAKE_SPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local total = used + tonumber(ARGV[1])
-if total > tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], string.format('%d', total), 'EX', ARGV[3])
-return 1
-",
-    )
-});
-
-/// Gives back to a daily spending counter, never below zero. KEYS: counter. ARGV: amount.
-static GIVE_BACK_SPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used == 0 then return 0 end
-local left = used - tonumber(ARGV[1])
-if left < 0 then left = 0 end
-redis.call('SET', KEYS[1], string.format('%d', left), 'KEEPTTL')
-return 1
-",
-    )
-});
-
-/// Finishes a pending withdrawal once.
-/// KEYS: withdrawal hash, account hash, ledger list, link hash, webhook job.
-/// ARGV: new status, new payment JSON, new ledger entry JSON, refund (decimal), `1` to give the
-/// use back, the `payment.sent`/`payment.failed` delivery job JSON (empty: none).
-/// Answers `done`, `already` or `unknown`.
-static FINISH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 'already' end
-local old = redis.call('HGET', KEYS[1], 'tx')
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[2], 'balance', ARGV[4]) end
-  if tonumber(redis.call('HGET', KEYS[2], 'pending') or '0') > 0 then
-    redis.call('HINCRBY', KEYS[2], 'pending', -1)
-  end
-end
-local pos = redis.call('LPOS', KEYS[3], old)
-if pos then redis.call('LSET', KEYS[3], pos, ARGV[3]) end
-if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('HINCRBY', KEYS[4], 'used', -1)
-end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'json', ARGV[2], 'tx', ARGV[3])
-if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[5], ARGV[6], 'NX')
-end
-return 'done'
-",
-    )
-});
-
-/// Disables an existing link. KEYS: link hash. Answers 1 when the link exists.
-static DISABLE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'disabled', '1')
-return 1
-",
-    )
-});
-
-/// Takes or renews a payment's lease (SET NX PX, or PEXPIRE by its holder).
-/// KEYS: lease key. ARGV: holder, TTL in ms. Answers 1 when `holder` holds it now.
-static LEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-",
-    )
-});
 
 fn status_text(s: PaymentStatus) -> &'static str {
     match s {
@@ -260,7 +138,7 @@ impl RedisStore {
     }
 
     async fn release_claim(&self, id: &AccountId, hash: &PaymentHash) -> Result<(), StoreError> {
-        let mut free = scripts::DELETE_IF.prepare_invoke();
+        let mut free = DELETE_IF.prepare_invoke();
         free.key(keys::withdrawal_owner(hash)).arg(&id.0);
         self.conn.invoke::<i64>(&free).await?;
         let mut srem = ::redis::cmd("SREM");
@@ -462,7 +340,7 @@ impl WithdrawStore for RedisStore {
     }
 
     async fn release_payment(&self, hash: &PaymentHash, holder: &str) -> Result<(), StoreError> {
-        let mut free = scripts::DELETE_IF.prepare_invoke();
+        let mut free = DELETE_IF.prepare_invoke();
         free.key(keys::payment_lease(hash)).arg(holder);
         self.conn.invoke::<i64>(&free).await?;
         Ok(())
