@@ -111,6 +111,12 @@ impl RedisStore {
         Some(expires_at.saturating_add(self.forget_unpaid_after_secs)).filter(|&t| t <= LAST)
     }
 
+    /// The account id a global index key (`name:`, `inv:`, `wl:`, `wd:`, `nwc:`) points to.
+    async fn owner(&self, index_key: &str) -> Result<Option<AccountId>, StoreError> {
+        let id: Option<String> = self.conn.query(::redis::cmd("GET").arg(index_key)).await?;
+        Ok(id.map(AccountId))
+    }
+
     /// A paid invoice is kept: its hash → account index loses its expiry (the record's own is
     /// removed by the credit script). Also run on replays, which repairs a stop in between.
     async fn keep_paid_invoice(&self, hash: &PaymentHash) -> Result<(), StoreError> {

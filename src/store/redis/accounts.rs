@@ -77,7 +77,7 @@ impl Store for RedisStore {
                 _ => self.names.forget(&name_key, &id),
             }
         }
-        let Some(id) = self.name_owner(&name_key).await? else {
+        let Some(id) = self.owner(&name_key).await? else {
             return Ok(None);
         };
         let account = self.read_account(&id).await?.filter(is_named);
@@ -158,7 +158,7 @@ impl Store for RedisStore {
         let claimed: Option<String> = self.conn.query(&claim).await?;
         if claimed.is_none() {
             // Either a real duplicate, or a retry after a crash between the two writes.
-            let owner = self.name_owner(&owner_key).await?;
+            let owner = self.owner(&owner_key).await?;
             let exists: bool = self
                 .conn
                 .query(::redis::cmd("EXISTS").arg(&record_key))
@@ -186,7 +186,7 @@ impl Store for RedisStore {
     }
 
     async fn invoice(&self, hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError> {
-        let Some(owner) = self.name_owner(&keys::invoice_owner(hash)).await? else {
+        let Some(owner) = self.owner(&keys::invoice_owner(hash)).await? else {
             return Ok(None);
         };
         let mut cmd = ::redis::cmd("HMGET");
@@ -215,7 +215,7 @@ impl Store for RedisStore {
 
     async fn forget_unpaid_invoice(&self, hash: &PaymentHash) -> Result<bool, StoreError> {
         let owner_key = keys::invoice_owner(hash);
-        let Some(owner) = self.name_owner(&owner_key).await? else {
+        let Some(owner) = self.owner(&owner_key).await? else {
             return Ok(false);
         };
         let mut forget = scripts::FORGET_UNPAID.prepare_invoke();

@@ -17,15 +17,9 @@ use super::{RedisStore, scripts};
 use crate::store::{Account, AccountId, StoreError};
 
 impl RedisStore {
-    /// The account id a name key points to.
-    pub(super) async fn name_owner(&self, name_key: &str) -> Result<Option<AccountId>, StoreError> {
-        let id: Option<String> = self.conn.query(::redis::cmd("GET").arg(name_key)).await?;
-        Ok(id.map(AccountId))
-    }
-
     /// The account behind a name key; a name pointing at a removed account is no account.
     pub(super) async fn account_at(&self, name_key: &str) -> Result<Option<Account>, StoreError> {
-        match self.name_owner(name_key).await? {
+        match self.owner(name_key).await? {
             Some(id) => self.read_account(&id).await,
             None => Ok(None),
         }
@@ -44,7 +38,7 @@ impl RedisStore {
         if done.is_some() {
             return Ok(true);
         }
-        let Some(owner) = self.name_owner(name_key).await? else {
+        let Some(owner) = self.owner(name_key).await? else {
             // Freed in between: try once more from the start.
             let done: Option<String> = self.conn.query(&set).await?;
             return Ok(done.is_some());

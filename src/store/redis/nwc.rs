@@ -40,14 +40,6 @@ fn hold_field(request: &str) -> String {
 }
 
 impl RedisStore {
-    async fn nwc_owner(&self, id: &str) -> Result<Option<AccountId>, StoreError> {
-        let owner: Option<String> = self
-            .conn
-            .query(::redis::cmd("GET").arg(keys::nwc_owner(id)))
-            .await?;
-        Ok(owner.map(AccountId))
-    }
-
     async fn read_nwc(
         &self,
         account: &AccountId,
@@ -116,7 +108,7 @@ impl NwcStore for RedisStore {
     }
 
     async fn nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError> {
-        match self.nwc_owner(id).await? {
+        match self.owner(&keys::nwc_owner(id)).await? {
             Some(account) => self.read_nwc(&account, id).await,
             None => Ok(None),
         }
@@ -147,7 +139,7 @@ impl NwcStore for RedisStore {
     }
 
     async fn revoke_nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError> {
-        let Some(account) = self.nwc_owner(id).await? else {
+        let Some(account) = self.owner(&keys::nwc_owner(id)).await? else {
             return Ok(None);
         };
         let mut revoke = REVOKE.prepare_invoke();
@@ -167,7 +159,7 @@ impl NwcStore for RedisStore {
         budget: Option<Msat>,
         period: u64,
     ) -> Result<BudgetOutcome, StoreError> {
-        let Some(account) = self.nwc_owner(id).await? else {
+        let Some(account) = self.owner(&keys::nwc_owner(id)).await? else {
             return Ok(BudgetOutcome::Refused);
         };
         let mut reserve = RESERVE.prepare_invoke();
@@ -194,7 +186,7 @@ impl NwcStore for RedisStore {
         request: &str,
         spent: Msat,
     ) -> Result<(), StoreError> {
-        let Some(account) = self.nwc_owner(id).await? else {
+        let Some(account) = self.owner(&keys::nwc_owner(id)).await? else {
             return Ok(());
         };
         let mut settle = SETTLE.prepare_invoke();

@@ -162,12 +162,8 @@ impl ZapOutbox for RedisStore {
     }
 
     async fn zap_job(&self, hash: &PaymentHash) -> Result<Option<ZapJob>, StoreError> {
-        let owner: Option<String> = self
-            .conn
-            .query(::redis::cmd("GET").arg(keys::invoice_owner(hash)))
-            .await?;
-        match owner {
-            Some(id) => self.read_job(&AccountId(id), hash).await,
+        match self.owner(&keys::invoice_owner(hash)).await? {
+            Some(id) => self.read_job(&id, hash).await,
             None => Ok(None),
         }
     }

@@ -49,11 +49,6 @@ fn pending_member(id: &AccountId, hash: &PaymentHash) -> String {
 }
 
 impl RedisStore {
-    async fn owner(&self, key: &str) -> Result<Option<AccountId>, StoreError> {
-        let id: Option<String> = self.conn.query(::redis::cmd("GET").arg(key)).await?;
-        Ok(id.map(AccountId))
-    }
-
     async fn read_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
         let Some(id) = self.owner(&keys::withdraw_link_owner(k1)).await? else {
             return Ok(None);
