@@ -60,6 +60,7 @@ conformance! {
         budget_renews_and_gives_back,
         requests_are_claimed_once,
         requests_left_running_are_found_stale,
+        answered_requests_are_never_stale,
     ],
 }
 

@@ -39,7 +39,7 @@
 //! | `nwc:<wallet pubkey>` | string | the account id an NWC connection belongs to | `create_nwc_connection` (SET NX) |
 //! | `nwc:all` | set | `<id>/<wallet pubkey>` of every NWC connection | `create_nwc_connection` |
 //! | `nwcreq:<event id>` | string | an NWC request: `c:<claimed at>:<event JSON>` while it runs, `a:<response JSON>` once answered; expires after 7 days | `claim_nwc_request`, `renew_nwc_request`, `answer_nwc_request` |
-//! | `nwcreq:open` | set | event ids of NWC requests that may be running (read to run again those whose runner died) | `claim_nwc_request` (SADD), `answer_nwc_request`, `stale_nwc_requests` (SREM) |
+//! | `nwcreq:open` | set | event ids of NWC requests that may be running (read to run again those whose runner died) | `claim_nwc_request` (SADD, only before a new claim), `answer_nwc_request`, `stale_nwc_requests` (SREM) |
 //!
 //! Crash consistency: writes to different slots cannot be one transaction, so each multi-key
 //! operation writes in an order where a crash in between leaves nothing that matters:

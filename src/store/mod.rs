@@ -6,6 +6,7 @@
 pub mod domains;
 pub mod embedded;
 pub mod keys;
+mod leased;
 pub mod lndhub;
 pub mod nwc;
 pub mod outbox;

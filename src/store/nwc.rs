@@ -111,6 +111,13 @@ pub enum BudgetOutcome {
     Refused,
 }
 
+/// Whether a request claimed at `claimed_at` is free to be claimed again at `now`: its claim is
+/// `lease_secs` old or older (its runner died, or is about to be taken over). Both backends'
+/// claims and stale sweeps ask this; the Redis claim script states the same rule in Lua.
+pub fn claim_ran_out(claimed_at: u64, lease_secs: u64, now: u64) -> bool {
+    now >= claimed_at.saturating_add(lease_secs)
+}
+
 /// The answer of [`NwcStore::claim_nwc_request`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestClaim {

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, StoreError};
+use super::{AccountId, InvoiceRecord, Settlement, StoreError};
 use crate::types::PaymentHash;
 
 /// Where a receipt stands, as the admin API shows it.
@@ -77,6 +77,17 @@ impl ZapJob {
             due_at_ms: 0,
             lease_owner: None,
         }
+    }
+
+    /// The job a credit of `invoice` queues (in the credit's atomic step), queued at the
+    /// settlement time; `None` when the invoice is not a zap. Both backends build it here.
+    pub fn on_credit(invoice: &InvoiceRecord, settled: &Settlement) -> Option<Self> {
+        invoice.zap_request.as_ref()?;
+        Some(ZapJob::new(
+            invoice.payment_hash,
+            invoice.account_id.clone(),
+            settled.settled_at.saturating_mul(1000),
+        ))
     }
 
     /// The relays that accepted the receipt.

@@ -230,6 +230,26 @@ impl DeliveryJob {
             lease_owner: None,
         }
     }
+
+    /// The `payment.received` job a credit queues (in the credit's atomic step), queued at the
+    /// settlement time. Both backends build it here.
+    pub fn on_credit(invoice: &InvoiceRecord, settled: &Settlement, account: &Account) -> Self {
+        DeliveryJob::new(
+            WebhookEvent::received(invoice, settled, account),
+            account,
+            settled.settled_at.saturating_mul(1000),
+        )
+    }
+
+    /// The `payment.sent` / `payment.failed` job a finished payment queues (in the finish's atomic
+    /// step), queued when it finished. Both backends build it here.
+    pub fn on_finish(outgoing: &Outgoing, account: &Account) -> Self {
+        DeliveryJob::new(
+            WebhookEvent::outgoing(outgoing, account),
+            account,
+            outgoing.finished_at.saturating_mul(1000),
+        )
+    }
 }
 
 /// How full the outbox is, for `/metrics`.

@@ -169,6 +169,15 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// What the reservation takes off the balance: `amount + fee reserve` (an amount past
+    /// `u64::MAX` msat is a backend error, never a wrap). Both backends check the balance
+    /// against it.
+    pub fn total(&self) -> Result<Msat, StoreError> {
+        self.amount
+            .checked_add(self.fee_reserve)
+            .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))
+    }
+
     pub fn payment(&self, account_id: AccountId) -> Payment {
         Payment {
             payment_hash: self.payment_hash,

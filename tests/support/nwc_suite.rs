@@ -1,7 +1,8 @@
 //! The NWC part of the store conformance suite (NIP-47 connections), run by every backend through
 //! `tests/store_conformance.rs`: connections round-trip (secret included) and list per account, revoke
 //! is for good, budget reservations are exact under concurrency and start again in a new period,
-//! and a request id is claimed by one caller at a time, then answered the same to everyone.
+//! a request id is claimed by one caller at a time, then answered the same to everyone, and only
+//! requests claimed and never answered are found stale.
 
 use std::sync::Arc;
 
@@ -325,5 +326,65 @@ pub async fn requests_left_running_are_found_stale(store: Arc<dyn Store>) {
             .expect("claim"),
         RequestClaim::Answered("{}".into()),
         "a renewal does not undo an answer"
+    );
+}
+
+/// Of many requests (in many cluster slots), the stale ones are exactly those claimed and never
+/// answered, at most `limit` at a time; an answered request, delivered again afterwards, is
+/// never listed stale.
+pub async fn answered_requests_are_never_stale(store: Arc<dyn Store>) {
+    let requests: Vec<(String, String)> = (0..12)
+        .map(|_| {
+            let id = hex::encode(rand::random::<[u8; 32]>());
+            let event = format!(r#"{{"id":"{id}","kind":23194}}"#);
+            (id, event)
+        })
+        .collect();
+    for (id, event) in &requests {
+        assert_eq!(
+            store
+                .claim_nwc_request(id, 1_000, 20, event)
+                .await
+                .expect("claim"),
+            RequestClaim::Claimed
+        );
+    }
+    let (answered, running) = requests.split_at(5);
+    for (id, _) in answered {
+        store.answer_nwc_request(id, "{}").await.expect("answer");
+        // Delivered again (another relay, another process), once answered.
+        assert_eq!(
+            store
+                .claim_nwc_request(id, 5_000, 20, "{}")
+                .await
+                .expect("claim"),
+            RequestClaim::Answered("{}".into())
+        );
+    }
+    let sorted = |mut events: Vec<String>| {
+        events.sort();
+        events
+    };
+    let expected = sorted(running.iter().map(|(_, e)| e.clone()).collect());
+    let stale = store
+        .stale_nwc_requests(10_000, 20, 100)
+        .await
+        .expect("stale");
+    assert_eq!(sorted(stale), expected);
+    let some = store
+        .stale_nwc_requests(10_000, 20, 3)
+        .await
+        .expect("stale");
+    assert_eq!(some.len(), 3);
+    assert!(some.iter().all(|e| expected.contains(e)));
+    for (id, _) in running {
+        store.answer_nwc_request(id, "{}").await.expect("answer");
+    }
+    assert!(
+        store
+            .stale_nwc_requests(10_000, 20, 100)
+            .await
+            .expect("stale")
+            .is_empty()
     );
 }

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{EmbeddedStore, META, NAMES, decode, encode, read_u64};
+use super::{EmbeddedStore, META, NAMES, decode, encode, get_u64, next_seq};
 use crate::store::{DomainRecord, DomainStore, DomainToken, StoreError};
 
 pub(super) const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains");
@@ -23,15 +23,7 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 fn bump_version(tx: &WriteTransaction) -> Result<(), StoreError> {
-    let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-    let current = read_u64(
-        meta.get(VERSION_KEY)
-            .map_err(StoreError::backend)?
-            .as_ref()
-            .map(|v| v.value()),
-    );
-    meta.insert(VERSION_KEY, (current + 1).to_be_bytes().as_slice())
-        .map_err(StoreError::backend)?;
+    next_seq(tx, VERSION_KEY)?;
     Ok(())
 }
 
@@ -128,8 +120,7 @@ impl DomainStore for EmbeddedStore {
     async fn domains_version(&self) -> Result<u64, StoreError> {
         self.read(|tx| {
             let meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let v = meta.get(VERSION_KEY).map_err(StoreError::backend)?;
-            Ok(read_u64(v.as_ref().map(|v| v.value())))
+            get_u64(&meta, VERSION_KEY)
         })
         .await
     }

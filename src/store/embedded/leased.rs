@@ -2,50 +2,14 @@
 //! jobs in a table (key → job JSON) and a due index ((due ms, key) → ()). A claim moves each due
 //! job's entry to the end of its lease and names the holder, so an expired lease makes it due
 //! again without a sweep; only the holder saves a job back (rescheduled, or out of the index when
-//! done). redb runs one write transaction at a time, which makes claims exclusive. The Redis
-//! store's counterpart is `store::redis::leased`.
+//! done). redb runs one write transaction at a time, which makes claims exclusive. What a claim
+//! and a save do to the job is `store::leased`'s; the Redis store's queue is `store::redis::leased`.
 
 use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTransaction};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::{decode, encode};
 use crate::store::StoreError;
-use crate::store::outbox::ZapJob;
-use crate::store::webhooks::DeliveryJob;
-
-/// A job kept in a leased outbox.
-pub(super) trait LeasedJob: Serialize + DeserializeOwned {
-    fn lease_owner(&self) -> Option<&str>;
-    fn set_lease_owner(&mut self, owner: Option<String>);
-    fn due_at_ms(&self) -> u64;
-    fn set_due_at_ms(&mut self, at: u64);
-    fn is_done(&self) -> bool;
-}
-
-macro_rules! leased_job {
-    ($t:ty) => {
-        impl LeasedJob for $t {
-            fn lease_owner(&self) -> Option<&str> {
-                self.lease_owner.as_deref()
-            }
-            fn set_lease_owner(&mut self, owner: Option<String>) {
-                self.lease_owner = owner;
-            }
-            fn due_at_ms(&self) -> u64 {
-                self.due_at_ms
-            }
-            fn set_due_at_ms(&mut self, at: u64) {
-                self.due_at_ms = at;
-            }
-            fn is_done(&self) -> bool {
-                self.done
-            }
-        }
-    };
-}
-leased_job!(ZapJob);
-leased_job!(DeliveryJob);
+use crate::store::leased::LeasedJob;
 
 /// An owned job key and the redb key type it is stored as.
 pub(super) trait JobKey: Sized {
@@ -126,11 +90,10 @@ impl<O: JobKey> Outbox<O> {
         let mut out = Vec::new();
         for (at, key) in picked {
             due.remove((at, key.key())).map_err(StoreError::backend)?;
-            let Some(mut job) = self.read::<J>(&jobs, &key)? else {
+            let Some(job) = self.read::<J>(&jobs, &key)? else {
                 continue;
             };
-            job.set_lease_owner(Some(owner.to_string()));
-            job.set_due_at_ms(until);
+            let job = job.claimed(owner, until);
             jobs.insert(key.key(), encode(&job)?.as_slice())
                 .map_err(StoreError::backend)?;
             due.insert((until, key.key()), ())
@@ -143,7 +106,7 @@ impl<O: JobKey> Outbox<O> {
     /// Saves `job` at `key` if `owner` holds it: lease ended, due again at its `due_at_ms`, or out
     /// of the due index when done. Answers the job as it was stored before, or `None` (and
     /// changes nothing) when `owner` does not hold it.
-    pub fn save<J: LeasedJob + Clone>(
+    pub fn save<J: LeasedJob>(
         &self,
         tx: &WriteTransaction,
         key: &O,
@@ -161,10 +124,9 @@ impl<O: JobKey> Outbox<O> {
         // While leased, the job's entry in the due index sits at its lease end.
         due.remove((stored.due_at_ms(), key.key()))
             .map_err(StoreError::backend)?;
-        let mut job = job.clone();
-        job.set_lease_owner(None);
-        if !job.is_done() {
-            due.insert((job.due_at_ms(), key.key()), ())
+        let (job, due_at) = job.released();
+        if let Some(at) = due_at {
+            due.insert((at, key.key()), ())
                 .map_err(StoreError::backend)?;
         }
         jobs.insert(key.key(), encode(&job)?.as_slice())

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{EmbeddedStore, META, decode, encode, read_u64};
+use super::{EmbeddedStore, decode, encode, newest_first, next_seq};
 use crate::store::lndhub::*;
 use crate::store::{AccountId, StoreError};
 use crate::types::PaymentHash;
@@ -232,15 +232,7 @@ impl LndhubStore for EmbeddedStore {
         let id = account.0.clone();
         let hash = *hash;
         self.write(move |tx| {
-            let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let seq = read_u64(
-                meta.get(INVOICE_SEQ_KEY)
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            ) + 1;
-            meta.insert(INVOICE_SEQ_KEY, seq.to_be_bytes().as_slice())
-                .map_err(StoreError::backend)?;
+            let seq = next_seq(tx, INVOICE_SEQ_KEY)?;
             let mut t = tx.open_table(INVOICES).map_err(StoreError::backend)?;
             t.insert((id.as_str(), seq), hash.0.as_slice())
                 .map_err(StoreError::backend)?;
@@ -257,19 +249,12 @@ impl LndhubStore for EmbeddedStore {
         let id = account.0.clone();
         self.read(move |tx| {
             let t = tx.open_table(INVOICES).map_err(StoreError::backend)?;
-            let range = t
-                .range((id.as_str(), 0)..=(id.as_str(), u64::MAX))
-                .map_err(StoreError::backend)?;
-            let mut out = Vec::new();
-            for entry in range.rev().take(limit) {
-                let (_, v) = entry.map_err(StoreError::backend)?;
+            newest_first(&t, &id, limit, |v| {
                 let bytes: [u8; 32] = v
-                    .value()
                     .try_into()
                     .map_err(|_| StoreError::backend(std::io::Error::other("bad invoice hash")))?;
-                out.push(PaymentHash(bytes));
-            }
-            Ok(out)
+                Ok(PaymentHash(bytes))
+            })
         })
         .await
     }

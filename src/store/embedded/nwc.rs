@@ -236,7 +236,7 @@ impl NwcStore for EmbeddedStore {
                     answer: Some(answer),
                     ..
                 }) => return Ok(RequestClaim::Answered(answer)),
-                Some(r) if now < r.claimed_at.saturating_add(lease_secs) => {
+                Some(r) if !claim_ran_out(r.claimed_at, lease_secs, now) => {
                     return Ok(RequestClaim::Running);
                 }
                 _ => {}
@@ -286,7 +286,7 @@ impl NwcStore for EmbeddedStore {
             let mut out = Vec::new();
             for entry in open.iter().map_err(StoreError::backend)? {
                 let (id, claimed_at) = entry.map_err(StoreError::backend)?;
-                if now < claimed_at.value().saturating_add(lease_secs) {
+                if !claim_ran_out(claimed_at.value(), lease_secs, now) {
                     continue;
                 }
                 let Some(v) = requests.get(id.value()).map_err(StoreError::backend)? else {

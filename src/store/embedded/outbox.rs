@@ -35,9 +35,9 @@ pub(super) fn enqueue_on_credit(
     invoice: &InvoiceRecord,
     settled: &Settlement,
 ) -> Result<(), StoreError> {
-    if invoice.zap_request.is_none() {
+    let Some(job) = ZapJob::on_credit(invoice, settled) else {
         return Ok(());
-    }
+    };
     let key = invoice.payment_hash.0;
     let mut jobs = tx.open_table(ZAP_JOBS).map_err(StoreError::backend)?;
     if jobs
@@ -47,11 +47,6 @@ pub(super) fn enqueue_on_credit(
     {
         return Ok(());
     }
-    let job = ZapJob::new(
-        invoice.payment_hash,
-        invoice.account_id.clone(),
-        settled.settled_at.saturating_mul(1000),
-    );
     jobs.insert(key.as_slice(), encode(&job)?.as_slice())
         .map_err(StoreError::backend)?;
     let mut due = tx.open_table(ZAP_DUE).map_err(StoreError::backend)?;

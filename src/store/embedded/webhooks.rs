@@ -9,7 +9,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransacti
 
 use super::leased::Outbox;
 use super::{EmbeddedStore, decode, encode};
-use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
+use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookStore};
 use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
 
 pub(super) const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
@@ -39,9 +39,7 @@ pub(super) fn enqueue_on_credit(
     settled: &Settlement,
     account: &Account,
 ) -> Result<(), StoreError> {
-    let event = WebhookEvent::received(invoice, settled, account);
-    let job = DeliveryJob::new(event, account, settled.settled_at.saturating_mul(1000));
-    enqueue(tx, &job)
+    enqueue(tx, &DeliveryJob::on_credit(invoice, settled, account))
 }
 
 /// Inside `finish_withdrawal`'s transaction: queues `payment.sent` or `payment.failed`, once.
@@ -50,9 +48,7 @@ pub(super) fn enqueue_on_finish(
     outgoing: &crate::store::webhooks::Outgoing,
     account: &Account,
 ) -> Result<(), StoreError> {
-    let event = WebhookEvent::outgoing(outgoing, account);
-    let job = DeliveryJob::new(event, account, outgoing.finished_at.saturating_mul(1000));
-    enqueue(tx, &job)
+    enqueue(tx, &DeliveryJob::on_finish(outgoing, account))
 }
 
 /// Queues `job` unless a job for its event exists.

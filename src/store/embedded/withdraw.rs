@@ -11,8 +11,8 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ACCOUNTS, EmbeddedStore, META, TX_SEQ_KEY, TXS, decode, encode, get_account, put_account,
-    read_u64,
+    ACCOUNTS, EmbeddedStore, META, TX_SEQ_KEY, TXS, decode, encode, get_account, get_u64, next_seq,
+    put_account, put_u64,
 };
 use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
@@ -21,39 +21,6 @@ use crate::types::{Msat, PaymentHash};
 pub(super) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("withdraw_links");
 pub(super) const PAYMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("withdrawals");
 pub(super) const PENDING: TableDefinition<&[u8], u8> = TableDefinition::new("withdrawals_pending");
-
-/// Payment leases in memory: payment hash → (holder, until).
-#[derive(Default)]
-pub(super) struct Leases(
-    std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, std::time::Instant)>>,
-);
-
-impl Leases {
-    fn take(&self, hash: &PaymentHash, holder: &str, ttl: std::time::Duration) -> bool {
-        let now = std::time::Instant::now();
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(&hash.0) {
-            Some((other, until)) if other != holder && *until > now => false,
-            _ => {
-                map.insert(hash.0, (holder.to_string(), now + ttl));
-                true
-            }
-        }
-    }
-
-    fn release(&self, hash: &PaymentHash, holder: &str) {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.get(&hash.0).is_some_and(|(h, _)| h == holder) {
-            map.remove(&hash.0);
-        }
-    }
-}
 
 /// A withdrawal and where its ledger entry is.
 #[derive(Serialize, Deserialize)]
@@ -98,7 +65,11 @@ fn account_of(tx: &WriteTransaction, id: &AccountId) -> Result<Option<super::Acc
 
 /// Writes the ledger entry at `seq` (a new sequence number when `seq` is 0); answers the sequence.
 fn put_ledger(tx: &WriteTransaction, payment: &Payment, seq: u64) -> Result<u64, StoreError> {
-    let seq = if seq == 0 { next_seq(tx)? } else { seq };
+    let seq = if seq == 0 {
+        next_seq(tx, TX_SEQ_KEY)?
+    } else {
+        seq
+    };
     let mut txs = tx.open_table(TXS).map_err(StoreError::backend)?;
     txs.insert(
         (payment.account_id.0.as_str(), seq),
@@ -122,10 +93,7 @@ fn reserve_in(
     let Some(mut account) = account_of(tx, id)? else {
         return Ok(ReserveOutcome::UnknownLink);
     };
-    let total = r
-        .amount
-        .checked_add(r.fee_reserve)
-        .ok_or_else(|| StoreError::backend(std::io::Error::other("amount overflow")))?;
+    let total = r.total()?;
     let Some(left) = account.balance_msat.checked_sub(total) else {
         return Ok(ReserveOutcome::InsufficientBalance);
     };
@@ -167,19 +135,6 @@ pub(super) fn has_pending(tx: &WriteTransaction, id: &AccountId) -> Result<bool,
 /// The META key of a daily spending counter.
 fn spend_key(key: &str, day: u64) -> String {
     format!("spend/{key}/{day}")
-}
-
-fn next_seq(tx: &WriteTransaction) -> Result<u64, StoreError> {
-    let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-    let next = read_u64(
-        meta.get(TX_SEQ_KEY)
-            .map_err(StoreError::backend)?
-            .as_ref()
-            .map(|v| v.value()),
-    ) + 1;
-    meta.insert(TX_SEQ_KEY, next.to_be_bytes().as_slice())
-        .map_err(StoreError::backend)?;
-    Ok(next)
 }
 
 #[async_trait]
@@ -228,16 +183,9 @@ impl WithdrawStore for EmbeddedStore {
         let key = spend_key(key, day);
         self.write(move |tx| {
             let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let used = read_u64(
-                meta.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            );
-            match used.checked_add(amount.0) {
+            match get_u64(&meta, &key)?.checked_add(amount.0) {
                 Some(total) if total <= limit.0 => {
-                    meta.insert(key.as_str(), total.to_be_bytes().as_slice())
-                        .map_err(StoreError::backend)?;
+                    put_u64(&mut meta, &key, total)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -255,19 +203,11 @@ impl WithdrawStore for EmbeddedStore {
         let key = spend_key(key, day);
         self.write(move |tx| {
             let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            let used = read_u64(
-                meta.get(key.as_str())
-                    .map_err(StoreError::backend)?
-                    .as_ref()
-                    .map(|v| v.value()),
-            );
+            let used = get_u64(&meta, &key)?;
             if used == 0 {
                 return Ok(());
             }
-            let left = used.saturating_sub(amount.0);
-            meta.insert(key.as_str(), left.to_be_bytes().as_slice())
-                .map_err(StoreError::backend)?;
-            Ok(())
+            put_u64(&mut meta, &key, used.saturating_sub(amount.0))
         })
         .await
     }

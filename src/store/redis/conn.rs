@@ -138,14 +138,22 @@ impl Conn {
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        let answer = match self.link.clone() {
-            Link::Single(mut c) => bounded(script.invoke_async(&mut c)).await,
-            Link::Cluster(mut c) => bounded(script.invoke_async(&mut c)).await,
-        }?;
+        let answer = self.invoke_read_only(script).await?;
         if let Some(wait) = self.wait {
             self.wait_replicas(wait).await?;
         }
         Ok(answer)
+    }
+
+    /// Runs a Lua script that writes nothing (no `WAIT` after it: there is no write to wait for).
+    pub async fn invoke_read_only<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        match self.link.clone() {
+            Link::Single(mut c) => bounded(script.invoke_async(&mut c)).await,
+            Link::Cluster(mut c) => bounded(script.invoke_async(&mut c)).await,
+        }
     }
 
     /// `WAIT n timeout` on the connection that carried the write (every master in a cluster; the

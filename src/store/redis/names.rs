@@ -1,5 +1,5 @@
-//! This process's memory of the name index: `name:<domain>/<user>` → account id, as last read from
-//! Redis. With it a lookup is one round trip (the account's `HMGET`) instead of two (`GET` the
+//! The name index `name:<domain>/<user>` → account id: reading and claiming a name, and this
+//! process's memory of the pairs it has read. With that memory a lookup is one round trip (the account's `HMGET`) instead of two (`GET` the
 //! name, then the account), which matters because the two keys live in different cluster slots and
 //! cannot share a script.
 //!
@@ -13,7 +13,48 @@
 use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::store::AccountId;
+use super::{RedisStore, scripts};
+use crate::store::{Account, AccountId, StoreError};
+
+impl RedisStore {
+    /// The account behind a name key; a name pointing at a removed account is no account.
+    pub(super) async fn account_at(&self, name_key: &str) -> Result<Option<Account>, StoreError> {
+        match self.owner(name_key).await? {
+            Some(id) => self.read_account(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Claims `name_key` for `id`: SET NX, or takes over a name left pointing at a removed
+    /// account (a crash inside `delete_account`). Answers whether the name is now `id`'s.
+    pub(super) async fn claim_name(
+        &self,
+        name_key: &str,
+        id: &AccountId,
+    ) -> Result<bool, StoreError> {
+        let mut set = ::redis::cmd("SET");
+        set.arg(name_key).arg(&id.0).arg("NX");
+        let done: Option<String> = self.conn.query(&set).await?;
+        if done.is_some() {
+            return Ok(true);
+        }
+        let Some(owner) = self.owner(name_key).await? else {
+            // Freed in between: try once more from the start.
+            let done: Option<String> = self.conn.query(&set).await?;
+            return Ok(done.is_some());
+        };
+        if self.read_account(&owner).await?.is_some() {
+            return Ok(false);
+        }
+        let mut swap = scripts::SWAP_IF.prepare_invoke();
+        swap.key(name_key).arg(&owner.0).arg(&id.0);
+        let swapped: i64 = self.conn.invoke(&swap).await?;
+        if swapped == 1 {
+            tracing::info!(name = name_key, stale_account = %owner, "took over a name left by a removed account");
+        }
+        Ok(swapped == 1)
+    }
+}
 
 /// A bounded map; when full, an arbitrary entry makes room. Locked only for a map operation, never
 /// across an await; lookups share a read lock.

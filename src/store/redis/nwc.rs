@@ -5,18 +5,22 @@
 //! settling it are too. A request claim is one script over its own key `nwcreq:<event id>`
 //! (`c:<claimed at>:<event JSON>` while running, `a:<response>` once answered), kept for
 //! [`REQUEST_TTL_SECS`]; the set `nwcreq:open` names the requests that may be running (added to
-//! before the claim, removed from after the answer, so it names every one of them), which
-//! [`NwcStore::stale_nwc_requests`] reads.
+//! before the claim, removed from after the answer, so it names every one of them; a request
+//! delivered again once answered or while running is not added again), which
+//! [`NwcStore::stale_nwc_requests`] reads with one `MGET` of their keys per sweep (split per slot
+//! on a cluster by the client, the parts sent at once).
 //!
 //! Global keys are written after the connection's hash: `nwc:<wallet pubkey>` (the owner index)
 //! and the member `<account id>/<wallet pubkey>` of `nwc:all`. A crash in between leaves an
 //! unreachable hash, harmless; readers skip members whose hash is gone.
+//!
+//! The scripts are in `nwc/scripts.rs`.
 
-use std::sync::LazyLock;
+mod scripts;
 
-use ::redis::Script;
 use async_trait::async_trait;
 
+use self::scripts::{CLAIM, RENEW, RESERVE, REVOKE, SETTLE};
 use super::conn::RedisCallError;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, FIELD_JSON};
@@ -28,104 +32,14 @@ use crate::types::Msat;
 /// delivering an event, and than the `expiration` a client puts on a request.
 pub const REQUEST_TTL_SECS: u64 = 7 * 24 * 3600;
 
-/// Holds part of a connection's budget for a request. KEYS: connection hash. ARGV: amount, budget
-/// (empty: none), period, hold field. Answers `ok`, `held:<period>` (held before), `quota` or
-/// `refused`.
-static RESERVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'refused' end
-local held = redis.call('HGET', KEYS[1], ARGV[4])
-if held then return 'held:' .. (string.match(held, ':(%d+)$') or '0') end
-if redis.call('HGET', KEYS[1], 'revoked') == '1' then return 'refused' end
-local used = 0
-if redis.call('HGET', KEYS[1], 'period') == ARGV[3] then
-  used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
-end
-local total = used + tonumber(ARGV[1])
-if ARGV[2] ~= '' and total > tonumber(ARGV[2]) then return 'quota' end
-redis.call('HSET', KEYS[1], 'used', string.format('%.0f', total), 'period', ARGV[3],
-  ARGV[4], ARGV[1] .. ':' .. ARGV[3])
-return 'ok'
-",
-    )
-});
-
-/// Ends a request's hold, giving back what was not spent. KEYS: connection hash. ARGV: hold
-/// field, spent.
-static SETTLE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local held = redis.call('HGET', KEYS[1], ARGV[1])
-if not held then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local amount, period = string.match(held, '^(%d+):(%d+)$')
-if not amount or redis.call('HGET', KEYS[1], 'period') ~= period then return 1 end
-local back = tonumber(amount) - tonumber(ARGV[2])
-if back <= 0 then return 1 end
-local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0') - back
-if used < 0 then used = 0 end
-redis.call('HSET', KEYS[1], 'used', string.format('%.0f', used))
-return 1
-",
-    )
-});
-
-/// Claims a request. KEYS: request key. ARGV: now, lease, ttl, event JSON.
-/// Answers `{'claimed'}`, `{'running'}` or `{'answered', response}`.
-static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('GET', KEYS[1])
-if v then
-  if string.sub(v, 1, 2) == 'a:' then return {'answered', string.sub(v, 3)} end
-  local at = tonumber(string.match(v, '^c:(%d+)')) or 0
-  if tonumber(ARGV[1]) < at + tonumber(ARGV[2]) then return {'running'} end
-end
-redis.call('SET', KEYS[1], 'c:' .. ARGV[1] .. ':' .. ARGV[4], 'EX', ARGV[3])
-return {'claimed'}
-",
-    )
-});
-
-/// Marks a running request as alive. KEYS: request key. ARGV: now, ttl.
-static RENEW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 2) ~= 'c:' then return 0 end
-local at, event = string.match(v, '^c:(%d+):(.*)$')
-if not at or tonumber(at) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], 'c:' .. ARGV[1] .. ':' .. event, 'EX', ARGV[2])
-return 1
-",
-    )
-});
+/// How many request keys one `MGET` of [`NwcStore::stale_nwc_requests`] reads.
+const STALE_READ_BATCH: usize = 500;
 
 fn hold_field(request: &str) -> String {
     format!("hold:{request}")
 }
 
-/// Revokes a connection. KEYS: connection hash. Answers 1 when it exists.
-static REVOKE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'revoked', '1')
-return 1
-",
-    )
-});
-
 impl RedisStore {
-    async fn nwc_owner(&self, id: &str) -> Result<Option<AccountId>, StoreError> {
-        let owner: Option<String> = self
-            .conn
-            .query(::redis::cmd("GET").arg(keys::nwc_owner(id)))
-            .await?;
-        Ok(owner.map(AccountId))
-    }
-
     async fn read_nwc(
         &self,
         account: &AccountId,
@@ -194,7 +108,7 @@ impl NwcStore for RedisStore {
     }
 
     async fn nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError> {
-        match self.nwc_owner(id).await? {
+        match self.owner(&keys::nwc_owner(id)).await? {
             Some(account) => self.read_nwc(&account, id).await,
             None => Ok(None),
         }
@@ -225,7 +139,7 @@ impl NwcStore for RedisStore {
     }
 
     async fn revoke_nwc_connection(&self, id: &str) -> Result<Option<NwcConnection>, StoreError> {
-        let Some(account) = self.nwc_owner(id).await? else {
+        let Some(account) = self.owner(&keys::nwc_owner(id)).await? else {
             return Ok(None);
         };
         let mut revoke = REVOKE.prepare_invoke();
@@ -245,7 +159,7 @@ impl NwcStore for RedisStore {
         budget: Option<Msat>,
         period: u64,
     ) -> Result<BudgetOutcome, StoreError> {
-        let Some(account) = self.nwc_owner(id).await? else {
+        let Some(account) = self.owner(&keys::nwc_owner(id)).await? else {
             return Ok(BudgetOutcome::Refused);
         };
         let mut reserve = RESERVE.prepare_invoke();
@@ -272,7 +186,7 @@ impl NwcStore for RedisStore {
         request: &str,
         spent: Msat,
     ) -> Result<(), StoreError> {
-        let Some(account) = self.nwc_owner(id).await? else {
+        let Some(account) = self.owner(&keys::nwc_owner(id)).await? else {
             return Ok(());
         };
         let mut settle = SETTLE.prepare_invoke();
@@ -291,18 +205,31 @@ impl NwcStore for RedisStore {
         lease_secs: u64,
         event: &str,
     ) -> Result<RequestClaim, StoreError> {
-        // Named as possibly running before the claim, so that no claim is missing from the set.
-        let mut open = ::redis::cmd("SADD");
-        open.arg(keys::NWC_OPEN).arg(event_id);
-        self.conn.query::<i64>(&open).await?;
-        let mut claim = CLAIM.prepare_invoke();
-        claim
-            .key(keys::nwc_request(event_id))
-            .arg(now)
-            .arg(lease_secs)
-            .arg(REQUEST_TTL_SECS)
-            .arg(event);
-        let answer: Vec<String> = self.conn.invoke(&claim).await?;
+        let claim = |mode: &'static str| {
+            let mut claim = CLAIM.prepare_invoke();
+            claim
+                .key(keys::nwc_request(event_id))
+                .arg(now)
+                .arg(lease_secs)
+                .arg(REQUEST_TTL_SECS)
+                .arg(event)
+                .arg(mode);
+            claim
+        };
+        // A look first: a request delivered again (by another relay, to another process) is
+        // answered or running already, and is told so without touching the open set.
+        let look: Vec<String> = self.conn.invoke_read_only(&claim("look")).await?;
+        let answer = match look.as_slice() {
+            [state] if state == "free" => {
+                // Named as possibly running before the claim, so that no claim is missing from
+                // the set.
+                let mut open = ::redis::cmd("SADD");
+                open.arg(keys::NWC_OPEN).arg(event_id);
+                self.conn.query::<i64>(&open).await?;
+                self.conn.invoke(&claim("take")).await?
+            }
+            _ => look,
+        };
         Ok(match answer.as_slice() {
             [state] if state == "claimed" => RequestClaim::Claimed,
             [state, response] if state == "answered" => RequestClaim::Answered(response.clone()),
@@ -331,27 +258,37 @@ impl NwcStore for RedisStore {
             .query(::redis::cmd("SMEMBERS").arg(keys::NWC_OPEN))
             .await?;
         let mut out = Vec::new();
-        for id in ids {
-            let value: Option<String> = self
-                .conn
-                .query(::redis::cmd("GET").arg(keys::nwc_request(&id)))
-                .await?;
-            let running = value.as_deref().and_then(|v| v.strip_prefix("c:"));
-            let Some(running) = running else {
-                // Answered, expired or never claimed: not running any more.
-                let mut done = ::redis::cmd("SREM");
-                done.arg(keys::NWC_OPEN).arg(&id);
-                self.conn.query::<i64>(&done).await?;
-                continue;
-            };
-            let (at, event) = running.split_once(':').unwrap_or((running, ""));
-            let at: u64 = at.parse().unwrap_or(0);
-            if event.is_empty() || now < at.saturating_add(lease_secs) {
-                continue;
-            }
-            out.push(event.to_string());
+        for batch in ids.chunks(STALE_READ_BATCH) {
             if out.len() >= limit {
                 break;
+            }
+            // One MGET for the batch. The request keys carry no hash tag, so on a cluster they
+            // lie in many slots: the cluster client splits the MGET per slot, sends the parts to
+            // their nodes at once and puts the answers back in order.
+            let mut read = ::redis::cmd("MGET");
+            for id in batch {
+                read.arg(keys::nwc_request(id));
+            }
+            let values: Vec<Option<String>> = self.conn.query(&read).await?;
+            let mut finished = Vec::new();
+            for (id, value) in batch.iter().zip(values) {
+                let running = value.as_deref().and_then(|v| v.strip_prefix("c:"));
+                let Some(running) = running else {
+                    // Answered, expired or never claimed: not running any more.
+                    finished.push(id);
+                    continue;
+                };
+                let (at, event) = running.split_once(':').unwrap_or((running, ""));
+                let at: u64 = at.parse().unwrap_or(0);
+                if event.is_empty() || !claim_ran_out(at, lease_secs, now) || out.len() >= limit {
+                    continue;
+                }
+                out.push(event.to_string());
+            }
+            if !finished.is_empty() {
+                let mut done = ::redis::cmd("SREM");
+                done.arg(keys::NWC_OPEN).arg(finished);
+                self.conn.query::<i64>(&done).await?;
             }
         }
         Ok(out)

@@ -9,6 +9,7 @@ use super::conn::{Conn, RedisCallError};
 use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, ZAP_LEASES, ZAP_QUEUE};
+use crate::store::leased::LeasedJob;
 use crate::store::outbox::{ZapJob, ZapOutbox};
 use crate::store::{AccountId, InvoiceRecord, Settlement, StoreError};
 use crate::types::{PaymentHash, unix_now};
@@ -32,14 +33,10 @@ pub(super) fn job_on_credit(
     invoice: &InvoiceRecord,
     settled: &Settlement,
 ) -> Result<Vec<u8>, StoreError> {
-    if invoice.zap_request.is_none() {
-        return Ok(Vec::new());
+    match ZapJob::on_credit(invoice, settled) {
+        Some(job) => encode(&job),
+        None => Ok(Vec::new()),
     }
-    encode(&ZapJob::new(
-        invoice.payment_hash,
-        invoice.account_id.clone(),
-        settled.settled_at.saturating_mul(1000),
-    ))
 }
 
 /// In `add_invoice`: enters a zap invoice in the due queue at its expiry plus a grace period, so a
@@ -143,11 +140,7 @@ impl ZapOutbox for RedisStore {
         for member in members {
             let (id, hash) = parse_member(&member)?;
             match self.read_job(&id, &hash).await? {
-                Some(mut job) => {
-                    job.lease_owner = Some(owner.to_string());
-                    job.due_at_ms = until;
-                    out.push(job);
-                }
+                Some(job) => out.push(job.claimed(owner, until)),
                 None => self.handle_orphan(&member, owner, &hash, now_ms).await?,
             }
         }
@@ -155,8 +148,7 @@ impl ZapOutbox for RedisStore {
     }
 
     async fn save_zap_job(&self, owner: &str, job: &ZapJob) -> Result<bool, StoreError> {
-        let mut record = job.clone();
-        record.lease_owner = None;
+        let (record, due) = job.released();
         QUEUE
             .save(
                 &self.conn,
@@ -164,18 +156,14 @@ impl ZapOutbox for RedisStore {
                 owner,
                 &keys::zap_job(&job.account_id, &job.payment_hash),
                 encode(&record)?,
-                (!job.done).then_some(job.due_at_ms),
+                due,
             )
             .await
     }
 
     async fn zap_job(&self, hash: &PaymentHash) -> Result<Option<ZapJob>, StoreError> {
-        let owner: Option<String> = self
-            .conn
-            .query(::redis::cmd("GET").arg(keys::invoice_owner(hash)))
-            .await?;
-        match owner {
-            Some(id) => self.read_job(&AccountId(id), hash).await,
+        match self.owner(&keys::invoice_owner(hash)).await? {
+            Some(id) => self.read_job(&id, hash).await,
             None => Ok(None),
         }
     }

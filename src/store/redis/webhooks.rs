@@ -12,7 +12,8 @@ use super::conn::{Conn, RedisCallError};
 use super::leased::LeasedQueue;
 use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, WEBHOOK_AGE, WEBHOOK_LEASES, WEBHOOK_QUEUE, WEBHOOKS};
-use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookEvent, WebhookStore};
+use crate::store::leased::LeasedJob;
+use crate::store::webhooks::{DeliveryJob, QueueStats, Webhook, WebhookStore};
 use crate::store::{Account, AccountId, InvoiceRecord, Settlement, StoreError};
 
 /// How long after it is entered (before the credit script runs) a member becomes due on its own:
@@ -55,11 +56,7 @@ pub(super) fn job_on_credit(
         &invoice.payment_hash,
     );
     let json = match account {
-        Some(account) => encode(&DeliveryJob::new(
-            WebhookEvent::received(invoice, settled, account),
-            account,
-            settled.settled_at.saturating_mul(1000),
-        ))?,
+        Some(account) => encode(&DeliveryJob::on_credit(invoice, settled, account))?,
         None => Vec::new(),
     };
     Ok(CreditJob {
@@ -78,8 +75,7 @@ pub(super) fn job_on_finish(
     let (Some(outgoing), Some(account)) = (done.outgoing(), account) else {
         return Ok(None);
     };
-    let event = WebhookEvent::outgoing(&outgoing, account);
-    let job = DeliveryJob::new(event, account, outgoing.finished_at.saturating_mul(1000));
+    let job = DeliveryJob::on_finish(&outgoing, account);
     Ok(Some(CreditJob {
         key: keys::webhook_job(&account.id, &job.event.id),
         member: keys::webhook_member(&account.id, &job.event.id),
@@ -155,11 +151,7 @@ impl WebhookStore for RedisStore {
         for member in members {
             let (id, event_id) = parse_member(&member)?;
             match self.webhook_job(&id, event_id).await? {
-                Some(mut job) => {
-                    job.lease_owner = Some(owner.to_string());
-                    job.due_at_ms = until;
-                    out.push(job);
-                }
+                Some(job) => out.push(job.claimed(owner, until)),
                 // Entered before a credit script that did not run (or credited nothing): the
                 // replayed settlement enters it again if it still has to.
                 None => {
@@ -171,8 +163,7 @@ impl WebhookStore for RedisStore {
     }
 
     async fn save_webhook_job(&self, owner: &str, job: &DeliveryJob) -> Result<bool, StoreError> {
-        let mut record = job.clone();
-        record.lease_owner = None;
+        let (record, due) = job.released();
         QUEUE
             .save(
                 &self.conn,
@@ -180,7 +171,7 @@ impl WebhookStore for RedisStore {
                 owner,
                 &keys::webhook_job(&job.account_id, &job.event.id),
                 encode(&record)?,
-                (!job.done).then_some(job.due_at_ms),
+                due,
             )
             .await
     }

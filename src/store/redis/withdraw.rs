@@ -20,160 +20,21 @@
 //! an error and stays pending; the next payer start finds it never sent and refunds it (once the
 //! payer's send grace has passed, so that a withdrawal another process is about to send is not
 //! refunded under it).
+//!
+//! The scripts are in `withdraw/scripts.rs`.
 
-use std::sync::LazyLock;
+mod scripts;
 
-use ::redis::Script;
 use async_trait::async_trait;
 
+use self::scripts::{DISABLE, FINISH, GIVE_BACK_SPEND, LEASE, RESERVE, SPEND_TTL_SECS, TAKE_SPEND};
 use super::conn::RedisCallError;
-use super::{RedisStore, decode, encode, scripts};
+use super::scripts::DELETE_IF;
+use super::{RedisStore, decode, encode};
 use crate::store::keys::{self, FIELD_JSON};
 use crate::store::withdraw::*;
 use crate::store::{AccountId, StoreError};
 use crate::types::{Msat, PaymentHash};
-
-/// Reserves a withdrawal.
-/// KEYS: link hash, account hash, ledger list, withdrawal hash.
-/// ARGV: now, amount + reserve (decimal), payment JSON, ledger entry JSON.
-/// Answers `reserved`, `unknown`, `disabled`, `expired`, `used`, `duplicate` or `balance`.
-static RESERVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
-if redis.call('HGET', KEYS[1], 'disabled') == '1' then return 'disabled' end
-local exp = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '0')
-if exp ~= 0 and tonumber(ARGV[1]) >= exp then return 'expired' end
-local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
-local uses = tonumber(redis.call('HGET', KEYS[1], 'uses') or '0')
-if used >= uses then return 'used' end
-if redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
-local bal = redis.call('HGET', KEYS[2], 'balance')
-if not bal then return 'unknown' end
-local need = ARGV[2]
-if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
-redis.call('HINCRBY', KEYS[2], 'balance', '-' .. need)
-redis.call('HINCRBY', KEYS[2], 'pending', 1)
-redis.call('HINCRBY', KEYS[1], 'used', 1)
-redis.call('HSET', KEYS[4], 'json', ARGV[3], 'status', 'pending', 'tx', ARGV[4])
-redis.call('LPUSH', KEYS[3], ARGV[4])
-return 'reserved'
-",
-    )
-});
-
-/// Reserves a payment without a link (the payment engine's).
-/// KEYS: account hash, ledger list, withdrawal hash.
-/// ARGV: amount + reserve (decimal), payment JSON, ledger entry JSON.
-/// Answers `reserved`, `unknown`, `duplicate` or `balance`.
-static RESERVE_PAYMENT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[3]) == 1 then return 'duplicate' end
-local bal = redis.call('HGET', KEYS[1], 'balance')
-if not bal then return 'unknown' end
-local need = ARGV[1]
-if #bal < #need or (#bal == #need and bal < need) then return 'balance' end
-redis.call('HINCRBY', KEYS[1], 'balance', '-' .. need)
-redis.call('HINCRBY', KEYS[1], 'pending', 1)
-redis.call('HSET', KEYS[3], 'json', ARGV[2], 'status', 'pending', 'tx', ARGV[3])
-redis.call('LPUSH', KEYS[2], ARGV[3])
-return 'reserved'
-",
-    )
-});
-
-/// A daily spending counter outlives its day by a day (its payments' refunds may come late).
-const SPEND_TTL_SECS: u64 = 2 * 86_400;
-
-/// Takes from a daily spending counter. KEYS: counter. ARGV: amount, limit, TTL in seconds.
-/// Answers 1 when taken.
-static TAKE_SPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local total = used + tonumber(ARGV[1])
-if total > tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], string.format('%d', total), 'EX', ARGV[3])
-return 1
-",
-    )
-});
-
-/// Gives back to a daily spending counter, never below zero. KEYS: counter. ARGV: amount.
-static GIVE_BACK_SPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used == 0 then return 0 end
-local left = used - tonumber(ARGV[1])
-if left < 0 then left = 0 end
-redis.call('SET', KEYS[1], string.format('%d', left), 'KEEPTTL')
-return 1
-",
-    )
-});
-
-/// Finishes a pending withdrawal once.
-/// KEYS: withdrawal hash, account hash, ledger list, link hash, webhook job.
-/// ARGV: new status, new payment JSON, new ledger entry JSON, refund (decimal), `1` to give the
-/// use back, the `payment.sent`/`payment.failed` delivery job JSON (empty: none).
-/// Answers `done`, `already` or `unknown`.
-static FINISH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 'already' end
-local old = redis.call('HGET', KEYS[1], 'tx')
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[2], 'balance', ARGV[4]) end
-  if tonumber(redis.call('HGET', KEYS[2], 'pending') or '0') > 0 then
-    redis.call('HINCRBY', KEYS[2], 'pending', -1)
-  end
-end
-local pos = redis.call('LPOS', KEYS[3], old)
-if pos then redis.call('LSET', KEYS[3], pos, ARGV[3]) end
-if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('HINCRBY', KEYS[4], 'used', -1)
-end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'json', ARGV[2], 'tx', ARGV[3])
-if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[5], ARGV[6], 'NX')
-end
-return 'done'
-",
-    )
-});
-
-/// Disables an existing link. KEYS: link hash. Answers 1 when the link exists.
-static DISABLE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'disabled', '1')
-return 1
-",
-    )
-});
-
-/// Takes or renews a payment's lease (SET NX PX, or PEXPIRE by its holder).
-/// KEYS: lease key. ARGV: holder, TTL in ms. Answers 1 when `holder` holds it now.
-static LEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-",
-    )
-});
 
 fn status_text(s: PaymentStatus) -> &'static str {
     match s {
@@ -188,11 +49,6 @@ fn pending_member(id: &AccountId, hash: &PaymentHash) -> String {
 }
 
 impl RedisStore {
-    async fn owner(&self, key: &str) -> Result<Option<AccountId>, StoreError> {
-        let id: Option<String> = self.conn.query(::redis::cmd("GET").arg(key)).await?;
-        Ok(id.map(AccountId))
-    }
-
     async fn read_link(&self, k1: &str) -> Result<Option<WithdrawLink>, StoreError> {
         let Some(id) = self.owner(&keys::withdraw_link_owner(k1)).await? else {
             return Ok(None);
@@ -224,17 +80,14 @@ impl RedisStore {
         json.map(|j| decode(&j)).transpose()
     }
 
-    /// A reservation around its script (`script(payment, amount + reserve)`): claims `wd:<hash>`
+    /// A reservation around its script (through the link `k1` when given): claims `wd:<hash>`
     /// (SET NX) and adds the pending member first, and undoes both when the script reserves
     /// nothing (see the module docs for the order).
     async fn reserve_with(
         &self,
         id: &AccountId,
         r: &Reservation,
-        script: impl FnOnce(
-            &Payment,
-            crate::types::Msat,
-        ) -> Result<::redis::ScriptInvocation<'static>, StoreError>,
+        link: Option<&str>,
     ) -> Result<ReserveOutcome, StoreError> {
         let hash = r.payment_hash;
         let mut claim = ::redis::cmd("SET");
@@ -251,11 +104,19 @@ impl RedisStore {
             .arg(pending_member(id, &hash));
         self.conn.query::<i64>(&sadd).await?;
         let payment = r.payment(id.clone());
-        let total = r
-            .amount
-            .checked_add(r.fee_reserve)
-            .ok_or_else(|| RedisCallError::Unexpected("amount overflow".into()))?;
-        let reserve = script(&payment, total)?;
+        let mut reserve = RESERVE.prepare_invoke();
+        reserve
+            .key(keys::account(id))
+            .key(keys::ledger(id))
+            .key(keys::withdrawal(id, &hash));
+        if let Some(k1) = link {
+            reserve.key(keys::withdraw_link(id, k1));
+        }
+        reserve
+            .arg(r.total()?.0.to_string())
+            .arg(encode(&payment)?)
+            .arg(encode(&payment.ledger_entry())?)
+            .arg(r.now);
         let answer: String = self.conn.invoke(&reserve).await?;
         let outcome = match answer.as_str() {
             "reserved" => return Ok(ReserveOutcome::Reserved(Box::new(payment))),
@@ -272,7 +133,7 @@ impl RedisStore {
     }
 
     async fn release_claim(&self, id: &AccountId, hash: &PaymentHash) -> Result<(), StoreError> {
-        let mut free = scripts::DELETE_IF.prepare_invoke();
+        let mut free = DELETE_IF.prepare_invoke();
         free.key(keys::withdrawal_owner(hash)).arg(&id.0);
         self.conn.invoke::<i64>(&free).await?;
         let mut srem = ::redis::cmd("SREM");
@@ -372,39 +233,14 @@ impl WithdrawStore for RedisStore {
         account: &AccountId,
         r: &Reservation,
     ) -> Result<ReserveOutcome, StoreError> {
-        let id = account.clone();
-        self.reserve_with(&id, r, |payment, total| {
-            let mut reserve = RESERVE_PAYMENT.prepare_invoke();
-            reserve
-                .key(keys::account(&id))
-                .key(keys::ledger(&id))
-                .key(keys::withdrawal(&id, &r.payment_hash))
-                .arg(total.0.to_string())
-                .arg(encode(payment)?)
-                .arg(encode(&payment.ledger_entry())?);
-            Ok(reserve)
-        })
-        .await
+        self.reserve_with(account, r, None).await
     }
 
     async fn reserve_withdrawal(&self, r: &Reservation) -> Result<ReserveOutcome, StoreError> {
         let Some(id) = self.owner(&keys::withdraw_link_owner(&r.k1)).await? else {
             return Ok(ReserveOutcome::UnknownLink);
         };
-        self.reserve_with(&id, r, |payment, total| {
-            let mut reserve = RESERVE.prepare_invoke();
-            reserve
-                .key(keys::withdraw_link(&id, &r.k1))
-                .key(keys::account(&id))
-                .key(keys::ledger(&id))
-                .key(keys::withdrawal(&id, &r.payment_hash))
-                .arg(r.now)
-                .arg(total.0.to_string())
-                .arg(encode(payment)?)
-                .arg(encode(&payment.ledger_entry())?);
-            Ok(reserve)
-        })
-        .await
+        self.reserve_with(&id, r, Some(&r.k1)).await
     }
 
     async fn finish_withdrawal(
@@ -499,7 +335,7 @@ impl WithdrawStore for RedisStore {
     }
 
     async fn release_payment(&self, hash: &PaymentHash, holder: &str) -> Result<(), StoreError> {
-        let mut free = scripts::DELETE_IF.prepare_invoke();
+        let mut free = DELETE_IF.prepare_invoke();
         free.key(keys::payment_lease(hash)).arg(holder);
         self.conn.invoke::<i64>(&free).await?;
         Ok(())
