@@ -17,7 +17,7 @@ const MSAT_PER_SAT: u64 = 1_000;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
-pub struct Msat(pub u64);
+pub struct Msat(u64);
 
 impl Msat {
     pub const ZERO: Msat = Msat(0);
