@@ -134,7 +134,7 @@ mod tests {
         Failed {
             account_id: AccountId("a".into()),
             payment_hash: PaymentHash([1; 32]),
-            amount_msat: Msat(1),
+            amount_msat: Msat::from_msat(1),
             bolt11: String::new(),
             reason: reason.into(),
             created_at: 0,

@@ -36,7 +36,7 @@ pub async fn apply_settlement(
         } => {
             metrics.invoices_settled.inc();
             tracing::info!(account = %account_id, payment_hash = %settlement.payment_hash,
-                amount_msat = settlement.amount_paid_msat.0, balance_msat = balance.0, "payment credited");
+                amount_msat = settlement.amount_paid_msat.msat(), balance_msat = balance.msat(), "payment credited");
         }
         CreditOutcome::AlreadyCredited => {
             tracing::debug!(payment_hash = %settlement.payment_hash, "settlement replayed, already credited");
@@ -46,9 +46,11 @@ pub async fn apply_settlement(
         }
         CreditOutcome::AccountGone => {
             // Parked, never dropped silently: the operator sees the metric and this line.
-            metrics.orphaned_msat.inc_by(settlement.amount_paid_msat.0);
+            metrics
+                .orphaned_msat
+                .inc_by(settlement.amount_paid_msat.msat());
             tracing::error!(payment_hash = %settlement.payment_hash,
-                amount_msat = settlement.amount_paid_msat.0,
+                amount_msat = settlement.amount_paid_msat.msat(),
                 "ORPHANED: a payment arrived for a removed account; not credited, counted in lnaddr_orphaned_msat_total");
         }
     }

@@ -25,7 +25,7 @@ pub enum Refusal {
     #[error("amount must be a whole number of millisatoshis")]
     AmountNotInteger,
     /// The amount is outside the domain's sendable range.
-    #[error("amount must be between {} and {} millisatoshis", .min.0, .max.0)]
+    #[error("amount must be between {} and {} millisatoshis", .min.msat(), .max.msat())]
     AmountOutOfRange { min: Msat, max: Msat },
     /// The LUD-18 payerdata is not acceptable.
     #[error(transparent)]

@@ -1,6 +1,7 @@
 //! Newtypes for money and names. Validation happens in the constructors, so a value of one of these
 //! types is always well-formed once it exists (usernames lower-case and LUD-16 clean, hashes 32 bytes,
-//! a withdraw link's [`K1`] 64 hex characters).
+//! a withdraw link's [`K1`] 64 hex characters, an [`Msat`] made and read only through named, checked
+//! operations).
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,33 +9,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod k1;
+mod msat;
 
 pub use k1::{BadK1, K1};
-
-/// An amount in millisatoshis. All money in lnaddr is exact integer arithmetic on this type.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Msat(pub u64);
-
-impl Msat {
-    pub const ZERO: Msat = Msat(0);
-
-    pub fn checked_add(self, other: Msat) -> Option<Msat> {
-        self.0.checked_add(other.0).map(Msat)
-    }
-
-    pub fn checked_sub(self, other: Msat) -> Option<Msat> {
-        self.0.checked_sub(other.0).map(Msat)
-    }
-}
-
-impl fmt::Display for Msat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} msat", self.0)
-    }
-}
+pub use msat::Msat;
 
 /// Why a name, address or hash was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

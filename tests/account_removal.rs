@@ -62,8 +62,8 @@ async fn refused_while_money_moves(gw: &TestGateway) {
             k1: link["k1"].as_str().expect("k1").to_string(),
             payment_hash: PaymentHash(hash),
             bolt11: pr,
-            amount: Msat(10_000),
-            fee_reserve: Msat(10_000),
+            amount: Msat::from_msat(10_000),
+            fee_reserve: Msat::from_msat(10_000),
             internal: false,
             title: None,
             now: unix_now(),
@@ -113,7 +113,7 @@ async fn a_payment_for_a_removed_account_is_parked(gw: &TestGateway) {
     let created = running
         .node()
         .create_invoice(InvoiceRequest {
-            amount: Msat(7_000),
+            amount: Msat::from_msat(7_000),
             description_hash: [7; 32],
             expiry_secs: 3_600,
         })
@@ -124,7 +124,7 @@ async fn a_payment_for_a_removed_account_is_parked(gw: &TestGateway) {
         .add_invoice(InvoiceRecord {
             payment_hash: created.payment_hash,
             account_id: lnaddr::store::AccountId(account["id"].as_str().expect("id").into()),
-            amount_msat: Msat(7_000),
+            amount_msat: Msat::from_msat(7_000),
             bolt11: created.bolt11.clone(),
             comment: None,
             tag: None,

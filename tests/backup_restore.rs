@@ -315,7 +315,13 @@ async fn populate(store: &Arc<dyn Store>) -> Account {
         .expect("claim");
     assert_eq!(claim, RequestClaim::Claimed);
     let held = store
-        .reserve_nwc_budget(&conn.id, "request-1", Msat(100), Some(Msat(10_000)), 0)
+        .reserve_nwc_budget(
+            &conn.id,
+            "request-1",
+            Msat::from_msat(100),
+            Some(Msat::from_msat(10_000)),
+            0,
+        )
         .await
         .expect("hold");
     assert_eq!(held, BudgetOutcome::Reserved { period: 0 });
@@ -363,7 +369,10 @@ async fn a_backup_restore_round_trip_keeps_every_table() {
         .await
         .expect("read")
         .expect("account");
-    assert_eq!(account.balance_msat, Msat(1_000_000 + 2_000 - 1_000 - 10));
+    assert_eq!(
+        account.balance_msat,
+        Msat::from_msat(1_000_000 + 2_000 - 1_000 - 10)
+    );
     assert_eq!(back.settle_cursor("node-a").await.expect("cursor"), 1);
     assert_eq!(back.domains().await.expect("domains").len(), 1);
     assert_eq!(back.webhooks().await.expect("webhooks").len(), 1);

@@ -62,7 +62,7 @@ async fn a_lightning_address_payment_is_received_once_with_its_comment_and_payer
     match next(&mut rx).await {
         LedgerEvent::Received(r) => {
             assert_eq!(r.account_id.0, alice["id"].as_str().expect("id"));
-            assert_eq!(r.amount_msat.0, 21_000);
+            assert_eq!(r.amount_msat.msat(), 21_000);
             assert_eq!(r.bolt11, pr);
             assert_eq!(r.comment.as_deref(), Some("coffee"));
             assert_eq!(r.payer_data.as_deref(), Some(payer_data));
@@ -91,7 +91,7 @@ async fn a_withdrawal_is_announced_as_sent_or_failed() {
     match next(&mut rx).await {
         LedgerEvent::Sent(s) => {
             assert_eq!(s.payment_hash.0, hash);
-            assert_eq!(s.amount_msat.0, 100_000);
+            assert_eq!(s.amount_msat.msat(), 100_000);
             assert_eq!(s.bolt11, invoice);
             assert!(s.preimage.is_some());
         }
@@ -105,7 +105,7 @@ async fn a_withdrawal_is_announced_as_sent_or_failed() {
     match next(&mut rx).await {
         LedgerEvent::Failed(f) => {
             assert_eq!(f.payment_hash.0, hash);
-            assert_eq!(f.amount_msat.0, 50_000);
+            assert_eq!(f.amount_msat.msat(), 50_000);
             assert!(!f.reason.is_empty());
         }
         other => panic!("expected Failed, got {other:?}"),
@@ -130,13 +130,13 @@ async fn an_internal_withdrawal_is_received_by_the_payee_and_sent_by_the_payer()
             LedgerEvent::Received(r) => {
                 assert!(!received, "received twice");
                 assert_eq!(r.account_id.0, bob["id"].as_str().expect("id"));
-                assert_eq!(r.amount_msat.0, 30_000);
+                assert_eq!(r.amount_msat.msat(), 30_000);
                 received = true;
             }
             LedgerEvent::Sent(s) => {
                 assert!(!sent, "sent twice");
-                assert_eq!(s.amount_msat.0, 30_000);
-                assert_eq!(s.fee_msat.0, 0);
+                assert_eq!(s.amount_msat.msat(), 30_000);
+                assert_eq!(s.fee_msat.msat(), 0);
                 sent = true;
             }
             other => panic!("unexpected {other:?}"),

@@ -29,7 +29,7 @@ async fn issue(
 ) -> InvoiceRecord {
     let created = node
         .create_invoice(InvoiceRequest {
-            amount: Msat(amount),
+            amount: Msat::from_msat(amount),
             description_hash: [9; 32],
             expiry_secs,
         })
@@ -97,7 +97,7 @@ async fn the_embedded_sweep_forgets_unpaid_invoices_and_keeps_what_may_still_be_
             .expect("credit"),
         CreditOutcome::Credited { .. }
     ));
-    assert_eq!(balance_of(&*store, &alice.id).await, Msat(5_000));
+    assert_eq!(balance_of(&*store, &alice.id).await, Msat::from_msat(5_000));
     // A second round finds nothing more to forget.
     let again = sweep_once(store.as_ref(), &node, 0, unix_now())
         .await

@@ -56,7 +56,9 @@ async fn pay(gw: &TestGateway, body: Value) -> (u16, Value) {
 async fn an_external_payment_keeps_the_real_fee_and_is_never_sent_twice() {
     let dir = tempfile::tempdir().expect("tmp");
     let gw = funded(dir.path(), Vec::new(), 100_000).await;
-    gw.fake().payments.set_fee(lnaddr::types::Msat(1_234));
+    gw.fake()
+        .payments
+        .set_fee(lnaddr::types::Msat::from_msat(1_234));
     let (pr, hash) = foreign_invoice(Currency::Regtest, 20_000);
     let (status, paid) = pay(&gw, json!({"invoice": pr, "idempotency_key": "order-1"})).await;
     assert_eq!(status, 200, "{paid}");

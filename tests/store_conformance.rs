@@ -84,7 +84,7 @@ async fn embedded_store_survives_reopen() {
     };
     let store = EmbeddedStore::open(&path).expect("reopen");
     let a = store.account(&id).await.expect("read").expect("kept");
-    assert_eq!(a.balance_msat.0, 4242);
+    assert_eq!(a.balance_msat.msat(), 4242);
     assert!(
         store
             .invoice(&hash)

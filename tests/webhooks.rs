@@ -287,7 +287,9 @@ async fn payments_out_send_sent_and_failed_events() {
     gw.create_account("alice@localhost").await;
     gw.pay_with("alice", 100_000, "").await;
     gw.wait_balance("alice@localhost", 100_000).await;
-    gw.fake().payments.set_fee(lnaddr::types::Msat(1_234));
+    gw.fake()
+        .payments
+        .set_fee(lnaddr::types::Msat::from_msat(1_234));
     let body = json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 2});
     let link = gw.create_link("alice@localhost", body).await;
     let w = withdraw_request(link["lnurl"].as_str().expect("lnurl")).await;

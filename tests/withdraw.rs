@@ -57,7 +57,7 @@ async fn wait_debit(gw: &TestGateway, status: &str) -> Value {
 async fn full_flow_pays_another_nodes_invoice_with_the_real_fee() {
     let dir = tempfile::tempdir().expect("tmp");
     let gw = funded(dir.path(), 100_000).await;
-    gw.fake().payments.set_fee(Msat(1_234));
+    gw.fake().payments.set_fee(Msat::from_msat(1_234));
     let created = create_link(
         &gw,
         json!({"min_msat": 1_000, "max_msat": 50_000, "uses": 1, "title": "Coffee"}),
@@ -146,7 +146,7 @@ async fn balance_never_goes_below_zero_when_it_covers_fewer_than_the_uses() {
     // Each withdrawal of 10 sat reserves 10 sat + the 10 sat minimum fee reserve, and the fee
     // takes all of the reserve (nothing is refunded while others race): two fit.
     let gw = funded(dir.path(), 45_000).await;
-    gw.fake().payments.set_fee(Msat(10_000));
+    gw.fake().payments.set_fee(Msat::from_msat(10_000));
     let many = create_link(&gw, json!({"max_msat": 10_000, "uses": 10})).await;
     let w = withdraw_request(many["lnurl"].as_str().expect("lnurl")).await;
     assert_eq!(w.max_withdrawable, 10_000);

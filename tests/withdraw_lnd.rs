@@ -227,8 +227,8 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
         k1: link["k1"].as_str().expect("k1").to_string(),
         payment_hash: PaymentHash(hash),
         bolt11: pr.clone(),
-        amount: Msat(40_000),
-        fee_reserve: Msat(10_000),
+        amount: Msat::from_msat(40_000),
+        fee_reserve: Msat::from_msat(10_000),
         internal: false,
         title: None,
         now: unix_now(),
@@ -262,7 +262,7 @@ async fn a_starting_process_does_not_refund_a_withdrawal_another_is_sending() {
         .pay_invoice(PaymentRequest {
             bolt11: pr,
             amount: None,
-            fee_limit: Msat(10_000),
+            fee_limit: Msat::from_msat(10_000),
             timeout_secs: 30,
         })
         .await

@@ -258,7 +258,7 @@ pub fn validate(d: &RawDomain, keys: KeySource) -> Result<DomainSettings, Vec<St
     Ok(DomainSettings {
         name,
         public_url,
-        sendable: Msat(min)..=Msat(max),
+        sendable: Msat::from_msat(min)..=Msat::from_msat(max),
         comment_allowed,
         nostr_secret_key: d.nostr_secret_key.clone().map(Secret::new),
         relays: d.relays.clone(),

@@ -45,9 +45,9 @@ pub fn payment_settings(raw: RawPayments, problems: &mut Vec<String>) -> Payment
     let payments = PaymentSettings {
         stale_after_secs: raw.stale_after_secs.unwrap_or(60),
         sweep_interval: Duration::from_secs(raw.sweep_interval_secs.unwrap_or(10)),
-        max_payment: raw.max_payment_msat.map(Msat),
-        account_daily_limit: raw.account_daily_limit_msat.map(Msat),
-        domain_daily_limit: raw.domain_daily_limit_msat.map(Msat),
+        max_payment: raw.max_payment_msat.map(Msat::from_msat),
+        account_daily_limit: raw.account_daily_limit_msat.map(Msat::from_msat),
+        domain_daily_limit: raw.domain_daily_limit_msat.map(Msat::from_msat),
     };
     check_range(
         problems,

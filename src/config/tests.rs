@@ -79,7 +79,7 @@ fn lnd_settings_default_to_private_route_hints() {
 fn withdraw_settings_default_and_override() {
     let s = Settings::load(None, env(&[])).expect("defaults");
     assert_eq!(s.withdraw.fee_reserve_ppm, 10_000);
-    assert_eq!(s.withdraw.min_fee_reserve, Msat(10_000));
+    assert_eq!(s.withdraw.min_fee_reserve, Msat::from_msat(10_000));
     let custom = Settings::load(
         None,
         env(&[
@@ -89,7 +89,7 @@ fn withdraw_settings_default_and_override() {
     )
     .expect("valid");
     assert_eq!(custom.withdraw.fee_reserve_ppm, 5_000);
-    assert_eq!(custom.withdraw.min_fee_reserve, Msat(2_000));
+    assert_eq!(custom.withdraw.min_fee_reserve, Msat::from_msat(2_000));
     assert!(
         Settings::load(
             None,

@@ -30,7 +30,7 @@ pub struct WithdrawSettings {
 pub fn withdraw_settings(raw: RawWithdraw, problems: &mut Vec<String>) -> WithdrawSettings {
     let withdraw = WithdrawSettings {
         fee_reserve_ppm: raw.fee_reserve_ppm.unwrap_or(10_000),
-        min_fee_reserve: Msat(raw.min_fee_reserve_msat.unwrap_or(10_000)),
+        min_fee_reserve: Msat::from_msat(raw.min_fee_reserve_msat.unwrap_or(10_000)),
         payment_timeout_secs: raw.payment_timeout_secs.unwrap_or(60),
     };
     if withdraw.fee_reserve_ppm > 1_000_000 {

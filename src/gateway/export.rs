@@ -58,8 +58,8 @@ impl Gateway {
                     TxKind::Credit => "in",
                     TxKind::Debit => "out",
                 },
-                amount_msat: tx.amount_msat.0,
-                fee_msat: tx.fee_msat.0,
+                amount_msat: tx.amount_msat.msat(),
+                fee_msat: tx.fee_msat.msat(),
                 status: match tx.status {
                     TxStatus::Pending => "pending",
                     TxStatus::Settled => "settled",

@@ -48,7 +48,7 @@ impl AccountView {
         AccountView {
             id: a.id.0.clone(),
             address: a.address(),
-            balance_msat: a.balance_msat.0,
+            balance_msat: a.balance_msat.msat(),
             lnurl: gw.account_lnurl(a),
             nostr_pubkey: a.nostr_pubkey.as_ref().map(|k| k.as_hex().to_string()),
             created_at: a.created_at,

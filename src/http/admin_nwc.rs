@@ -37,8 +37,8 @@ pub async fn account(gw: &Gateway, method: &Method, address: &str, body: &[u8]) 
             let new = NewConnection {
                 name: req.name,
                 methods: req.methods,
-                max_amount_msat: req.max_amount_msat.map(Msat),
-                budget_msat: req.budget_msat.map(Msat),
+                max_amount_msat: req.max_amount_msat.map(Msat::from_msat),
+                budget_msat: req.budget_msat.map(Msat::from_msat),
                 budget_renewal: req.budget_renewal,
                 expires_in_secs: req.expires_in_secs,
             };

@@ -52,8 +52,8 @@ impl LinkView {
             qr_svg: format!("{}/qr.svg", urls.page),
             qr_png: format!("{}/qr.png", urls.page),
             account_id: link.account_id.0.clone(),
-            min_msat: link.min_msat.0,
-            max_msat: link.max_msat.0,
+            min_msat: link.min_msat.msat(),
+            max_msat: link.max_msat.msat(),
             uses: link.uses,
             uses_left: link.uses_left(),
             title: link.title.clone(),
@@ -68,8 +68,8 @@ impl LinkView {
 pub async fn create(gw: &Gateway, address: &str, body: &[u8]) -> Answer {
     let req: CreateLink = parse(body)?;
     let new = NewLink {
-        min_msat: Msat(req.min_msat.unwrap_or(1_000).min(req.max_msat)),
-        max_msat: Msat(req.max_msat),
+        min_msat: Msat::from_msat(req.min_msat.unwrap_or(1_000).min(req.max_msat)),
+        max_msat: Msat::from_msat(req.max_msat),
         uses: req.uses.unwrap_or(1),
         title: req.title,
         expires_in_secs: req.expires_in_secs,

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::pages::{document, escape};
+use super::pages::{document, escape, sats};
 use crate::store::WithdrawLink;
 use crate::types::Msat;
 use crate::withdraw::LinkUrls;
@@ -18,11 +18,6 @@ pub struct Voucher<'a> {
     pub max_now: Msat,
     pub qr_svg: &'a str,
     pub now: u64,
-}
-
-/// Millisatoshis as sats, with the msat part only when there is one.
-fn sats(m: Msat) -> String {
-    super::pages::sats(m.0)
 }
 
 /// A UTC date and time from unix seconds (civil-from-days, no time zone database).
@@ -100,8 +95,8 @@ mod tests {
 
     #[test]
     fn escapes_and_formats() {
-        assert_eq!(sats(Msat(21_000)), "21 sat");
-        assert_eq!(sats(Msat(1_500)), "1.500 sat");
+        assert_eq!(sats(Msat::from_msat(21_000)), "21 sat");
+        assert_eq!(sats(Msat::from_msat(1_500)), "1.500 sat");
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_700_000_000), "2023-11-14 22:13 UTC");
     }

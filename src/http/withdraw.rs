@@ -22,8 +22,8 @@ pub async fn request(gw: &Gateway, k1: &str) -> Answer {
             callback: format!("{}/callback", urls.url),
             k1: &link.k1,
             default_description: description,
-            min_withdrawable: min.0,
-            max_withdrawable: max.0,
+            min_withdrawable: min.msat(),
+            max_withdrawable: max.msat(),
         },
     ))
 }

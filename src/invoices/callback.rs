@@ -23,7 +23,7 @@ impl Invoices {
         let amount = params.amount?;
         super::check_sendable(domain, amount)?;
         let zap = match params.nostr.as_deref() {
-            Some(raw) => Some(check_zap(domain, &account, raw, amount.0)?),
+            Some(raw) => Some(check_zap(domain, &account, raw, amount.msat())?),
             None => None,
         };
         let payer_data = match zap {
@@ -62,7 +62,7 @@ impl Invoices {
                 },
             )
             .await?;
-        tracing::info!(account = %account.id, payment_hash = %record.payment_hash, amount_msat = amount.0, zap = is_zap, "invoice issued");
+        tracing::info!(account = %account.id, payment_hash = %record.payment_hash, amount_msat = amount.msat(), zap = is_zap, "invoice issued");
         Ok(IssuedInvoice {
             bolt11: record.bolt11,
             payment_hash: record.payment_hash,

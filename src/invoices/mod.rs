@@ -196,8 +196,8 @@ fn make_pay_entry(domain: &Domain, tagged: &TaggedName) -> PayEntry {
         let answer = PayRequest {
             tag: "payRequest",
             callback: &callback,
-            min_sendable: domain.sendable.start().0,
-            max_sendable: domain.sendable.end().0,
+            min_sendable: domain.sendable.start().msat(),
+            max_sendable: domain.sendable.end().msat(),
             metadata: &metadata,
             comment_allowed: domain.comment_allowed,
             allows_nostr: zapper.map(|_| true),

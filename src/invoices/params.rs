@@ -23,7 +23,7 @@ impl CallbackParams {
     pub fn parse_amount(raw: Option<&str>) -> Result<Msat, Refusal> {
         let raw = raw.ok_or(Refusal::MissingAmount)?;
         pay::parse_amount(raw)
-            .map(Msat)
+            .map(Msat::from_msat)
             .ok_or(Refusal::AmountNotInteger)
     }
 }

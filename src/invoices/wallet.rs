@@ -72,7 +72,7 @@ impl Invoices {
                 },
             )
             .await?;
-        tracing::info!(account = %account.id, payment_hash = %record.payment_hash, amount_msat = amount.0, "account invoice issued");
+        tracing::info!(account = %account.id, payment_hash = %record.payment_hash, amount_msat = amount.msat(), "account invoice issued");
         Ok(record)
     }
 }

@@ -203,7 +203,7 @@ impl LightningNode for FakeNode {
         &self,
         request: InvoiceRequest,
     ) -> Result<CreatedInvoice, LightningError> {
-        if request.amount.0 == 0 {
+        if request.amount.msat() == 0 {
             return Err(LightningError::Rejected("amount must be positive".into()));
         }
         let preimage: [u8; 32] = rand::random();
@@ -212,7 +212,7 @@ impl LightningNode for FakeNode {
             .duration_since(std::time::UNIX_EPOCH)
             .map_err(|e| LightningError::Protocol(e.to_string()))?;
         let invoice = InvoiceBuilder::new(self.currency.clone())
-            .amount_milli_satoshis(request.amount.0)
+            .amount_milli_satoshis(request.amount.msat())
             .description_hash(sha256::Hash::from_byte_array(request.description_hash))
             .payment_hash(sha256::Hash::from_byte_array(hash))
             .payment_secret(PaymentSecret(rand::random()))
@@ -230,7 +230,7 @@ impl LightningNode for FakeNode {
                 let record = FakeInvoice {
                     bolt11: record_bolt11.clone(),
                     preimage: hex::encode(preimage),
-                    amount_msat: request.amount.0,
+                    amount_msat: request.amount.msat(),
                     add_index,
                     settle_index: 0,
                     amount_paid_msat: 0,
@@ -280,7 +280,7 @@ impl LightningNode for FakeNode {
             Ok(Some(NodeInvoice {
                 state,
                 preimage,
-                amount_paid: Msat(record.amount_paid_msat),
+                amount_paid: Msat::from_msat(record.amount_paid_msat),
                 settle_index: record.settle_index,
             }))
         })

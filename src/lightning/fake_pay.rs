@@ -29,7 +29,7 @@ impl FakePayments {
 
     /// The routing fee of later payments.
     pub fn set_fee(&self, fee: Msat) {
-        self.fee_msat.store(fee.0, Ordering::SeqCst);
+        self.fee_msat.store(fee.msat(), Ordering::SeqCst);
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], PaymentResult>> {
@@ -64,7 +64,7 @@ impl FakePayments {
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
             .is_ok();
-        let fee = Msat(self.fee_msat.load(Ordering::SeqCst));
+        let fee = Msat::from_msat(self.fee_msat.load(Ordering::SeqCst));
         let result = if failing {
             PaymentResult::Failed("no route".into())
         } else if fee > request.fee_limit {

@@ -175,13 +175,3 @@ pub fn random_hex(n: usize) -> String {
     let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
     hex::encode(bytes)
 }
-
-/// Millisatoshis to whole satoshis, rounded down (what a balance shows).
-pub fn sats_floor(msat: u64) -> u64 {
-    msat / 1000
-}
-
-/// Millisatoshis to whole satoshis, rounded up (what a payment shows it took).
-pub fn sats_ceil(msat: u64) -> u64 {
-    msat.div_ceil(1000)
-}

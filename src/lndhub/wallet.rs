@@ -11,7 +11,7 @@ use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 
 use super::spend::{Outgoing, OutgoingStatus, SpendError};
 use super::views::*;
-use super::{Hub, HubError, Session, sats_ceil, sats_floor};
+use super::{Hub, HubError, Session};
 use crate::invoices::CallbackParams;
 use crate::store::{InvoiceRecord, TxKind};
 use crate::types::{Msat, PaymentHash};
@@ -41,9 +41,7 @@ pub fn parse_sats(value: Option<&serde_json::Value>, name: &str) -> Result<Optio
 }
 
 fn sats_to_msat(sats: u64) -> Result<Msat, HubError> {
-    sats.checked_mul(1000)
-        .map(Msat)
-        .ok_or_else(|| HubError::BadArguments("amount too large".into()))
+    Msat::from_sat(sats).ok_or_else(|| HubError::BadArguments("amount too large".into()))
 }
 
 impl From<SpendError> for HubError {
@@ -72,8 +70,8 @@ fn description(inv: &InvoiceRecord) -> String {
 fn user_invoice(inv: &InvoiceRecord) -> UserInvoice {
     let hash = inv.payment_hash.to_hex();
     let amt = match &inv.settled {
-        Some(s) => sats_floor(s.amount_paid_msat.0),
-        None => sats_floor(inv.amount_msat.0),
+        Some(s) => s.amount_paid_msat.sat_floor(),
+        None => inv.amount_msat.sat_floor(),
     };
     UserInvoice {
         r_hash: hash.clone(),
@@ -104,7 +102,7 @@ pub fn decode(bolt11: &str) -> Result<Decoded, HubError> {
     Ok(Decoded {
         destination: inv.recover_payee_pub_key().to_string(),
         payment_hash: hex::encode(inv.payment_hash().to_byte_array()),
-        num_satoshis: sats_floor(msat).to_string(),
+        num_satoshis: Msat::from_msat(msat).sat_floor().to_string(),
         num_msat: msat.to_string(),
         timestamp: inv.duration_since_epoch().as_secs().to_string(),
         expiry: inv.expiry_time().as_secs().to_string(),
@@ -132,8 +130,8 @@ fn paid_invoice(o: &Outgoing) -> PaidInvoice {
         payment_hash: hash,
         payment_preimage: o.preimage.map(hex::encode).unwrap_or_default(),
         kind: "paid_invoice",
-        value: sats_ceil(o.amount.0.saturating_add(o.fee.0)),
-        fee: sats_ceil(o.fee.0),
+        value: o.amount.saturating_add(o.fee).sat_ceil(),
+        fee: o.fee.sat_ceil(),
         timestamp: o.created_at,
         memo: memo_of(o.bolt11.as_deref()),
         pay_req: o.bolt11.clone().unwrap_or_default(),
@@ -151,7 +149,7 @@ impl Hub {
     pub fn balance(&self, s: &Session) -> Balance {
         Balance {
             btc: BtcBalance {
-                available_balance: sats_floor(s.account.balance_msat.0),
+                available_balance: s.account.balance_msat.sat_floor(),
             },
         }
     }
@@ -299,7 +297,7 @@ impl Hub {
             OutgoingStatus::Succeeded => {}
         }
         let hash = paid.payment_hash.to_hex();
-        let total = paid.amount.0.saturating_add(paid.fee.0);
+        let total = paid.amount.saturating_add(paid.fee);
         Ok(PayAnswer {
             payment_error: String::new(),
             payment_preimage: paid.preimage.map(hex::encode).unwrap_or_default(),
@@ -307,17 +305,17 @@ impl Hub {
             payment_hash: hash,
             pay_req: bolt11.to_string(),
             payment_request: bolt11.to_string(),
-            fee_msat: paid.fee.0,
-            fee: sats_ceil(paid.fee.0),
-            amount: sats_floor(paid.amount.0),
-            num_satoshis: sats_floor(paid.amount.0),
+            fee_msat: paid.fee.msat(),
+            fee: paid.fee.sat_ceil(),
+            amount: paid.amount.sat_floor(),
+            num_satoshis: paid.amount.sat_floor(),
             description: decoded.description.clone(),
             destination: decoded.destination.clone(),
             payment_route: PaymentRoute {
-                total_amt: sats_ceil(total),
-                total_amt_msat: total,
-                total_fees: sats_ceil(paid.fee.0),
-                total_fees_msat: paid.fee.0,
+                total_amt: total.sat_ceil(),
+                total_amt_msat: total.msat(),
+                total_fees: paid.fee.sat_ceil(),
+                total_fees_msat: paid.fee.msat(),
             },
             decoded,
         })

@@ -68,10 +68,10 @@ pub fn check_invoice(
     let amount = invoice
         .amount_milli_satoshis()
         .ok_or(InvoiceProblem::NoAmount)?;
-    if amount < min.0 || amount > max.0 {
+    if amount < min.msat() || amount > max.msat() {
         return Err(InvoiceProblem::OutOfRange {
-            min: min.0,
-            max: max.0,
+            min: min.msat(),
+            max: max.msat(),
         });
     }
     let expires = invoice
@@ -83,7 +83,7 @@ pub fn check_invoice(
     }
     Ok(CheckedInvoice {
         payment_hash: PaymentHash(invoice.payment_hash().to_byte_array()),
-        amount: Msat(amount),
+        amount: Msat::from_msat(amount),
     })
 }
 
@@ -127,10 +127,10 @@ mod tests {
     fn invoice_checks() {
         let now = 1_700_000_000;
         let net = bitcoin::Network::Regtest;
-        let (min, max) = (Msat(1_000), Msat(10_000));
+        let (min, max) = (Msat::from_msat(1_000), Msat::from_msat(10_000));
         let good = invoice(Currency::Regtest, Some(5_000), now, 600);
         let ok = check_invoice(&good, min, max, net, now).expect("valid");
-        assert_eq!(ok.amount, Msat(5_000));
+        assert_eq!(ok.amount, Msat::from_msat(5_000));
         assert_eq!(ok.payment_hash, PaymentHash([1u8; 32]));
         let cases = [
             ("garbage".to_string(), InvoiceProblem::Invalid),

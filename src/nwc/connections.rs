@@ -129,8 +129,8 @@ impl NwcConnections {
                 out
             }
         };
-        if new.max_amount_msat.is_some_and(|m| m.0 == 0)
-            || new.budget_msat.is_some_and(|b| b.0 == 0)
+        if new.max_amount_msat.is_some_and(|m| m.msat() == 0)
+            || new.budget_msat.is_some_and(|b| b.msat() == 0)
         {
             return Err(Refusal::NwcLimitsNotPositive.into());
         }
@@ -225,10 +225,10 @@ impl NwcConnections {
             wallet_pubkey: c.id.clone(),
             client_pubkey: c.client_pubkey.clone(),
             methods: c.methods.clone(),
-            max_amount_msat: c.max_amount_msat.map(|m| m.0),
-            budget_msat: c.budget_msat.map(|m| m.0),
+            max_amount_msat: c.max_amount_msat.map(|m| m.msat()),
+            budget_msat: c.budget_msat.map(|m| m.msat()),
             budget_renewal: c.budget_renewal,
-            budget_used_msat: c.used_in(period).0,
+            budget_used_msat: c.used_in(period).msat(),
             relays: self.relays.clone(),
             created_at: c.created_at,
             expires_at: c.expires_at,

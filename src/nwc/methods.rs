@@ -112,7 +112,7 @@ impl Methods {
             .await
             .map_err(store_err)?
             .ok_or_else(|| NwcError::new(ErrorCode::Unauthorized, "the account is gone"))?;
-        Ok(json!({"balance": account.balance_msat.0}))
+        Ok(json!({"balance": account.balance_msat.msat()}))
     }
 
     async fn make_invoice(&self, conn: &NwcConnection, params: &Value) -> Result<Value, NwcError> {
@@ -136,7 +136,7 @@ impl Methods {
             .issue_for_wallet(
                 &conn.account_id,
                 WalletInvoice {
-                    amount: Msat(amount),
+                    amount: Msat::from_msat(amount),
                     description,
                     description_hash,
                     expiry_secs: expiry,
@@ -170,7 +170,7 @@ impl Methods {
             (None, Some(a)) => a,
             (None, None) => return Err(bad("the invoice has no amount")),
         };
-        let amount = Msat(amount);
+        let amount = Msat::from_msat(amount);
         if conn.max_amount_msat.is_some_and(|max| amount > max) {
             return Err(NwcError::new(
                 ErrorCode::QuotaExceeded,
@@ -227,10 +227,10 @@ impl Methods {
         }
         match outcome {
             Ok(SpendOutcome::Paid { fee, preimage }) => {
-                tracing::info!(account = %conn.account_id, payment_hash = %hash, amount_msat = amount.0, "nwc payment sent");
+                tracing::info!(account = %conn.account_id, payment_hash = %hash, amount_msat = amount.msat(), "nwc payment sent");
                 Ok(json!({
                     "preimage": preimage.unwrap_or_default(),
-                    "fees_paid": fee.0,
+                    "fees_paid": fee.msat(),
                 }))
             }
             Ok(SpendOutcome::Failed(reason)) => {

@@ -64,7 +64,7 @@ pub fn incoming(inv: &InvoiceRecord) -> Value {
         "state": state,
         "invoice": inv.bolt11,
         "payment_hash": inv.payment_hash.to_string(),
-        "amount": inv.settled.as_ref().map_or(inv.amount_msat.0, |s| s.amount_paid_msat.0),
+        "amount": inv.settled.as_ref().map_or(inv.amount_msat.msat(), |s| s.amount_paid_msat.msat()),
         "fees_paid": 0,
         "created_at": inv.created_at,
         "expires_at": inv.expires_at,
@@ -100,8 +100,8 @@ pub fn outgoing(p: &Payment) -> Value {
         "state": state,
         "invoice": p.bolt11,
         "payment_hash": p.payment_hash.to_string(),
-        "amount": p.amount_msat.0,
-        "fees_paid": p.fee_msat.0,
+        "amount": p.amount_msat.msat(),
+        "fees_paid": p.fee_msat.msat(),
         "created_at": p.created_at,
     });
     if p.status == PaymentStatus::Succeeded
@@ -120,7 +120,7 @@ pub fn received(r: &Received) -> Value {
         "invoice": r.bolt11,
         "preimage": real_preimage(&r.preimage).unwrap_or_default(),
         "payment_hash": r.payment_hash.to_string(),
-        "amount": r.amount_msat.0,
+        "amount": r.amount_msat.msat(),
         "fees_paid": 0,
         "created_at": r.created_at,
         "expires_at": r.expires_at,
@@ -147,8 +147,8 @@ pub fn sent(s: &Sent) -> Value {
         "invoice": s.bolt11,
         "preimage": s.preimage.clone().unwrap_or_default(),
         "payment_hash": s.payment_hash.to_string(),
-        "amount": s.amount_msat.0,
-        "fees_paid": s.fee_msat.0,
+        "amount": s.amount_msat.msat(),
+        "fees_paid": s.fee_msat.msat(),
         "created_at": s.created_at,
         "settled_at": s.settled_at,
     })
@@ -212,8 +212,8 @@ pub async fn list(
             json!({
                 "type": if t.kind == TxKind::Credit { "incoming" } else { "outgoing" },
                 "payment_hash": t.payment_hash.to_string(),
-                "amount": t.amount_msat.0,
-                "fees_paid": t.fee_msat.0,
+                "amount": t.amount_msat.msat(),
+                "fees_paid": t.fee_msat.msat(),
                 "created_at": t.created_at,
             })
         }));

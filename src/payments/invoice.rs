@@ -65,9 +65,9 @@ pub fn decode(
     }
     let (amount, amountless) = match (invoice.amount_milli_satoshis(), given) {
         (Some(own), None) => (own, false),
-        (Some(own), Some(g)) if g.0 == own => (own, false),
+        (Some(own), Some(g)) if g.msat() == own => (own, false),
         (Some(_), Some(_)) => return Err(Refusal::AmountMismatch),
-        (None, Some(g)) => (g.0, true),
+        (None, Some(g)) => (g.msat(), true),
         (None, None) => return Err(Refusal::NoAmount),
     };
     if amount == 0 {
@@ -75,7 +75,7 @@ pub fn decode(
     }
     Ok(Decoded {
         payment_hash: PaymentHash(invoice.payment_hash().to_byte_array()),
-        amount: Msat(amount),
+        amount: Msat::from_msat(amount),
         amountless,
     })
 }

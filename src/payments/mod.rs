@@ -235,7 +235,7 @@ impl Payments {
         match outcome {
             ReserveOutcome::Reserved(payment) => {
                 tracing::info!(account = %account.id, payment_hash = %hash,
-                    amount_msat = decoded.amount.0, fee_reserve_msat = fee_reserve.0,
+                    amount_msat = decoded.amount.msat(), fee_reserve_msat = fee_reserve.msat(),
                     internal = payment.internal, source = request.source.as_str(), "payment reserved");
                 self.payer.submit((*payment).clone());
                 Ok(*payment)
@@ -266,7 +266,7 @@ impl Payments {
         match self.settings.payments.max_payment {
             Some(max) if amount > max => Err(PayError::Limit(format!(
                 "the amount is above the largest payment allowed ({} msat)",
-                max.0
+                max.msat()
             ))),
             _ => Ok(()),
         }
@@ -307,7 +307,7 @@ impl Payments {
                 self.give_back_daily(&taken, amount, now).await;
                 return Err(PayError::Limit(format!(
                     "the payment is above what is left of {whose} daily spending limit ({} msat a day)",
-                    limit.0
+                    limit.msat()
                 )));
             }
             taken.push(key);

@@ -143,6 +143,6 @@ fn unix_now_ms() -> u64 {
 
 fn parse_msat(s: &str) -> Result<Msat, StoreError> {
     s.parse()
-        .map(Msat)
+        .map(Msat::from_msat)
         .map_err(|_| RedisCallError::Unexpected(format!("balance {s:?}")).into())
 }

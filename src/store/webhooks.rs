@@ -135,7 +135,7 @@ impl WebhookEvent {
             created_at: settled.settled_at,
             data: EventData {
                 address: account.address(),
-                amount_msat: settled.amount_paid_msat.0,
+                amount_msat: settled.amount_paid_msat.msat(),
                 fee_msat: 0,
                 payment_hash: invoice.payment_hash.to_hex(),
                 comment: invoice.comment.clone(),

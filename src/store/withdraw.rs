@@ -112,8 +112,8 @@ impl Payment {
         };
         Some(super::webhooks::Outgoing {
             payment_hash: self.payment_hash,
-            amount_msat: self.amount_msat.0,
-            fee_msat: if succeeded { self.fee_msat.0 } else { 0 },
+            amount_msat: self.amount_msat.msat(),
+            fee_msat: if succeeded { self.fee_msat.msat() } else { 0 },
             succeeded,
             finished_at: self.finished_at.unwrap_or(self.created_at),
         })
@@ -132,7 +132,7 @@ impl Payment {
         match outcome {
             Finish::Succeeded { fee, preimage } => {
                 done.status = PaymentStatus::Succeeded;
-                done.fee_msat = Msat(fee.0.min(self.fee_reserve_msat.0));
+                done.fee_msat = (*fee).min(self.fee_reserve_msat);
                 done.preimage = preimage.map(hex::encode);
             }
             Finish::Failed { reason } => {
@@ -147,9 +147,7 @@ impl Payment {
     pub fn refund(&self) -> Msat {
         match self.status {
             PaymentStatus::Pending => Msat::ZERO,
-            PaymentStatus::Succeeded => {
-                Msat(self.fee_reserve_msat.0.saturating_sub(self.fee_msat.0))
-            }
+            PaymentStatus::Succeeded => self.fee_reserve_msat.saturating_sub(self.fee_msat),
             PaymentStatus::Failed => self.reserved().unwrap_or(Msat::ZERO),
         }
     }

@@ -88,7 +88,7 @@ impl Withdrawals {
         new: NewLink,
     ) -> Result<(WithdrawLink, LinkUrls), Error> {
         let account = self.account(address).await?;
-        if new.min_msat.0 == 0 || new.min_msat > new.max_msat {
+        if new.min_msat.msat() == 0 || new.min_msat > new.max_msat {
             return Err(Refusal::LinkBounds.into());
         }
         if new.uses == 0 || new.uses > MAX_USES {
@@ -127,7 +127,7 @@ impl Withdrawals {
             disabled: false,
         };
         self.store.create_withdraw_link(&link).await?;
-        tracing::info!(account = %account.id, max_msat = link.max_msat.0, uses = link.uses, "withdraw link created");
+        tracing::info!(account = %account.id, max_msat = link.max_msat.msat(), uses = link.uses, "withdraw link created");
         let urls = self.link_urls(&account, &link.k1)?;
         Ok((link, urls))
     }
@@ -271,7 +271,7 @@ impl Withdrawals {
         match self.store.reserve_withdrawal(&reservation).await? {
             ReserveOutcome::Reserved(payment) => {
                 tracing::info!(account = %payment.account_id, payment_hash = %payment.payment_hash,
-                    amount_msat = payment.amount_msat.0, fee_reserve_msat = fee_reserve.0, internal,
+                    amount_msat = payment.amount_msat.msat(), fee_reserve_msat = fee_reserve.msat(), internal,
                     "withdrawal reserved");
                 self.payer.submit(*payment);
                 Ok(())

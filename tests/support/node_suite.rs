@@ -27,7 +27,7 @@ async fn next(stream: &mut SettlementStream) -> Settlement {
 
 fn request(msat: u64, tag: u8) -> InvoiceRequest {
     InvoiceRequest {
-        amount: Msat(msat),
+        amount: Msat::from_msat(msat),
         description_hash: [tag; 32],
         expiry_secs: 600,
     }
@@ -88,7 +88,7 @@ pub async fn run(node: &dyn LightningNode, settle: Settle<'_>) {
     settle(first.bolt11.clone()).await;
     let s1 = next(&mut live).await;
     assert_eq!(s1.payment_hash, first.payment_hash);
-    assert_eq!(s1.amount_paid_msat, Msat(12_345));
+    assert_eq!(s1.amount_paid_msat, Msat::from_msat(12_345));
     let hash: [u8; 32] = sha2::Sha256::digest(s1.preimage).into();
     assert_eq!(hash, first.payment_hash.0);
     assert!(s1.settle_index > 0);
@@ -99,7 +99,7 @@ pub async fn run(node: &dyn LightningNode, settle: Settle<'_>) {
         .expect("known");
     assert_eq!(settled.state, InvoiceState::Settled);
     assert_eq!(settled.preimage, Some(s1.preimage));
-    assert_eq!(settled.amount_paid, Msat(12_345));
+    assert_eq!(settled.amount_paid, Msat::from_msat(12_345));
     assert_eq!(settled.settle_index, s1.settle_index);
 
     settle(second.bolt11.clone()).await;

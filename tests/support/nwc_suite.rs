@@ -20,8 +20,8 @@ pub fn connection(account: &Account, budget: Option<u64>, created_at: u64) -> Nw
         wallet_secret: WalletSecret::new(hex::encode(rand::random::<[u8; 32]>())),
         client_pubkey: hex::encode(rand::random::<[u8; 32]>()),
         methods: vec!["get_balance".into(), "pay_invoice".into()],
-        max_amount_msat: Some(Msat(5_000)),
-        budget_msat: budget.map(Msat),
+        max_amount_msat: Some(Msat::from_msat(5_000)),
+        budget_msat: budget.map(Msat::from_msat),
         budget_renewal: BudgetRenewal::Daily,
         created_at,
         expires_at: None,
@@ -86,7 +86,7 @@ pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .reserve_nwc_budget(&c.id, "r", Msat(1), None, 0)
+            .reserve_nwc_budget(&c.id, "r", Msat::from_msat(1), None, 0)
             .await
             .expect("reserve"),
         BudgetOutcome::Refused
@@ -97,7 +97,7 @@ pub async fn revoke_is_for_good(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .reserve_nwc_budget("00", "r", Msat(1), None, 0)
+            .reserve_nwc_budget("00", "r", Msat::from_msat(1), None, 0)
             .await
             .expect("reserve"),
         BudgetOutcome::Refused
@@ -113,7 +113,13 @@ pub async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
         let (store, id) = (store.clone(), c.id.clone());
         async move {
             store
-                .reserve_nwc_budget(&id, &format!("r{i}"), Msat(700), Some(Msat(10_000)), period)
+                .reserve_nwc_budget(
+                    &id,
+                    &format!("r{i}"),
+                    Msat::from_msat(700),
+                    Some(Msat::from_msat(10_000)),
+                    period,
+                )
                 .await
                 .expect("reserve")
         }
@@ -134,7 +140,7 @@ pub async fn budget_is_exact_under_concurrency(store: Arc<dyn Store>) {
         .await
         .expect("read")
         .expect("conn");
-    assert_eq!(read.used_in(period), Msat(9_800));
+    assert_eq!(read.used_in(period), Msat::from_msat(9_800));
     assert_eq!(read.used_in(period + 86_400), Msat::ZERO);
 }
 
@@ -142,13 +148,13 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     let alice = created(store.as_ref(), "alice@example.com").await;
     let c = connection(&alice, Some(1_000), 1);
     store.create_nwc_connection(&c).await.expect("create");
-    let budget = Some(Msat(1_000));
+    let budget = Some(Msat::from_msat(1_000));
     let (day1, day2) = (86_400, 2 * 86_400);
     let reserve = |request: &'static str, amount: u64, period: u64| {
         let (store, id) = (store.clone(), c.id.clone());
         async move {
             store
-                .reserve_nwc_budget(&id, request, Msat(amount), budget, period)
+                .reserve_nwc_budget(&id, request, Msat::from_msat(amount), budget, period)
                 .await
                 .expect("reserve")
         }
@@ -157,7 +163,7 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
         let (store, id) = (store.clone(), c.id.clone());
         async move {
             store
-                .settle_nwc_budget(&id, request, Msat(spent))
+                .settle_nwc_budget(&id, request, Msat::from_msat(spent))
                 .await
                 .expect("settle")
         }
@@ -180,7 +186,7 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     assert_eq!(reserve("r2", 1, day1).await, BudgetOutcome::QuotaExceeded);
     // What was not spent goes back in its period: room again.
     settle("r1", 600).await;
-    assert_eq!(used(day1).await, Msat(600));
+    assert_eq!(used(day1).await, Msat::from_msat(600));
     assert_eq!(
         reserve("r3", 400, day1).await,
         BudgetOutcome::Reserved { period: day1 }
@@ -193,7 +199,7 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     );
     // A hold of the old period given back changes nothing now.
     settle("r3", 0).await;
-    assert_eq!(used(day2).await, Msat(600));
+    assert_eq!(used(day2).await, Msat::from_msat(600));
     // A request run again finds its hold: nothing more is taken, in whatever period it runs.
     assert_eq!(
         reserve("r5", 600, day2).await,
@@ -204,11 +210,11 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
         BudgetOutcome::Reserved { period: day2 },
         "r3's hold is gone, so it is a new one"
     );
-    assert_eq!(used(day2).await, Msat(1_000));
+    assert_eq!(used(day2).await, Msat::from_msat(1_000));
     // Settled twice, given back once.
     settle("r5", 0).await;
     settle("r5", 0).await;
-    assert_eq!(used(day2).await, Msat(400));
+    assert_eq!(used(day2).await, Msat::from_msat(400));
     settle("r3", 0).await;
     assert_eq!(used(day2).await, Msat::ZERO);
     // A request without a hold gives nothing back, and nothing goes below zero.
@@ -217,7 +223,7 @@ pub async fn budget_renews_and_gives_back(store: Arc<dyn Store>) {
     // No budget: anything goes, and is counted.
     assert_eq!(
         store
-            .reserve_nwc_budget(&c.id, "r6", Msat(u64::MAX / 4), None, day2)
+            .reserve_nwc_budget(&c.id, "r6", Msat::from_msat(u64::MAX / 4), None, day2)
             .await
             .expect("reserve"),
         BudgetOutcome::Reserved { period: day2 }

@@ -27,7 +27,7 @@ pub fn invoice_for(account: &Account, n: u64, amount: u64) -> InvoiceRecord {
     InvoiceRecord {
         payment_hash: PaymentHash(hash),
         account_id: account.id.clone(),
-        amount_msat: Msat(amount),
+        amount_msat: Msat::from_msat(amount),
         bolt11: format!("lnbcrt-test-{n}"),
         comment: Some(format!("comment {n}")),
         tag: None,
@@ -135,7 +135,7 @@ pub async fn credit_is_once(store: Arc<dyn Store>) {
         first,
         CreditOutcome::Credited {
             account_id: a.id.clone(),
-            balance: Msat(21_000)
+            balance: Msat::from_msat(21_000)
         }
     );
     for _ in 0..3 {
@@ -145,7 +145,7 @@ pub async fn credit_is_once(store: Arc<dyn Store>) {
         );
     }
     let after = store.account(&a.id).await.expect("read").expect("found");
-    assert_eq!(after.balance_msat, Msat(21_000));
+    assert_eq!(after.balance_msat, Msat::from_msat(21_000));
     let recorded = store
         .invoice(&inv.payment_hash)
         .await
@@ -207,7 +207,7 @@ pub async fn ledger_newest_first(store: Arc<dyn Store>) {
             .expect("credit");
     }
     let ledger = store.transactions(&a.id, 3).await.expect("ledger");
-    let amounts: Vec<u64> = ledger.iter().map(|t| t.amount_msat.0).collect();
+    let amounts: Vec<u64> = ledger.iter().map(|t| t.amount_msat.msat()).collect();
     assert_eq!(amounts, [5000, 4000, 3000]);
     assert!(
         ledger
@@ -319,7 +319,7 @@ pub async fn forget_unpaid_keeps_paid(store: Arc<dyn Store>) {
     );
     let listed = store.expired_unpaid_invoices(now, 100).await.expect("list");
     assert!(listed.is_empty(), "{listed:?}");
-    assert_eq!(balance_of(&*store, &a.id).await, Msat(2_000));
+    assert_eq!(balance_of(&*store, &a.id).await, Msat::from_msat(2_000));
 }
 
 pub async fn delete_refused_with_balance(store: Arc<dyn Store>) {
@@ -384,7 +384,7 @@ pub async fn concurrent_credits_exact(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(credited, 200);
-    let expected: u64 = invoices.iter().map(|i| i.amount_msat.0).sum();
+    let expected: u64 = invoices.iter().map(|i| i.amount_msat.msat()).sum();
     assert_eq!(
         store
             .account(&a.id)
@@ -392,7 +392,7 @@ pub async fn concurrent_credits_exact(store: Arc<dyn Store>) {
             .expect("read")
             .expect("found")
             .balance_msat,
-        Msat(expected)
+        Msat::from_msat(expected)
     );
     assert_eq!(
         store.transactions(&a.id, 1000).await.expect("ledger").len(),
@@ -436,7 +436,7 @@ pub async fn snapshot_is_a_consistent_copy(store: Arc<dyn Store>) {
     );
     let copy = lnaddr::store::embedded::EmbeddedStore::open(&out).expect("open snapshot");
     let b = copy.account(&a.id).await.expect("read").expect("account");
-    assert_eq!(b.balance_msat, Msat(5_000));
+    assert_eq!(b.balance_msat, Msat::from_msat(5_000));
     assert_eq!(copy.transactions(&a.id, 10).await.expect("ledger").len(), 1);
     assert_eq!(copy.settle_cursor("node-a").await.expect("cursor"), 3);
     assert!(

@@ -299,7 +299,7 @@ pub async fn finished_payments_queue_sent_or_failed(store: Arc<dyn Store>) {
         );
     }
     let ok = Finish::Succeeded {
-        fee: Msat(120),
+        fee: Msat::from_msat(120),
         preimage: None,
     };
     let bad = Finish::Failed {

@@ -28,8 +28,8 @@ pub fn link(account: &Account, uses: u32, max: u64) -> WithdrawLink {
     WithdrawLink {
         k1: hex::encode(rand::random::<[u8; 32]>()),
         account_id: account.id.clone(),
-        min_msat: Msat(1),
-        max_msat: Msat(max),
+        min_msat: Msat::from_msat(1),
+        max_msat: Msat::from_msat(max),
         uses,
         used: 0,
         title: Some("Voucher".into()),
@@ -44,8 +44,8 @@ pub fn reservation(link: &WithdrawLink, amount: u64, reserve: u64) -> Reservatio
         k1: link.k1.clone(),
         payment_hash: PaymentHash(rand::random()),
         bolt11: "lnbcrt-test".into(),
-        amount: Msat(amount),
-        fee_reserve: Msat(reserve),
+        amount: Msat::from_msat(amount),
+        fee_reserve: Msat::from_msat(reserve),
         internal: false,
         title: link.title.clone(),
         now: 1_000,
@@ -59,7 +59,7 @@ async fn balance(store: &Arc<dyn Store>, a: &Account) -> u64 {
         .expect("read")
         .expect("account")
         .balance_msat
-        .0
+        .msat()
 }
 
 /// A link of `account` with `uses` uses up to `max`, stored.
@@ -149,8 +149,8 @@ pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
     let txs = store.transactions(&a.id, 10).await.expect("txs");
     assert_eq!(txs[0].kind, TxKind::Debit);
     assert_eq!(txs[0].status, TxStatus::Pending);
-    assert_eq!(txs[0].amount_msat, Msat(4_000));
-    assert_eq!(txs[0].fee_msat, Msat(1_000));
+    assert_eq!(txs[0].amount_msat, Msat::from_msat(4_000));
+    assert_eq!(txs[0].fee_msat, Msat::from_msat(1_000));
     let pending = store.pending_withdrawals().await.expect("pending");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].payment_hash, ok.payment_hash);
@@ -161,7 +161,7 @@ pub async fn reserve_checks_everything(store: Arc<dyn Store>) {
             .expect("read")
             .expect("found")
             .amount_msat,
-        Msat(4_000)
+        Msat::from_msat(4_000)
     );
     // Second use, then the link is used up.
     assert!(matches!(
@@ -199,13 +199,13 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
     ));
     assert_eq!(balance(&store, &a).await, 6_500);
     let ok = Finish::Succeeded {
-        fee: Msat(120),
+        fee: Msat::from_msat(120),
         preimage: Some([7; 32]),
     };
     let FinishOutcome::Finished(done) = finish(&store, &paid.payment_hash, &ok, 2_000).await else {
         panic!("expected finished")
     };
-    assert_eq!(done.fee_msat, Msat(120));
+    assert_eq!(done.fee_msat, Msat::from_msat(120));
     assert_eq!(
         done.preimage,
         Some(hex::encode([7; 32])),
@@ -223,7 +223,7 @@ pub async fn finish_is_once(store: Arc<dyn Store>) {
     let txs = store.transactions(&a.id, 10).await.expect("txs");
     assert_eq!(txs.len(), 2, "the pending entry is rewritten, not added");
     assert_eq!(txs[0].status, TxStatus::Settled);
-    assert_eq!(txs[0].fee_msat, Msat(120));
+    assert_eq!(txs[0].fee_msat, Msat::from_msat(120));
     assert_eq!(link_now(&store, &l.k1).await.uses_left(), 0);
     assert!(nothing_pending(&store).await);
     assert_eq!(
@@ -318,7 +318,7 @@ pub async fn concurrent_balance_is_exact(store: Arc<dyn Store>) {
                 failed("no route")
             } else {
                 Finish::Succeeded {
-                    fee: Msat(40),
+                    fee: Msat::from_msat(40),
                     preimage: None,
                 }
             };
@@ -407,7 +407,7 @@ pub async fn delete_refused_while_money_moves(store: Arc<dyn Store>) {
     ));
     assert!(store.account(&payer.id).await.expect("read").is_some());
     let all_fee = Finish::Succeeded {
-        fee: Msat(1_000),
+        fee: Msat::from_msat(1_000),
         preimage: None,
     };
     finish(&store, &r.payment_hash, &all_fee, 2_000).await;

@@ -16,6 +16,7 @@ use hyper::{Response, StatusCode};
 use sha2::{Digest, Sha256};
 
 use super::Body;
+use crate::types::Msat;
 
 /// The policy of every page: only this origin's scripts, styles, images and fetches; no inline
 /// script or style, no frames, no plugins, no form posts elsewhere. `blob:` images are the QR
@@ -137,11 +138,10 @@ pub fn asset(name: &str) -> Option<Response<Body>> {
 }
 
 /// Millisatoshis as sats, with the msat part only when there is one.
-pub fn sats(m: u64) -> String {
-    if m.is_multiple_of(1000) {
-        format!("{} sat", m / 1000)
-    } else {
-        format!("{}.{:03} sat", m / 1000, m % 1000)
+pub fn sats(m: Msat) -> String {
+    match m.sub_sat() {
+        0 => format!("{} sat", m.sat_floor()),
+        rest => format!("{}.{rest:03} sat", m.sat_floor()),
     }
 }
 
@@ -155,8 +155,8 @@ mod tests {
             escape("<script>\"a\" & 'b'</script>"),
             "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
         );
-        assert_eq!(sats(21_000), "21 sat");
-        assert_eq!(sats(1_500), "1.500 sat");
+        assert_eq!(sats(Msat::from_msat(21_000)), "21 sat");
+        assert_eq!(sats(Msat::from_msat(1_500)), "1.500 sat");
     }
 
     #[test]

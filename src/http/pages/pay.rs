@@ -39,8 +39,8 @@ pub fn render(domain: &DomainSettings, name: &str) -> String {
     // The script asks this path on its own origin (the public URL's host may be another name of
     // this gateway).
     let callback = format!("{}/lnurlp/{name}/callback", url_path(&base));
-    let min_sat = domain.sendable.start().0.div_ceil(1000);
-    let max_sat = domain.sendable.end().0 / 1000;
+    let min_sat = domain.sendable.start().sat_ceil();
+    let max_sat = domain.sendable.end().sat_floor();
     let comment = if domain.comment_allowed > 0 {
         format!(
             "<label for=\"comment\">Comment (optional)</label>\
@@ -86,10 +86,10 @@ max=\"{max_sat}\" step=\"1\" required>{comment}\
         address = escape(&address),
         lnurl = escape(&lnurl),
         callback = escape(&callback),
-        min = domain.sendable.start().0,
-        max = domain.sendable.end().0,
-        min_text = escape(&sats(domain.sendable.start().0)),
-        max_text = escape(&sats(domain.sendable.end().0)),
+        min = domain.sendable.start().msat(),
+        max = domain.sendable.end().msat(),
+        min_text = escape(&sats(*domain.sendable.start())),
+        max_text = escape(&sats(*domain.sendable.end())),
     );
     document(
         &format!("Pay {}", escape(&address)),

@@ -84,7 +84,7 @@ pub(super) fn to_settlement(
     Ok(Settlement {
         payment_hash: PaymentHash(hash),
         preimage,
-        amount_paid_msat: Msat(record.amount_paid_msat),
+        amount_paid_msat: Msat::from_msat(record.amount_paid_msat),
         settle_index: record.settle_index,
         settled_at: record.settled_at,
     })

@@ -72,7 +72,7 @@ fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], LightningError> {
 
 fn msat(value: i64, what: &str) -> Result<Msat, LightningError> {
     u64::try_from(value)
-        .map(Msat)
+        .map(Msat::from_msat)
         .map_err(|_| LightningError::Protocol(format!("negative {what}")))
 }
 
@@ -170,7 +170,7 @@ mod tests {
         inv.state = lnrpc::invoice::InvoiceState::Settled as i32;
         let s = settlement(&inv).expect("ok").expect("settled");
         assert_eq!(
-            (s.settle_index, s.amount_paid_msat.0, s.settled_at),
+            (s.settle_index, s.amount_paid_msat.msat(), s.settled_at),
             (7, 5000, 100)
         );
     }

@@ -116,7 +116,7 @@ impl LightningNode for LndNode {
         &self,
         request: InvoiceRequest,
     ) -> Result<CreatedInvoice, LightningError> {
-        let value_msat = i64::try_from(request.amount.0)
+        let value_msat = i64::try_from(request.amount.msat())
             .map_err(|_| LightningError::Rejected("amount too large".into()))?;
         let expiry = i64::try_from(request.expiry_secs)
             .map_err(|_| LightningError::Rejected("expiry too large".into()))?;

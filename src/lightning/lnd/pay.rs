@@ -47,7 +47,7 @@ fn result_of(p: &lnrpc::Payment) -> Result<PaymentResult, LightningError> {
             let fee = u64::try_from(p.fee_msat)
                 .map_err(|_| LightningError::Protocol("negative fee".into()))?;
             Ok(PaymentResult::Succeeded {
-                fee: Msat(fee),
+                fee: Msat::from_msat(fee),
                 preimage,
             })
         }
@@ -96,11 +96,11 @@ impl LndNode {
         let hash = PaymentHash(bitcoin::hashes::Hash::to_byte_array(
             *invoice.payment_hash(),
         ));
-        let fee_limit_msat = i64::try_from(request.fee_limit.0)
+        let fee_limit_msat = i64::try_from(request.fee_limit.msat())
             .map_err(|_| LightningError::Rejected("fee limit too large".into()))?;
         let amt_msat = match (invoice.amount_milli_satoshis(), request.amount) {
             // A zero-amount invoice: LND pays the amount given (SendPaymentRequest.amt_msat).
-            (None, Some(a)) => i64::try_from(a.0)
+            (None, Some(a)) => i64::try_from(a.msat())
                 .map_err(|_| LightningError::Rejected("amount too large".into()))?,
             _ => 0,
         };

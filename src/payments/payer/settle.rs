@@ -29,7 +29,7 @@ pub(super) async fn settle(deps: &PayerDeps, payment: Payment, resume: bool) {
         {
             Ok(FinishOutcome::Finished(done)) => {
                 tracing::info!(account = %done.account_id, payment_hash = %hash,
-                    status = ?done.status, fee_msat = done.fee_msat.0, refund_msat = done.refund().0,
+                    status = ?done.status, fee_msat = done.fee_msat.msat(), refund_msat = done.refund().msat(),
                     "withdrawal finished");
                 announce(&deps.events, &done, preimage);
                 park_orphaned_refund(deps, &done).await;
@@ -55,9 +55,9 @@ async fn park_orphaned_refund(deps: &PayerDeps, done: &Payment) {
         return;
     }
     if let Ok(None) = deps.store.account(&done.account_id).await {
-        deps.metrics.orphaned_msat.inc_by(refund.0);
+        deps.metrics.orphaned_msat.inc_by(refund.msat());
         tracing::error!(account = %done.account_id, payment_hash = %done.payment_hash,
-            amount_msat = refund.0,
+            amount_msat = refund.msat(),
             "ORPHANED: a refund found no account; counted in lnaddr_orphaned_msat_total");
     }
 }

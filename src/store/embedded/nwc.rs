@@ -215,8 +215,8 @@ impl NwcStore for EmbeddedStore {
             if conn.budget_period != held.period {
                 return Ok(());
             }
-            let back = held.amount.0.saturating_sub(spent.0);
-            conn.budget_used_msat = Msat(conn.budget_used_msat.0.saturating_sub(back));
+            let back = held.amount.saturating_sub(spent);
+            conn.budget_used_msat = conn.budget_used_msat.saturating_sub(back);
             put_conn(tx, &conn)
         })
         .await

@@ -183,8 +183,8 @@ impl WithdrawStore for EmbeddedStore {
         let key = spend_key(key, day);
         self.write(move |tx| {
             let mut meta = tx.open_table(META).map_err(StoreError::backend)?;
-            match get_u64(&meta, &key)?.checked_add(amount.0) {
-                Some(total) if total <= limit.0 => {
+            match get_u64(&meta, &key)?.checked_add(amount.msat()) {
+                Some(total) if total <= limit.msat() => {
                     put_u64(&mut meta, &key, total)?;
                     Ok(true)
                 }
@@ -207,7 +207,7 @@ impl WithdrawStore for EmbeddedStore {
             if used == 0 {
                 return Ok(());
             }
-            put_u64(&mut meta, &key, used.saturating_sub(amount.0))
+            put_u64(&mut meta, &key, used.saturating_sub(amount.msat()))
         })
         .await
     }
@@ -266,7 +266,7 @@ impl WithdrawStore for EmbeddedStore {
                 account.balance_msat = account
                     .balance_msat
                     .checked_add(done.refund())
-                    .unwrap_or(Msat(u64::MAX));
+                    .unwrap_or(Msat::from_msat(u64::MAX));
                 put_account(tx, &account)?;
                 if let Some(outgoing) = done.outgoing() {
                     super::webhooks::enqueue_on_finish(tx, &outgoing, &account)?;

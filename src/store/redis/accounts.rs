@@ -258,7 +258,7 @@ impl Store for RedisStore {
             .key(keys::zap_job(id, &hash))
             .key(&webhook.key)
             .arg(encode(&info)?)
-            .arg(settled.amount_paid_msat.0)
+            .arg(settled.amount_paid_msat.msat())
             .arg(encode(&entry)?)
             .arg(outbox::job_on_credit(&invoice, settled)?)
             .arg(webhook.json);

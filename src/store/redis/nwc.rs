@@ -62,7 +62,7 @@ impl RedisStore {
         };
         let mut conn: NwcConnection = decode(&json)?;
         conn.revoked = revoked.as_deref() == Some("1");
-        conn.budget_used_msat = Msat(used.unwrap_or(0));
+        conn.budget_used_msat = Msat::from_msat(used.unwrap_or(0));
         conn.budget_period = period.unwrap_or(0);
         Ok(Some(conn))
     }
@@ -85,7 +85,7 @@ impl NwcStore for RedisStore {
             .arg("revoked")
             .arg(if conn.revoked { "1" } else { "0" })
             .arg("used")
-            .arg(conn.budget_used_msat.0)
+            .arg(conn.budget_used_msat.msat())
             .arg("period")
             .arg(conn.budget_period);
         self.conn.query::<()>(&put).await?;
@@ -165,8 +165,8 @@ impl NwcStore for RedisStore {
         let mut reserve = RESERVE.prepare_invoke();
         reserve
             .key(keys::nwc_connection(&account, id))
-            .arg(amount.0)
-            .arg(budget.map(|b| b.0.to_string()).unwrap_or_default())
+            .arg(amount.msat())
+            .arg(budget.map(|b| b.msat().to_string()).unwrap_or_default())
             .arg(period)
             .arg(hold_field(request));
         let answer: String = self.conn.invoke(&reserve).await?;
@@ -193,7 +193,7 @@ impl NwcStore for RedisStore {
         settle
             .key(keys::nwc_connection(&account, id))
             .arg(hold_field(request))
-            .arg(spent.0);
+            .arg(spent.msat());
         self.conn.invoke::<i64>(&settle).await?;
         Ok(())
     }

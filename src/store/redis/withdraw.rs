@@ -113,7 +113,7 @@ impl RedisStore {
             reserve.key(keys::withdraw_link(id, k1));
         }
         reserve
-            .arg(r.total()?.0.to_string())
+            .arg(r.total()?.msat().to_string())
             .arg(encode(&payment)?)
             .arg(encode(&payment.ledger_entry())?)
             .arg(r.now);
@@ -208,8 +208,8 @@ impl WithdrawStore for RedisStore {
     ) -> Result<bool, StoreError> {
         let mut take = TAKE_SPEND.prepare_invoke();
         take.key(keys::daily_spend(key, day))
-            .arg(amount.0.to_string())
-            .arg(limit.0.to_string())
+            .arg(amount.msat().to_string())
+            .arg(limit.msat().to_string())
             .arg(SPEND_TTL_SECS);
         let taken: i64 = self.conn.invoke(&take).await?;
         Ok(taken == 1)
@@ -223,7 +223,7 @@ impl WithdrawStore for RedisStore {
     ) -> Result<(), StoreError> {
         let mut give = GIVE_BACK_SPEND.prepare_invoke();
         give.key(keys::daily_spend(key, day))
-            .arg(amount.0.to_string());
+            .arg(amount.msat().to_string());
         let _: i64 = self.conn.invoke(&give).await?;
         Ok(())
     }
@@ -278,7 +278,7 @@ impl WithdrawStore for RedisStore {
             .arg(status_text(done.status))
             .arg(encode(&done)?)
             .arg(encode(&done.ledger_entry())?)
-            .arg(done.refund().0.to_string())
+            .arg(done.refund().msat().to_string())
             .arg(if done.status == PaymentStatus::Failed {
                 "1"
             } else {
