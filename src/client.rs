@@ -20,6 +20,7 @@ use std::path::Path;
 use crate::config::{AdminTokenSource, Settings};
 use crate::secret::Secret;
 
+pub use domains::DomainFields;
 pub use spending::{NewNwcConnection, NewWithdrawLink};
 
 /// Why an admin call failed.

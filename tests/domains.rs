@@ -285,6 +285,12 @@ async fn a_static_export_pays_end_to_end() {
     assert_eq!(added["name"], "static.example");
     let listed: Value = serde_json::from_slice(&cli(&["domain", "list"])).expect("json");
     assert_eq!(listed.as_array().expect("list").len(), 2);
+    // `domain set` changes only the keys it is given.
+    cli(&["domain", "set", "static.example", "--comment-allowed", "42"]);
+    let shown: Value =
+        serde_json::from_slice(&cli(&["domain", "show", "static.example"])).expect("json");
+    assert_eq!(shown["comment_allowed"], 42, "{shown}");
+    assert_eq!(shown["description"], "Static tips", "{shown}");
     cli(&[
         "account",
         "add",

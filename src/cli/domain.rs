@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use lnaddr::client::AdminClient;
+use lnaddr::client::{AdminClient, DomainFields};
 
 #[derive(Subcommand)]
 pub enum DomainCmd {
@@ -74,38 +74,30 @@ pub struct DomainKeys {
 }
 
 impl DomainKeys {
-    /// The given keys as JSON fields.
-    fn into_json(self, out: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
-        use base64::Engine;
-        if let Some(d) = self.description {
-            out.insert("description".into(), d.into());
-        }
-        if let Some(path) = self.image {
-            let bytes = std::fs::read(&path)
-                .with_context(|| format!("reading the image {}", path.display()))?;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-            out.insert("image".into(), b64.into());
-        }
-        if let Some(r) = self.registration {
-            out.insert("registration".into(), r.into());
-        }
-        for (key, v) in [
-            ("min_sendable_msat", self.min_sendable_msat),
-            ("max_sendable_msat", self.max_sendable_msat),
-            ("comment_allowed", self.comment_allowed.map(u64::from)),
-        ] {
-            if let Some(v) = v {
-                out.insert(key.into(), v.into());
-            }
-        }
-        if !self.relays.is_empty() {
-            out.insert("relays".into(), self.relays.into());
-        }
-        if let Some(path) = self.nostr_secret_key_file {
-            let key = lnaddr::client::read_token(&path)?;
-            out.insert("nostr_secret_key".into(), key.expose().into());
-        }
-        Ok(())
+    /// The keys given, read from their files, as the admin client takes them.
+    fn into_fields(self, public_url: Option<String>) -> Result<DomainFields> {
+        let image = match self.image {
+            Some(path) => Some(
+                std::fs::read(&path)
+                    .with_context(|| format!("reading the image {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let nostr_secret_key = match self.nostr_secret_key_file {
+            Some(path) => Some(lnaddr::client::read_token(&path)?),
+            None => None,
+        };
+        Ok(DomainFields {
+            public_url,
+            description: self.description,
+            image,
+            registration: self.registration,
+            min_sendable_msat: self.min_sendable_msat,
+            max_sendable_msat: self.max_sendable_msat,
+            comment_allowed: self.comment_allowed,
+            relays: self.relays,
+            nostr_secret_key,
+        })
     }
 }
 
@@ -117,23 +109,16 @@ pub async fn run(client: &AdminClient, cmd: DomainCmd) -> Result<Option<serde_js
             public_url,
             keys,
         } => {
-            let mut body = serde_json::Map::new();
-            body.insert("name".into(), name.into());
-            body.insert("public_url".into(), public_url.into());
-            keys.into_json(&mut body)?;
-            client.add_domain(body.into()).await?
+            let fields = keys.into_fields(Some(public_url))?;
+            client.add_domain(&name, &fields).await?
         }
         DomainCmd::Set {
             name,
             public_url,
             keys,
         } => {
-            let mut body = serde_json::Map::new();
-            if let Some(url) = public_url {
-                body.insert("public_url".into(), url.into());
-            }
-            keys.into_json(&mut body)?;
-            client.change_domain(&name, body.into()).await?
+            let fields = keys.into_fields(public_url)?;
+            client.change_domain(&name, &fields).await?
         }
         DomainCmd::List => client.domains().await?,
         DomainCmd::Show { name } => client.domain(&name).await?,

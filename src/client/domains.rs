@@ -1,14 +1,77 @@
 //! Typed calls for domains as tenants (`lnaddr domain ...`, `lnaddr wellknown export`).
 
 use hyper::Method;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use super::{AdminClient, ClientError, domain_path, enc};
+use crate::secret::Secret;
+
+/// A domain's keys as `lnaddr domain add|set` gives them; a key left `None` (or no relays) is not
+/// sent, so `set` changes only what was given. The image is its bytes (sent base64), the zapper
+/// key a [`Secret`] (redacted in `Debug`).
+#[derive(Debug, Clone, Default)]
+pub struct DomainFields {
+    pub public_url: Option<String>,
+    pub description: Option<String>,
+    pub image: Option<Vec<u8>>,
+    pub registration: Option<String>,
+    pub min_sendable_msat: Option<u64>,
+    pub max_sendable_msat: Option<u64>,
+    pub comment_allowed: Option<u32>,
+    pub relays: Vec<String>,
+    pub nostr_secret_key: Option<Secret>,
+}
+
+impl DomainFields {
+    /// The admin API's JSON body: only the keys given.
+    fn body(&self) -> Map<String, Value> {
+        use base64::Engine;
+        let mut out = Map::new();
+        let mut put = |key: &str, value: Option<Value>| {
+            if let Some(v) = value {
+                out.insert(key.to_string(), v);
+            }
+        };
+        put("public_url", self.public_url.as_ref().map(|v| json!(v)));
+        put("description", self.description.as_ref().map(|v| json!(v)));
+        put(
+            "image",
+            self.image
+                .as_ref()
+                .map(|b| json!(base64::engine::general_purpose::STANDARD.encode(b))),
+        );
+        put("registration", self.registration.as_ref().map(|v| json!(v)));
+        put(
+            "min_sendable_msat",
+            self.min_sendable_msat.map(|v| json!(v)),
+        );
+        put(
+            "max_sendable_msat",
+            self.max_sendable_msat.map(|v| json!(v)),
+        );
+        put("comment_allowed", self.comment_allowed.map(|v| json!(v)));
+        put(
+            "relays",
+            (!self.relays.is_empty()).then(|| json!(self.relays)),
+        );
+        put(
+            "nostr_secret_key",
+            self.nostr_secret_key.as_ref().map(|k| json!(k.expose())),
+        );
+        out
+    }
+}
 
 impl AdminClient {
-    /// `POST /api/v1/domains`: `domain` holds `name`, `public_url` and any other domain keys.
-    pub async fn add_domain(&self, domain: Value) -> Result<Value, ClientError> {
-        self.call(Method::POST, "/api/v1/domains", Some(domain))
+    /// `POST /api/v1/domains`: the domain `name` with `fields` (`public_url` is required).
+    pub async fn add_domain(
+        &self,
+        name: &str,
+        fields: &DomainFields,
+    ) -> Result<Value, ClientError> {
+        let mut body = fields.body();
+        body.insert("name".into(), json!(name));
+        self.call(Method::POST, "/api/v1/domains", Some(body.into()))
             .await
     }
 
@@ -22,9 +85,14 @@ impl AdminClient {
         self.call(Method::GET, &domain_path(name, ""), None).await
     }
 
-    /// `PATCH /api/v1/domains/{name}`: each key replaces the stored one, `null` clears it.
-    pub async fn change_domain(&self, name: &str, patch: Value) -> Result<Value, ClientError> {
-        self.call(Method::PATCH, &domain_path(name, ""), Some(patch))
+    /// `PATCH /api/v1/domains/{name}`: each key given replaces the stored one.
+    pub async fn change_domain(
+        &self,
+        name: &str,
+        fields: &DomainFields,
+    ) -> Result<Value, ClientError> {
+        let body = fields.body();
+        self.call(Method::PATCH, &domain_path(name, ""), Some(body.into()))
             .await
     }
 
